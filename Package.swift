@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// libpassauth.so: the Swift runtime is linked in statically so the library loads in processes that have
+// no Swift toolchain, only the C contract (passauth_*) is exported, and the SONAME is libpassauth.so.0.
+let sharedObjectFlags: [String] = [
+    "-static-stdlib",
+    "-Xlinker", "--version-script=Sources/PassAuth/exports.map",
+    "-Xlinker", "-soname=libpassauth.so.0",
+    "-Xlinker", "--gc-sections",
+    "-Xlinker", "-z", "-Xlinker", "relro",
+    "-Xlinker", "-z", "-Xlinker", "now",
+]
+
+let package = Package(
+    name: "passauth",
+    products: [
+        .library(name: "passauth", type: .dynamic, targets: ["PassAuth"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CJansson", path: "Sources/CJansson"),
+        .target(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            linkerSettings: [.linkedLibrary("curl")]
+        ),
+        .target(
+            name: "PassAuthCore",
+            dependencies: ["CJansson", "CCurl"],
+            path: "Sources/PassAuthCore"
+        ),
+        .target(
+            name: "PassAuth",
+            dependencies: ["PassAuthCore"],
+            path: "Sources/PassAuth",
+            exclude: ["exports.map"],
+            linkerSettings: [.unsafeFlags(sharedObjectFlags)]
+        ),
+        .testTarget(
+            name: "PassAuthCoreTests",
+            dependencies: ["PassAuthCore"],
+            path: "Tests/PassAuthCoreTests"
+        ),
+    ]
+)

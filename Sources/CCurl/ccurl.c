@@ -1,0 +1,65 @@
+#include "ccurl.h"
+#include <pthread.h>
+#include <stdlib.h>
+
+CURLcode ccurl_setopt_long(CURL *h, CURLoption opt, long value) { return curl_easy_setopt(h, opt, value); }
+CURLcode ccurl_setopt_str(CURL *h, CURLoption opt, const char *value) { return curl_easy_setopt(h, opt, value); }
+CURLcode ccurl_setopt_ptr(CURL *h, CURLoption opt, void *value) { return curl_easy_setopt(h, opt, value); }
+CURLcode ccurl_setopt_off(CURL *h, CURLoption opt, curl_off_t value) { return curl_easy_setopt(h, opt, value); }
+CURLcode ccurl_setopt_write(CURL *h, CURLoption opt, ccurl_write_cb cb) { return curl_easy_setopt(h, opt, cb); }
+CURLcode ccurl_setopt_sockopt(CURL *h, ccurl_sockopt_cb cb) { return curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, cb); }
+CURLcode ccurl_getinfo_long(CURL *h, CURLINFO info, long *out) { return curl_easy_getinfo(h, info, out); }
+CURLcode ccurl_getinfo_double(CURL *h, CURLINFO info, double *out) { return curl_easy_getinfo(h, info, out); }
+CURLcode ccurl_getinfo_off(CURL *h, CURLINFO info, curl_off_t *out) { return curl_easy_getinfo(h, info, out); }
+CURLcode ccurl_getinfo_str(CURL *h, CURLINFO info, char **out) { return curl_easy_getinfo(h, info, out); }
+CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption opt, long value) { return curl_multi_setopt(m, opt, value); }
+
+struct ccurl_share {
+    CURLSH *handle;
+    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+};
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *userptr) {
+    (void)h; (void)access;
+    pthread_mutex_lock(&((struct ccurl_share *)userptr)->locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *userptr) {
+    (void)h;
+    pthread_mutex_unlock(&((struct ccurl_share *)userptr)->locks[data]);
+}
+
+ccurl_share *ccurl_share_new(void) {
+    struct ccurl_share *share = calloc(1, sizeof *share);
+    if (!share) return NULL;
+    share->handle = curl_share_init();
+    if (!share->handle) { free(share); return NULL; }
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_init(&share->locks[i], NULL);
+    curl_share_setopt(share->handle, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(share->handle, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(share->handle, CURLSHOPT_USERDATA, share);
+    curl_share_setopt(share->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(share->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(share->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    return share;
+}
+
+CURLSH *ccurl_share_handle(ccurl_share *share) { return share->handle; }
+
+void ccurl_share_free(ccurl_share *share) {
+    if (!share) return;
+    curl_share_cleanup(share->handle);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_destroy(&share->locks[i]);
+    free(share);
+}
+
+static int cancel_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+    (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
+    return *(const volatile int *)clientp ? 1 : 0;
+}
+
+CURLcode ccurl_set_cancel_flag(CURL *h, const volatile int *cancel_flag) {
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cancel_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)cancel_flag);
+    return curl_easy_setopt(h, CURLOPT_NOPROGRESS, cancel_flag ? 0L : 1L);
+}

@@ -1,0 +1,63 @@
+import Glibc
+import PassAuthCore
+
+/// Conversions between C arguments and core values. Everything here only converts and reports; no
+/// decision about the service is taken in the C-ABI layer.
+enum Bridge {
+    /// Runs `body`, turning any failure into its status code and the thread's last error.
+    static func run(_ body: () throws(PassAuthError) -> Void) -> Int32 {
+        do {
+            try body()
+            return Status.ok.rawValue
+        } catch {
+            LastError.set(error)
+            return error.status.rawValue
+        }
+    }
+
+    static func string(_ pointer: UnsafePointer<CChar>?, _ name: String) throws(PassAuthError) -> String {
+        guard let pointer else { throw .invalid("\(name) must not be NULL", key: name) }
+        guard let text = String(validatingCString: pointer) else { throw .invalid("\(name) is not valid UTF-8", key: name) }
+        return text
+    }
+
+    static func optionalString(_ pointer: UnsafePointer<CChar>?, _ name: String) throws(PassAuthError) -> String? {
+        guard let pointer else { return nil }
+        return try string(pointer, name)
+    }
+
+    static func json(_ pointer: UnsafePointer<CChar>?, _ name: String) throws(PassAuthError) -> JSON {
+        let text = try string(pointer, name)
+        do throws(JSONError) {
+            return try JSON.parse(text)
+        } catch {
+            throw .invalid("\(name) is not a JSON document: \(error.message) (line \(error.line), column \(error.column))", key: name)
+        }
+    }
+
+    static func optionalJSON(_ pointer: UnsafePointer<CChar>?, _ name: String) throws(PassAuthError) -> JSON? {
+        guard pointer != nil else { return nil }
+        return try json(pointer, name)
+    }
+
+    static func client(_ handle: OpaquePointer?) throws(PassAuthError) -> Client {
+        guard let handle else { throw .invalid("client must not be NULL", key: "client") }
+        return Unmanaged<Client>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    }
+
+    static func requireOut<T>(_ out: UnsafeMutablePointer<T>?, _ name: String) throws(PassAuthError) -> UnsafeMutablePointer<T> {
+        guard let out else { throw .invalid("\(name) must not be NULL", key: name) }
+        return out
+    }
+
+    /// Hands a string to the caller, who frees it with passauth_free.
+    static func give(_ text: String, to out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) throws(PassAuthError) {
+        guard let copy = strdup(text) else { throw PassAuthError(.internal, "out of memory") }
+        out.pointee = copy
+    }
+
+    /// The device a call acts for, from `device_json` or the client's default.
+    static func device(_ client: Client, _ pointer: UnsafePointer<CChar>?) throws(PassAuthError) -> Device {
+        try client.device(optionalJSON(pointer, "device_json"))
+    }
+}

@@ -1,0 +1,74 @@
+import Glibc
+import PassAuthCore
+
+// The C contract of Include/passauth.h. Each function converts its arguments, calls the core, and
+// converts the result or the failure back; see the header for ownership and thread-safety.
+
+public typealias CString = UnsafePointer<CChar>
+public typealias OutString = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+
+/// Immutable C strings created once and never freed (they are handed out as `const char *`).
+enum StaticCStrings {
+    nonisolated(unsafe) static let version: CString = UnsafePointer(strdup(Version.string)!)
+    nonisolated(unsafe) static let statusNames: [Int32: CString] = Dictionary(
+        uniqueKeysWithValues: Status.allCases.map { ($0.rawValue, UnsafePointer(strdup($0.name)!)) })
+    nonisolated(unsafe) static let unknownStatus: CString = UnsafePointer(strdup("PASSAUTH_E_UNKNOWN")!)
+}
+
+@_cdecl("passauth_version")
+public func passauth_version() -> CString { StaticCStrings.version }
+
+@_cdecl("passauth_status_name")
+public func passauth_status_name(_ status: Int32) -> CString {
+    StaticCStrings.statusNames[status] ?? StaticCStrings.unknownStatus
+}
+
+@_cdecl("passauth_last_error")
+public func passauth_last_error() -> CString { LastError.current }
+
+@_cdecl("passauth_free")
+public func passauth_free(_ pointer: UnsafeMutableRawPointer?) { free(pointer) }
+
+@_cdecl("passauth_client_new")
+public func passauth_client_new(_ configJSON: CString?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let out = try Bridge.requireOut(out, "out")
+        let config = try Configuration(json: Bridge.json(configJSON, "config_json"))
+        let client = try Client(config: config)
+        out.pointee = OpaquePointer(Unmanaged.passRetained(client).toOpaque())
+    }
+}
+
+@_cdecl("passauth_client_free")
+public func passauth_client_free(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<Client>.fromOpaque(UnsafeRawPointer(handle)).release()
+}
+
+@_cdecl("passauth_stats")
+public func passauth_stats(_ handle: OpaquePointer?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        try Bridge.give(client.stats.asJSON.serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_register")
+public func passauth_register(_ handle: OpaquePointer?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        try Bridge.give(client.register(device: client.config.device).serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_configuration")
+public func passauth_configuration(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        let device = try Bridge.device(client, deviceJSON)
+        try Bridge.give(client.configuration(device: device).serialized(), to: out)
+    }
+}

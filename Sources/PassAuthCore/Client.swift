@@ -1,0 +1,47 @@
+/// A passauth client: one registration (DCR) for one service provider, usable for any number of
+/// devices from any number of threads. The C handle `passauth_client` is one of these.
+public final class Client: Sendable {
+    public let config: Configuration
+    public let stats = Stats()
+    let redactor = Redactor()
+    let logger: Logger
+    let store: StateStore
+    let registration: Registration
+    let service: Service
+
+    public init(config: Configuration, transport: HTTPTransport? = nil, store: StateStore? = nil) throws(PassAuthError) {
+        self.config = config
+        logger = Logger(level: config.logLevel, redactor: redactor)
+        redactor.remember(config.softwareStatement)
+        for secret in config.device.secrets { redactor.remember(secret) }
+        let network: HTTPTransport
+        if let transport {
+            network = transport
+        } else {
+            network = try CurlTransport(
+                options: .init(timeoutMs: config.timeoutMs, connectTimeoutMs: config.connectTimeoutMs, caFile: config.caFile,
+                               maxResponseBytes: config.maxResponseBytes, userAgent: "passauth/\(Version.string)"),
+                stats: stats)
+        }
+        self.store = store ?? FileStore(directory: config.storeDirectory, serviceProvider: config.serviceProvider)
+        registration = Registration(config: config, store: self.store, transport: network, stats: stats, redactor: redactor, logger: logger)
+        service = Service(config: config, transport: network, registration: registration, stats: stats, redactor: redactor)
+    }
+
+    /// The device a call acts for: the caller's, or the config's default.
+    public func device(_ json: JSON?) throws(PassAuthError) -> Device {
+        guard let json else { return config.device }
+        let device = try Device(json: json)
+        for secret in device.secrets { redactor.remember(secret) }
+        return device
+    }
+
+    /// Ensures client credentials and a fresh access token (registering only when none is stored).
+    public func register(device: Device) throws(PassAuthError) -> JSON {
+        try registration.ensure(device: device).json
+    }
+
+    var serviceProviderSegment: String { URLEncoding.segment(config.serviceProvider) }
+
+    public func scrub(_ error: PassAuthError) -> PassAuthError { error.redacted(by: redactor) }
+}

@@ -1,0 +1,134 @@
+import Glibc
+
+/// A validated client configuration (GUIDE §3 `config_json`). Every key is checked for type;
+/// unknown keys are an error naming the key, so a typo never silently falls back to a default.
+public struct Configuration: Sendable {
+    public var baseURL: String
+    public var environment: Environment?
+    public var serviceProvider: String
+    public var softwareStatement: String
+    public var redirectUri: String?
+    public var storeDirectory: String
+    public var device: Device
+    public var timeoutMs: Int = 30_000
+    public var connectTimeoutMs: Int = 10_000
+    public var caFile: String?
+    public var allowInsecureHttp = false
+    public var pacing = true
+    public var logLevel: LogLevel = .warn
+    /// Responses larger than this are refused (PASSAUTH_E_PROTOCOL) instead of being buffered.
+    public var maxResponseBytes = 4 << 20
+
+    static let keys = ["environment", "baseUrl", "serviceProvider", "softwareStatement", "redirectUri", "store",
+                       "device", "timeoutMs", "connectTimeoutMs", "caFile", "allowInsecureHttp", "pacing",
+                       "logLevel", "maxResponseBytes"]
+
+    public init(json: JSON, environmentVariables env: (String) -> String? = Configuration.processEnvironment) throws(PassAuthError) {
+        guard case .object(let members) = json else {
+            throw .invalid("config must be a JSON object, got \(json.typeName)", key: "config")
+        }
+        var seen: [String: JSON] = [:]
+        for (key, value) in members {
+            guard Configuration.keys.contains(key) else {
+                throw .invalid("unknown config key '\(key)' (expected one of: \(Configuration.keys.joined(separator: ", ")))", key: key)
+            }
+            seen[key] = value
+        }
+
+        func string(_ key: String) throws(PassAuthError) -> String? {
+            guard let value = seen[key] else { return nil }
+            guard let text = value.stringValue else { throw .invalid("config key '\(key)' must be a string, got \(value.typeName)", key: key) }
+            return text
+        }
+        func bool(_ key: String) throws(PassAuthError) -> Bool? {
+            guard let value = seen[key] else { return nil }
+            guard let flag = value.boolValue else { throw .invalid("config key '\(key)' must be a boolean, got \(value.typeName)", key: key) }
+            return flag
+        }
+        func integer(_ key: String, in range: ClosedRange<Int>) throws(PassAuthError) -> Int? {
+            guard let value = seen[key] else { return nil }
+            guard case .int(let number) = value else { throw .invalid("config key '\(key)' must be an integer, got \(value.typeName)", key: key) }
+            guard range.contains(Int(clamping: number)) else {
+                throw .invalid("config key '\(key)' must be between \(range.lowerBound) and \(range.upperBound), got \(number)", key: key)
+            }
+            return Int(number)
+        }
+
+        guard let sp = try string("serviceProvider") else { throw .invalid("config key 'serviceProvider' is required", key: "serviceProvider") }
+        guard !sp.isEmpty, sp != ".", sp != "..", !sp.contains("/") else {
+            throw .invalid("config key 'serviceProvider' must be a non-empty identifier without '/'", key: "serviceProvider")
+        }
+        try HeaderValue.check(sp, key: "serviceProvider")
+        serviceProvider = sp
+
+        guard let statement = try string("softwareStatement"), !statement.isEmpty else {
+            throw .invalid("config key 'softwareStatement' is required (the software statement from the Adobe Pass TVE Dashboard)", key: "softwareStatement")
+        }
+        try HeaderValue.check(statement, key: "softwareStatement")
+        softwareStatement = statement
+
+        if let uri = try string("redirectUri") {
+            try HeaderValue.check(uri, key: "redirectUri")
+            redirectUri = uri
+        }
+
+        if let name = try string("environment") {
+            guard let parsed = Environment(rawValue: name) else {
+                throw .invalid("config key 'environment' must be one of \(Environment.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'", key: "environment")
+            }
+            environment = parsed
+        }
+        allowInsecureHttp = try bool("allowInsecureHttp") ?? false
+        if let raw = try string("baseUrl") {
+            guard let url = BaseURL(raw) else {
+                throw .invalid("config key 'baseUrl' must be an http(s) URL such as https://host[:port], got '\(raw)'", key: "baseUrl")
+            }
+            if url.scheme == "http" && !url.isLoopback && !allowInsecureHttp {
+                throw .invalid("config key 'baseUrl' uses plain http to a non-loopback host '\(url.host)'; use https or set allowInsecureHttp to true", key: "baseUrl")
+            }
+            baseURL = url.text
+        } else {
+            baseURL = (environment ?? .production).baseURL
+        }
+
+        if let value = seen["device"] {
+            device = try Device(json: value, origin: "device")
+        } else {
+            device = Device()
+        }
+
+        timeoutMs = try integer("timeoutMs", in: 1...600_000) ?? timeoutMs
+        connectTimeoutMs = min(try integer("connectTimeoutMs", in: 1...600_000) ?? connectTimeoutMs, timeoutMs)
+        maxResponseBytes = try integer("maxResponseBytes", in: 1024...(256 << 20)) ?? maxResponseBytes
+        pacing = try bool("pacing") ?? true
+
+        if let path = try string("caFile") {
+            guard access(path, R_OK) == 0 else {
+                throw .invalid("config key 'caFile': cannot read '\(path)' (\(String(cString: strerror(errno))))", key: "caFile")
+            }
+            caFile = path
+        }
+
+        if let level = try string("logLevel") {
+            guard let parsed = LogLevel(rawValue: level) else {
+                throw .invalid("config key 'logLevel' must be one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", ")), got '\(level)'", key: "logLevel")
+            }
+            logLevel = parsed
+        }
+
+        if let dir = try string("store") {
+            guard !dir.isEmpty else { throw .invalid("config key 'store' must be a directory path", key: "store") }
+            storeDirectory = dir
+        } else if let state = env("XDG_STATE_HOME"), state.hasPrefix("/") {
+            storeDirectory = state + "/passauth"
+        } else if let home = env("HOME"), !home.isEmpty {
+            storeDirectory = home + "/.local/state/passauth"
+        } else {
+            throw .invalid("config key 'store' is required when neither XDG_STATE_HOME nor HOME is set", key: "store")
+        }
+    }
+
+    public static func processEnvironment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+}

@@ -1,0 +1,100 @@
+/// The status codes of the C contract (`passauth_status` in Include/passauth.h). Values are part of
+/// the ABI: never renumber, only append.
+public enum Status: Int32, Sendable, CaseIterable {
+    case ok = 0
+    case invalidArgument = -1
+    case transport = -2
+    case timeout = -3
+    case http = -4
+    case service = -5
+    case unauthorized = -6
+    case throttled = -7
+    case `protocol` = -8
+    case expired = -9
+    case cancelled = -10
+    case registration = -11
+    case store = -12
+    case `internal` = -13
+    case notFound = -14
+
+    public var name: String {
+        switch self {
+        case .ok: return "PASSAUTH_OK"
+        case .invalidArgument: return "PASSAUTH_E_INVALID_ARGUMENT"
+        case .transport: return "PASSAUTH_E_TRANSPORT"
+        case .timeout: return "PASSAUTH_E_TIMEOUT"
+        case .http: return "PASSAUTH_E_HTTP"
+        case .service: return "PASSAUTH_E_SERVICE"
+        case .unauthorized: return "PASSAUTH_E_UNAUTHORIZED"
+        case .throttled: return "PASSAUTH_E_THROTTLED"
+        case .protocol: return "PASSAUTH_E_PROTOCOL"
+        case .expired: return "PASSAUTH_E_EXPIRED"
+        case .cancelled: return "PASSAUTH_E_CANCELLED"
+        case .registration: return "PASSAUTH_E_REGISTRATION"
+        case .store: return "PASSAUTH_E_STORE"
+        case .internal: return "PASSAUTH_E_INTERNAL"
+        case .notFound: return "PASSAUTH_E_NOT_FOUND"
+        }
+    }
+}
+
+/// Every failure of the core. `asJSON` is what `passauth_last_error()` returns; messages are built
+/// from non-secret facts only, and `Redactor` scrubs anything echoed back by the server.
+public struct PassAuthError: Error, Sendable {
+    public var status: Status
+    public var message: String
+    public var httpStatus: Int? = nil
+    /// Enhanced error code (`authorization_denied_by_mvpd`…) or DCR error (`invalid_client`…).
+    public var code: String? = nil
+    public var action: String? = nil
+    public var details: String? = nil
+    public var helpUrl: String? = nil
+    public var trace: String? = nil
+    public var retryAfterMs: Int? = nil
+    /// The config or input key a validation error is about.
+    public var key: String? = nil
+    /// The service endpoint the failure came from (`register`, `configuration`…).
+    public var endpoint: String? = nil
+    /// A short excerpt of a non-JSON or unexpected response body.
+    public var bodyExcerpt: String? = nil
+
+    public init(_ status: Status, _ message: String, key: String? = nil) {
+        self.status = status
+        self.message = message
+        self.key = key
+    }
+
+    public static func invalid(_ message: String, key: String? = nil) -> PassAuthError {
+        PassAuthError(.invalidArgument, message, key: key)
+    }
+
+    public var asJSON: JSON {
+        var members: [(String, JSON)] = [
+            ("status", .int(Int64(status.rawValue))),
+            ("statusName", .string(status.name)),
+            ("message", .string(message)),
+        ]
+        func add(_ name: String, _ value: String?) { if let value { members.append((name, .string(value))) } }
+        func add(_ name: String, _ value: Int?) { if let value { members.append((name, .int(Int64(value)))) } }
+        add("httpStatus", httpStatus)
+        add("code", code)
+        add("action", action)
+        add("details", details)
+        add("helpUrl", helpUrl)
+        add("trace", trace)
+        add("retryAfterMs", retryAfterMs)
+        add("key", key)
+        add("endpoint", endpoint)
+        add("body", bodyExcerpt)
+        return .object(members)
+    }
+
+    /// The same error with every known secret replaced by a marker.
+    public func redacted(by redactor: Redactor) -> PassAuthError {
+        var copy = self
+        copy.message = redactor.scrub(message)
+        copy.details = details.map(redactor.scrub)
+        copy.bodyExcerpt = bodyExcerpt.map(redactor.scrub)
+        return copy
+    }
+}

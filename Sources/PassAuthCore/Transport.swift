@@ -1,0 +1,221 @@
+import CCurl
+import Glibc
+import Synchronization
+
+/// One HTTP exchange as the core sees it. `endpoint` names the service operation for statistics.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]?
+    public var endpoint: String
+
+    public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, endpoint: String) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.endpoint = endpoint
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var contentType: String?
+    public var retryAfter: String?
+    public var location: String?
+    public var body: [UInt8]
+
+    var isJSON: Bool { contentType?.lowercased().contains("json") ?? false }
+}
+
+/// The seam between the core and the network, so policy can be tested without sockets.
+public protocol HTTPTransport: Sendable {
+    func send(_ request: HTTPRequest) throws(PassAuthError) -> HTTPResponse
+}
+
+/// libcurl-backed transport. A pool of easy handles shares one connection cache, DNS cache and TLS
+/// session cache, so sequential calls reuse one kept-alive connection and concurrent calls from many
+/// threads each get a handle without waiting for one another.
+public final class CurlTransport: HTTPTransport, @unchecked Sendable {
+    private let share: OpaquePointer
+    // Idle easy handles; a handle is owned by exactly one thread between checkout and checkin.
+    private let idle = Mutex<[EasyHandle]>([])
+    private let options: Options
+    private let stats: Stats
+
+    public struct Options: Sendable {
+        public var timeoutMs: Int
+        public var connectTimeoutMs: Int
+        public var caFile: String?
+        public var maxResponseBytes: Int
+        public var userAgent: String
+    }
+
+    public init(options: Options, stats: Stats) throws(PassAuthError) {
+        guard CurlGlobal.ready else { throw PassAuthError(.internal, "libcurl failed to initialise") }
+        guard let share = ccurl_share_new() else { throw PassAuthError(.internal, "libcurl share handle allocation failed") }
+        self.share = share
+        self.options = options
+        self.stats = stats
+    }
+
+    deinit {
+        for handle in idle.withLock({ $0 }) { curl_easy_cleanup(handle.raw) }
+        ccurl_share_free(share)
+    }
+
+    public func send(_ request: HTTPRequest) throws(PassAuthError) -> HTTPResponse {
+        guard let handle = checkout() else { throw PassAuthError(.internal, "libcurl easy handle allocation failed") }
+        defer { checkin(handle) }
+        let easy = handle.raw
+
+        let sink = ResponseSink(limit: options.maxResponseBytes)
+        let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
+        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        defer { curl_slist_free_all(headerList) }
+        for (name, value) in request.headers {
+            headerList = curl_slist_append(headerList, "\(name): \(value)")
+        }
+        // No "Expect: 100-continue" round trip for small bodies.
+        headerList = curl_slist_append(headerList, "Expect:")
+
+        ccurl_setopt_str(easy, CURLOPT_URL, request.url)
+        ccurl_setopt_ptr(easy, CURLOPT_SHARE, UnsafeMutableRawPointer(ccurl_share_handle(share)))
+        ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        ccurl_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https")
+        ccurl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
+        ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, options.timeoutMs)
+        ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeoutMs)
+        // The server-to-server cookbook asks for DNS answers to be cached for at most 30 seconds.
+        ccurl_setopt_long(easy, CURLOPT_DNS_CACHE_TIMEOUT, 30)
+        ccurl_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
+        ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile = options.caFile { ccurl_setopt_str(easy, CURLOPT_CAINFO, caFile) }
+        ccurl_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(options.maxResponseBytes))
+        ccurl_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, "")
+        ccurl_setopt_ptr(easy, CURLOPT_HTTPHEADER, headerList.map { UnsafeMutableRawPointer($0) })
+        if !request.headers.contains(where: { $0.0.lowercased() == "user-agent" }) {
+            ccurl_setopt_str(easy, CURLOPT_USERAGENT, options.userAgent)
+        } else {
+            ccurl_setopt_ptr(easy, CURLOPT_USERAGENT, nil)
+        }
+        ccurl_setopt_write(easy, CURLOPT_WRITEFUNCTION, { data, size, count, context in
+            Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue().appendBody(data!, size * count)
+        })
+        ccurl_setopt_ptr(easy, CURLOPT_WRITEDATA, sinkPointer)
+        ccurl_setopt_write(easy, CURLOPT_HEADERFUNCTION, { data, size, count, context in
+            Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue().appendHeader(data!, size * count)
+        })
+        ccurl_setopt_ptr(easy, CURLOPT_HEADERDATA, sinkPointer)
+
+        let code: CURLcode
+        switch request.method {
+        case "GET":
+            ccurl_setopt_long(easy, CURLOPT_HTTPGET, 1)
+            code = curl_easy_perform(easy)
+        default:
+            ccurl_setopt_str(easy, CURLOPT_CUSTOMREQUEST, request.method == "POST" ? nil : request.method)
+            let body = request.body ?? []
+            code = body.withUnsafeBufferPointer { buffer in
+                ccurl_setopt_long(easy, CURLOPT_POST, 1)
+                ccurl_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(buffer.count))
+                // Copy: the handle may be reused after this buffer's lifetime.
+                ccurl_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!))
+                return curl_easy_perform(easy)
+            }
+            ccurl_setopt_str(easy, CURLOPT_CUSTOMREQUEST, nil)
+        }
+
+        var connects = 0
+        ccurl_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects)
+        stats.connectionsOpened.add(connects)
+        stats.countRequest(request.endpoint)
+
+        guard code == CURLE_OK else { throw transportError(code, sink: sink, request: request) }
+        var status = 0
+        ccurl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, contentType: sink.header("content-type"), retryAfter: sink.header("retry-after"),
+                            location: sink.header("location"), body: sink.body)
+    }
+
+    private func transportError(_ code: CURLcode, sink: ResponseSink, request: HTTPRequest) -> PassAuthError {
+        let reason = String(cString: curl_easy_strerror(code))
+        var error: PassAuthError
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT:
+            error = PassAuthError(.timeout, "\(request.endpoint): no complete answer within the timeout (\(reason))")
+        case CURLE_WRITE_ERROR where sink.overflowed, CURLE_FILESIZE_EXCEEDED:
+            error = PassAuthError(.protocol, "\(request.endpoint): response larger than the \(options.maxResponseBytes)-byte limit")
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CONNECT_ERROR:
+            error = PassAuthError(.transport, "\(request.endpoint): TLS failure: \(reason) (set caFile to trust a private CA)")
+        case CURLE_ABORTED_BY_CALLBACK:
+            error = PassAuthError(.cancelled, "\(request.endpoint): cancelled")
+        default:
+            error = PassAuthError(.transport, "\(request.endpoint): \(reason)")
+        }
+        error.endpoint = request.endpoint
+        return error
+    }
+
+    private func checkout() -> EasyHandle? {
+        if let handle = idle.withLock({ $0.popLast() }) { return handle }
+        return curl_easy_init().map { EasyHandle(raw: $0) }
+    }
+
+    private func checkin(_ handle: EasyHandle) {
+        idle.withLock { $0.append(handle) }
+    }
+}
+
+/// A curl easy handle; only one thread uses it at a time (see the pool above).
+private struct EasyHandle: @unchecked Sendable {
+    let raw: UnsafeMutableRawPointer
+}
+
+/// Collects one response; refuses bodies over the limit instead of growing without bound.
+private final class ResponseSink {
+    var body: [UInt8] = []
+    var headers: [(String, String)] = []
+    var overflowed = false
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func appendBody(_ data: UnsafeMutablePointer<CChar>, _ count: Int) -> Int {
+        guard body.count + count <= limit else { overflowed = true; return 0 }
+        data.withMemoryRebound(to: UInt8.self, capacity: count) { body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count)) }
+        return count
+    }
+
+    func appendHeader(_ data: UnsafeMutablePointer<CChar>, _ count: Int) -> Int {
+        let line = data.withMemoryRebound(to: UInt8.self, capacity: count) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
+        }
+        if line.hasPrefix("HTTP/") {
+            headers.removeAll()  // a new response (after 100 Continue) starts a new header block
+        } else if let colon = line.firstIndex(of: ":") {
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r\n")
+            headers.append((name, value))
+        }
+        return count
+    }
+
+    func header(_ name: String) -> String? { headers.last(where: { $0.0 == name })?.1 }
+}
+
+/// curl_global_init is not thread-safe; Swift initialises globals exactly once.
+enum CurlGlobal {
+    static let ready: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        var slice = Substring(self)
+        while let first = slice.first, set.contains(first) { slice.removeFirst() }
+        while let last = slice.last, set.contains(last) { slice.removeLast() }
+        return String(slice)
+    }
+}
