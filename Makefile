@@ -1,0 +1,78 @@
+# passauth — build, test, demo and install. `make help` lists the targets.
+SHELL         := /bin/bash
+VERSION       := 0.1.0
+SONAME        := libpassauth.so.0
+PREFIX        ?= /usr/local
+PYTHON        ?= python3
+export PATH   := $(PATH):/opt/swift/usr/bin
+
+SWIFT_BUILD   := .build/release
+OUT           := build
+LIBDIR        := $(OUT)/lib
+LIB           := $(LIBDIR)/libpassauth.so.$(VERSION)
+CFLAGS        += -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -IInclude
+TEST_LDLIBS   := -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -lcurl -ljansson -lpthread
+PYPATH        := PYTHONPATH=$(abspath bindings/python) PASSAUTH_LIBRARY=$(abspath $(LIBDIR)/$(SONAME))
+
+C_TESTS       := $(patsubst tests/c/%.c,$(OUT)/tests/%,$(filter-out tests/c/harness.c,$(wildcard tests/c/test_*.c)))
+C_EXAMPLES    := $(OUT)/examples/journey
+
+.PHONY: all help bootstrap build test test-swift test-c test-python demo emulator install clean
+
+all: build
+
+help:
+	@echo "make demo      set up, build and run the journey against the local emulator (C and Python)"
+	@echo "make test      build everything and run the Swift, C and Python tests"
+	@echo "make build     build $(LIB) (+ SONAME symlinks)"
+	@echo "make emulator  run the Adobe Pass emulator on http://127.0.0.1:8642"
+	@echo "make install   install library, header and pkg-config file under PREFIX=$(PREFIX)"
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+build: bootstrap $(LIB)
+
+$(LIB): Package.swift $(shell find Sources Include -type f)
+	swift build -c release --product passauth
+	@mkdir -p $(LIBDIR)
+	cp $(SWIFT_BUILD)/libpassauth.so $(LIB)
+	ln -sf libpassauth.so.$(VERSION) $(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(LIBDIR)/libpassauth.so
+
+$(OUT)/tests/%: tests/c/%.c tests/c/harness.c tests/c/harness.h Include/passauth.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< tests/c/harness.c $(TEST_LDLIBS)
+
+$(OUT)/examples/%: examples/c/%.c Include/passauth.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth
+
+test: build
+	@$(MAKE) --no-print-directory test-swift test-c test-python
+
+test-swift:
+	swift test
+
+test-c: $(C_TESTS)
+	@set -e; for t in $(C_TESTS); do echo "== $$t"; $$t; done
+
+test-python:
+	cd bindings/python && $(PYPATH) $(PYTHON) -m pytest -q tests
+
+demo: build $(C_EXAMPLES)
+	@$(PYPATH) $(PYTHON) scripts/demo.py $(abspath $(C_EXAMPLES))
+
+emulator:
+	$(PYPATH) $(PYTHON) -m passauth.emulator --port 8642
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libpassauth.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libpassauth.so
+	install -m 0644 Include/passauth.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' passauth.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/passauth.pc
+
+clean:
+	rm -rf $(OUT) .build

@@ -1,0 +1,56 @@
+/* A tiny test harness for the C tests: checks that count instead of abort, and a handle on the local
+ * Adobe Pass emulator (started as a child process on a free loopback port, driven over its control API). */
+#ifndef PASSAUTH_TEST_HARNESS_H
+#define PASSAUTH_TEST_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+extern int harness_failed_checks;
+
+#define CHECK(cond) harness_check((cond), #cond, __FILE__, __LINE__, NULL)
+#define CHECK_MSG(cond, ...) do { char _m[512]; snprintf(_m, sizeof _m, __VA_ARGS__); \
+    harness_check((cond), #cond, __FILE__, __LINE__, _m); } while (0)
+#define CHECK_STATUS(expr, expected) do { int _s = (expr); \
+    CHECK_MSG(_s == (expected), "%s returned %d (%s), expected %d; last error: %s", #expr, _s, \
+              passauth_status_name(_s), (expected), passauth_last_error()); } while (0)
+
+bool harness_check(bool ok, const char *expr, const char *file, int line, const char *message);
+
+typedef void (*test_fn)(void);
+struct harness_case { const char *name; test_fn fn; };
+/* Runs each test (the list ends with {NULL, NULL}), prints "suite/name: ok|FAILED" and the closing
+ * "N passed, N failed" line; returns the process exit code. */
+int harness_run(const char *suite, const struct harness_case *cases);
+
+typedef struct emulator {
+    pid_t pid;
+    char base_url[128];
+    char ca_file[512];
+} emulator;
+
+/* Starts `python3 -m passauth.emulator --port 0 <extra_args>`; PYTHONPATH must reach bindings/python. */
+bool emulator_start(emulator *emu, const char *extra_args);
+void emulator_stop(emulator *emu);
+
+/* Control API helpers: return the parsed JSON response (caller decrefs) or NULL. */
+json_t *emulator_get(const emulator *emu, const char *path);
+json_t *emulator_post(const emulator *emu, const char *path, const char *json_body);
+/* The emulator's counter `stats.<key>` (or stats.requests.<endpoint> when endpoint != NULL). */
+long emulator_stat(const emulator *emu, const char *key, const char *endpoint);
+
+/* A fresh private store directory under /tmp (rm -rf'd by harness at exit). */
+const char *harness_temp_dir(void);
+
+/* A JWT-shaped software statement the emulator accepts. */
+extern const char *HARNESS_SOFTWARE_STATEMENT;
+
+/* A config JSON for the emulator with the given store dir; extra is spliced in (e.g. "\"logLevel\":\"none\"") or NULL. */
+char *harness_config(const emulator *emu, const char *store, const char *extra);
+
+/* Parses a JSON string or returns NULL. */
+json_t *harness_parse(const char *text);
+
+#endif
