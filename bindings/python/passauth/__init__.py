@@ -1,0 +1,46 @@
+"""passauth — Adobe Pass Authentication REST API V2 client for Python, over libpassauth.so.
+
+The native library is loaded on first use (``Client(...)``, ``version()``), so ``passauth.emulator``
+works without it.
+"""
+
+from __future__ import annotations
+
+from .client import Client, Configuration, Mvpd, Registration
+from .errors import (
+    CancelledError,
+    ExpiredError,
+    HTTPError,
+    InternalError,
+    InvalidArgumentError,
+    NotFoundError,
+    PassAuthError,
+    ProtocolError,
+    RegistrationError,
+    ServiceError,
+    StoreError,
+    ThrottledError,
+    TimedOutError,
+    TransportError,
+    UnauthorizedError,
+)
+
+__all__ = [
+    "Client", "Configuration", "Mvpd", "Registration", "version", "status_name",
+    "PassAuthError", "InvalidArgumentError", "TransportError", "TimedOutError", "HTTPError", "ServiceError",
+    "UnauthorizedError", "ThrottledError", "ProtocolError", "ExpiredError", "CancelledError",
+    "RegistrationError", "StoreError", "InternalError", "NotFoundError",
+]
+
+
+def version() -> str:
+    """The native library's version."""
+    from . import _native
+
+    return _native.library().passauth_version().decode()
+
+
+def status_name(status: int) -> str:
+    from . import _native
+
+    return _native.library().passauth_status_name(status).decode()

@@ -1,0 +1,115 @@
+"""Low-level ctypes bindings: a one-to-one mirror of Include/passauth.h.
+
+Every function of the header appears in ``FUNCTIONS`` with its argument and result types. Strings the
+library allocates come back as ``c_void_p`` so that they can be released with ``passauth_free``;
+``take_string`` does both. Users normally use :mod:`passauth.client` instead.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import pathlib
+import threading
+from typing import Any, Dict, List, Optional, Tuple
+
+c_char_p = ctypes.c_char_p
+c_int = ctypes.c_int
+c_void_p = ctypes.c_void_p
+c_char_p_p = ctypes.POINTER(ctypes.c_void_p)  # char ** out-parameters (library-allocated strings)
+client_p = ctypes.c_void_p  # passauth_client *
+client_p_p = ctypes.POINTER(ctypes.c_void_p)  # passauth_client **
+
+# Status codes (enum passauth_status).
+PASSAUTH_OK = 0
+PASSAUTH_E_INVALID_ARGUMENT = -1
+PASSAUTH_E_TRANSPORT = -2
+PASSAUTH_E_TIMEOUT = -3
+PASSAUTH_E_HTTP = -4
+PASSAUTH_E_SERVICE = -5
+PASSAUTH_E_UNAUTHORIZED = -6
+PASSAUTH_E_THROTTLED = -7
+PASSAUTH_E_PROTOCOL = -8
+PASSAUTH_E_EXPIRED = -9
+PASSAUTH_E_CANCELLED = -10
+PASSAUTH_E_REGISTRATION = -11
+PASSAUTH_E_STORE = -12
+PASSAUTH_E_INTERNAL = -13
+PASSAUTH_E_NOT_FOUND = -14
+
+# name -> (restype, argtypes), in header order.
+FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
+    "passauth_version": (c_char_p, []),
+    "passauth_status_name": (c_char_p, [c_int]),
+    "passauth_last_error": (c_char_p, []),
+    "passauth_free": (None, [c_void_p]),
+    "passauth_client_new": (c_int, [c_char_p, client_p_p]),
+    "passauth_client_free": (None, [client_p]),
+    "passauth_stats": (c_int, [client_p, c_char_p_p]),
+    "passauth_register": (c_int, [client_p, c_char_p_p]),
+    "passauth_configuration": (c_int, [client_p, c_char_p, c_char_p_p]),
+}
+
+
+class LibraryNotFoundError(OSError):
+    """libpassauth.so could not be loaded from any of the places passauth looks."""
+
+
+_lock = threading.Lock()
+_library: Optional[ctypes.CDLL] = None
+
+
+def _candidates() -> List[Tuple[str, str]]:
+    places: List[Tuple[str, str]] = []
+    explicit = os.environ.get("PASSAUTH_LIBRARY")
+    if explicit:
+        places.append(("PASSAUTH_LIBRARY", explicit))
+    bundled = pathlib.Path(__file__).resolve().parent / "lib" / "libpassauth.so.0"
+    places.append(("the copy inside the package", str(bundled)))
+    places.append(("the system loader path", ctypes.util.find_library("passauth") or "libpassauth.so.0"))
+    return places
+
+
+def library() -> ctypes.CDLL:
+    """The loaded library with every function's types declared (loaded once, thread-safe)."""
+    global _library
+    with _lock:
+        if _library is not None:
+            return _library
+        failures = []
+        for origin, path in _candidates():
+            if origin == "the copy inside the package" and not os.path.exists(path):
+                failures.append(f"{origin} ({path}): not present")
+                continue
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError as error:
+                failures.append(f"{origin} ({path}): {error}")
+                continue
+            for name, (restype, argtypes) in FUNCTIONS.items():
+                function = getattr(lib, name)
+                function.restype = restype
+                function.argtypes = argtypes
+            _library = lib
+            return lib
+        raise LibraryNotFoundError(
+            "libpassauth.so.0 not found. Looked at:\n  - "
+            + "\n  - ".join(failures)
+            + "\nSet PASSAUTH_LIBRARY to the library's path, install the package from a build that "
+            "bundles it, or install the library system-wide (make install)."
+        )
+
+
+def take_string(pointer: Optional[int]) -> Optional[str]:
+    """Copies a library-allocated string and releases it with passauth_free."""
+    if not pointer:
+        return None
+    try:
+        return ctypes.string_at(pointer).decode("utf-8")
+    finally:
+        library().passauth_free(pointer)
+
+
+def encode(text: Optional[str]) -> Optional[bytes]:
+    return None if text is None else text.encode("utf-8")

@@ -1,0 +1,149 @@
+"""The Pythonic layer: ``passauth.Client`` and the result types."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+
+from . import _native
+from .errors import InvalidArgumentError, check
+
+JSONObject = Dict[str, Any]
+Device = Union[Mapping[str, Any], str, None]
+
+
+def _utc(ms: Optional[int]) -> Optional[datetime]:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Outcome of :meth:`Client.register`. Holds no secret."""
+
+    client_id: str
+    access_token_expires_at_ms: int
+    registered: bool
+    token_fetched: bool
+    client_id_issued_at: Optional[int] = None
+    raw: JSONObject = field(default_factory=dict, repr=False)
+
+    @property
+    def access_token_expires_at(self) -> Optional[datetime]:
+        return _utc(self.access_token_expires_at_ms)
+
+    @classmethod
+    def from_json(cls, raw: JSONObject) -> "Registration":
+        return cls(client_id=raw["clientId"], access_token_expires_at_ms=raw["accessTokenExpiresAt"],
+                   registered=raw["registered"], token_fetched=raw["tokenFetched"],
+                   client_id_issued_at=raw.get("clientIdIssuedAt"), raw=raw)
+
+
+@dataclass(frozen=True)
+class Mvpd:
+    """A TV provider from the configuration."""
+
+    id: str
+    display_name: str
+    logo_url: Optional[str] = None
+    is_temp_pass: bool = False
+    is_proxy: bool = False
+    raw: JSONObject = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, raw: JSONObject) -> "Mvpd":
+        return cls(id=raw["id"], display_name=raw.get("displayName", raw["id"]), logo_url=raw.get("logoUrl"),
+                   is_temp_pass=bool(raw.get("isTempPass", False)), is_proxy=bool(raw.get("isProxy", False)), raw=raw)
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """The service provider's configuration: its MVPDs."""
+
+    mvpds: List[Mvpd]
+    raw: JSONObject = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, raw: JSONObject) -> "Configuration":
+        requestor = raw.get("requestor") or {}
+        return cls(mvpds=[Mvpd.from_json(m) for m in requestor.get("mvpds", [])], raw=raw)
+
+
+def _device_text(device: Device) -> Optional[bytes]:
+    if device is None:
+        return None
+    if isinstance(device, str):
+        return device.encode("utf-8")
+    return json.dumps(device).encode("utf-8")
+
+
+class Client:
+    """A passauth client for one service provider. Safe to share between threads.
+
+    ``config`` is the JSON configuration of ``passauth_client_new`` as a mapping (or JSON text)::
+
+        with passauth.Client({"serviceProvider": "REF30", "softwareStatement": "...",
+                              "environment": "staging", "device": {"id": "..."}}) as client:
+            client.register()
+    """
+
+    def __init__(self, config: Union[Mapping[str, Any], str]) -> None:
+        self._lib = _native.library()
+        text = config if isinstance(config, str) else json.dumps(config)
+        handle = ctypes.c_void_p()
+        check(self._lib.passauth_client_new(text.encode("utf-8"), ctypes.byref(handle)))
+        self._handle: Optional[int] = handle.value
+        self._closing = threading.Lock()
+
+    # Lifetime -----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Releases the native client. Further calls raise InvalidArgumentError."""
+        with self._closing:
+            handle, self._handle = self._handle, None
+        if handle:
+            self._lib.passauth_client_free(handle)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # Plumbing -----------------------------------------------------------------------------------
+
+    def _live(self) -> int:
+        handle = self._handle
+        if not handle:
+            raise InvalidArgumentError("the client is closed", {"key": "client"})
+        return handle
+
+    def _call_json(self, function: Callable[..., int], *args: Any) -> JSONObject:
+        out = ctypes.c_void_p()
+        check(function(self._live(), *args, ctypes.byref(out)))
+        text = _native.take_string(out.value)
+        result: JSONObject = json.loads(text) if text else {}
+        return result
+
+    # The journey --------------------------------------------------------------------------------
+
+    def register(self) -> Registration:
+        """Ensures client credentials and a fresh access token (registering only when needed)."""
+        return Registration.from_json(self._call_json(self._lib.passauth_register))
+
+    def configuration(self, device: Device = None) -> Configuration:
+        """The MVPDs integrated with the service provider."""
+        return Configuration.from_json(self._call_json(self._lib.passauth_configuration, _device_text(device)))
+
+    def stats(self) -> JSONObject:
+        """Request, retry, cache and connection counters of this client."""
+        return self._call_json(self._lib.passauth_stats)
