@@ -1,0 +1,169 @@
+"""Control API for tests, under /_emulator/ (JSON in and out, no auth, never
+throttled, never logged or counted as service traffic)."""
+
+import json
+
+from . import mvpd_pages, profiles, sessions
+from .catalog import MVPDS
+from .faults import Fault
+from .messages import Response
+
+DEGRADATION_RULES = {"AuthNAll", "AuthZAll", "AuthZNone"}
+TTL_KEYS = {"tokenTtlSeconds": "token_ttl", "codeTtlSeconds": "code_ttl",
+            "profileTtlSeconds": "profile_ttl", "decisionTtlSeconds": "decision_ttl",
+            "mediaTokenTtlSeconds": "media_token_ttl"}
+
+
+class ControlError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class Control:
+    def __init__(self, state, faults, throttle):
+        self.state, self.faults, self.throttle = state, faults, throttle
+        self.routes = {
+            ("POST", "reset"): self.reset,
+            ("GET", "requests"): self.requests,
+            ("GET", "stats"): self.stats,
+            ("GET", "state"): self.debug_state,
+            ("GET", "config"): self.get_config,
+            ("POST", "config"): self.set_config,
+            ("POST", "login"): self.login,
+            ("POST", "advance"): self.advance,
+            ("GET", "faults"): self.list_faults,
+            ("POST", "faults"): self.add_faults,
+            ("DELETE", "faults"): self.clear_faults,
+            ("POST", "expire-tokens"): self.expire_tokens,
+            ("POST", "revoke-clients"): self.revoke_clients,
+        }
+
+    def handle(self, request):
+        name = request.path[len("/_emulator/"):].strip("/")
+        if name.startswith("mvpd/"):
+            with self.state.lock:
+                return mvpd_pages.handle(self.state, request, name[len("mvpd/"):])
+        action = self.routes.get((request.method, name))
+        if action is None:
+            known = any(path == name for _, path in self.routes)
+            return Response.json(405 if known else 404, {"error": "no such control call"})
+        try:
+            document = json.loads(request.body) if request.body.strip() else {}
+            if not isinstance(document, dict):
+                raise ControlError(400, "the body must be a JSON object")
+            with self.state.lock:
+                return Response.json(200, action(document))
+        except ValueError as error:  # includes JSON errors
+            return Response.json(400, {"error": str(error)})
+        except ControlError as error:
+            return Response.json(error.status, {"error": error.message})
+
+    def reset(self, _):
+        self.state.reset()
+        self.faults.clear()
+        self.throttle.reset()
+        return {"reset": True}
+
+    def requests(self, _):
+        return {"requests": list(self.state.requests)}
+
+    def stats(self, _):
+        counters = self.state.counters
+        return {"requests": dict(self.state.endpoint_counts),
+                **{k: counters[k] for k in ("connections", "registrations", "tokensIssued",
+                                            "throttled", "faultsInjected")}}
+
+    def debug_state(self, _):
+        return self.state.snapshot()
+
+    def get_config(self, _):
+        s = self.state.settings
+        return {"throttle": s.throttle,
+                **{key: getattr(s, attr) for key, attr in TTL_KEYS.items()},
+                "tempPass": {"durationSeconds": s.temp_pass_ttl, "maxResources": s.temp_pass_max_resources},
+                "unapprovedSoftwareStatements": sorted(s.unapproved_statements),
+                "denyRules": s.deny_rules, "degraded": s.degraded,
+                "serviceProviders": sorted(s.service_providers)}
+
+    def set_config(self, document):
+        s = self.state.settings
+        for key, value in document.items():
+            if key == "throttle":
+                s.throttle = bool(value)
+            elif key in TTL_KEYS:
+                setattr(s, TTL_KEYS[key], _seconds(key, value))
+            elif key == "tempPass":
+                value = value or {}
+                s.temp_pass_ttl = _seconds(key, value.get("durationSeconds", s.temp_pass_ttl))
+                s.temp_pass_max_resources = int(value.get("maxResources", s.temp_pass_max_resources))
+            elif key == "unapprovedSoftwareStatements":
+                s.unapproved_statements = {"".join(str(v).split()) for v in value or []}
+            elif key == "denyRules":
+                if not all(isinstance(r, dict) for r in value or []):
+                    raise ControlError(400, "denyRules must be a list of objects")
+                s.deny_rules = list(value or [])
+            elif key == "degraded":
+                value = value or {}
+                if not all(m in MVPDS and r in DEGRADATION_RULES for m, r in value.items()):
+                    raise ControlError(400, f"degraded maps an MVPD id to one of {sorted(DEGRADATION_RULES)}")
+                s.degraded = dict(value)
+            elif key == "serviceProviders":
+                s.service_providers = set(value or [])
+            else:
+                raise ControlError(400, f"unknown config key {key!r}")
+        return self.get_config(None)
+
+    def login(self, document):
+        session = self.state.sessions.get(str(document.get("code", "")))
+        if session is None:
+            raise ControlError(404, "unknown code")
+        if session.not_after <= self.state.now():
+            raise ControlError(410, "code expired")
+        attributes = document.get("attributes") or {}
+        if not isinstance(attributes, dict):
+            raise ControlError(400, "attributes must be an object")
+        profile = sessions.complete_login(self.state, session, document.get("mvpd"),
+                                          document.get("userId"), attributes)
+        if profile is None:
+            raise ControlError(400, "the session has no known MVPD; pass one as \"mvpd\"")
+        return {"code": session.code, "mvpd": profile.mvpd, "profile": profiles.to_json(profile)}
+
+    def advance(self, document):
+        self.state.clock.advance(_seconds("seconds", document.get("seconds", 0)))
+        return {"nowMs": self.state.now()}
+
+    def list_faults(self, _):
+        return {"faults": self.faults.pending()}
+
+    def add_faults(self, document):
+        specs = document.get("faults")
+        if not isinstance(specs, list):
+            raise ControlError(400, "expected {\"faults\": [...]}")
+        try:
+            parsed = [Fault.parse(spec) for spec in specs]
+        except (ValueError, TypeError) as error:
+            raise ControlError(400, str(error)) from None
+        self.faults.add(parsed)
+        return {"faults": self.faults.pending()}
+
+    def clear_faults(self, _):
+        self.faults.clear()
+        return {"faults": []}
+
+    def expire_tokens(self, _):
+        now = self.state.now()
+        for token in self.state.tokens.values():
+            token.expires_ms = min(token.expires_ms, now)
+        return {"expired": len(self.state.tokens)}
+
+    def revoke_clients(self, _):
+        revoked = len(self.state.clients)
+        self.state.clients.clear()
+        return {"revoked": revoked}
+
+
+def _seconds(key, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ControlError(400, f"{key} must be a non-negative number of seconds")
+    return value

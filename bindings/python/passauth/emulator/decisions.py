@@ -1,0 +1,98 @@
+"""Decisions APIs: authorize (with media token) and preauthorize."""
+
+import base64
+import uuid
+
+from . import profiles, validation
+from .errors import ApiError, enhanced
+from .messages import Response
+
+
+def media_token(state, sp, mvpd_id, resource):
+    now = state.now()
+    not_after = now + int(state.settings.media_token_ttl * 1000)
+    xml = (f'<signatureInfo><authToken><sessionGUID>{uuid.uuid4()}</sessionGUID>'
+           f'<requestorID>{sp}</requestorID><resourceID>{resource}</resourceID>'
+           f'<ttl>{not_after - now}</ttl><issueTime>{now}</issueTime>'
+           f'<mvpdId>{mvpd_id}</mvpdId></authToken></signatureInfo>')
+    return {"notBefore": now, "notAfter": not_after,
+            "serializedToken": base64.b64encode(xml.encode()).decode()}
+
+
+def deny_rule(state, mvpd_id, resource, kind):
+    for rule in state.settings.deny_rules:
+        if (rule.get("resource") in (None, resource) and rule.get("mvpd") in (None, mvpd_id)
+                and rule.get("decision", kind) == kind):
+            return rule
+    return None
+
+
+def decide(state, request, kind):
+    """Shared body of both endpoints; kind is "authorize" or "preauthorize"."""
+    validation.require_access_token(state, request)
+    sp = validation.service_provider(state, request)
+    resources = validation.resources(request)
+    device_id = validation.device_identifier(request)
+    validation.device_info(request)
+    mvpd = validation.mvpd(request.params["mvpd"])
+    rule = state.settings.degraded.get(mvpd.id)
+    source, temp_usage, failure = "mvpd", None, None
+
+    if mvpd.temp_pass:
+        source = "temppass"
+        try:
+            _, temp_usage = profiles.temp_pass_profile(state, request, mvpd, device_id)
+        except ApiError as error:
+            failure = error.body  # TempPass failures are item-level in the samples
+    elif rule == "AuthNAll":
+        source = "degradation"
+    else:
+        profile, expired = profiles.find(state, profiles.owners(request, device_id), mvpd.id)
+        if profile is None:
+            raise ApiError("authenticated_profile_expired" if expired else "authenticated_profile_missing")
+        if rule in ("AuthZAll", "AuthZNone"):
+            source = "degradation"
+
+    now = state.now()
+    decisions = []
+    for resource in resources:
+        item = {"resource": resource, "serviceProvider": sp, "mvpd": mvpd.id, "source": source}
+        error = failure
+        if error is None and rule == "AuthZNone" and not mvpd.temp_pass:
+            error = enhanced("authorization_denied_by_degradation_rule")
+        if error is None and temp_usage is not None:
+            error = spend_temp_pass(state, mvpd, temp_usage, resource)
+        if error is None and source == "mvpd":
+            denied = deny_rule(state, mvpd.id, resource, kind)
+            if denied:
+                default = "authorization_denied_by_mvpd" if kind == "authorize" else "preauthorization_denied_by_mvpd"
+                error = enhanced(denied.get("code", default), details=denied.get("details"))
+        item["authorized"] = error is None
+        if error is not None:
+            item["error"] = error
+        elif kind == "authorize":
+            item["token"] = media_token(state, sp, mvpd.id, resource)
+        if kind == "authorize":
+            item["notBefore"] = now
+            item["notAfter"] = now + int(state.settings.decision_ttl * 1000)
+        decisions.append(item)
+    return Response.json(200, {"decisions": decisions})
+
+
+def spend_temp_pass(state, mvpd, usage, resource):
+    """Promotional TempPass counts distinct resources against its limit."""
+    limit = state.settings.temp_pass_max_resources
+    if not (mvpd.promotional and limit) or resource in usage["resources"]:
+        return None
+    if len(usage["resources"]) >= limit:
+        return enhanced("temporary_access_resources_limit_exceeded")
+    usage["resources"].append(resource)
+    return None
+
+
+def handle_authorize(state, request):
+    return decide(state, request, "authorize")
+
+
+def handle_preauthorize(state, request):
+    return decide(state, request, "preauthorize")

@@ -1,0 +1,197 @@
+"""HTTP plumbing: keep-alive HTTP/1.1 server, optional TLS, throttling,
+fault delivery, request log and counters."""
+
+import logging
+import socket
+import ssl
+import struct
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from . import faults as fault_kinds
+from . import routes
+from .errors import THROTTLE_HTML, ApiError, DcrError, HtmlError, enhanced
+from .messages import Request, Response
+from .throttle import client_key, is_throttled_path
+
+log = logging.getLogger("passauth.emulator")
+
+CONTROL_PREFIX = "/_emulator/"
+TLS_HANDSHAKE_TIMEOUT_S = 10
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address, state, faults, throttle, control, ssl_context=None):
+        self.state, self.faults, self.throttle, self.control = state, faults, throttle, control
+        self.ssl_context = ssl_context
+        super().__init__(address, Handler)
+
+    def finish_request(self, request, client_address):
+        # Runs on the connection's own thread, so a slow TLS handshake never
+        # blocks the accept loop.
+        with self.state.lock:
+            self.state.counters["connections"] += 1
+        if self.ssl_context is None:
+            return super().finish_request(request, client_address)
+        try:
+            request.settimeout(TLS_HANDSHAKE_TIMEOUT_S)
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+            tls.settimeout(None)
+        except (ssl.SSLError, OSError):
+            return None  # e.g. the client rejected our certificate
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            tls.close()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "passauth-emulator/1"
+    timeout = 120  # idle keep-alive connections are dropped after this
+    disable_nagle_algorithm = True  # headers and body are separate writes
+
+    def log_message(self, fmt, *args):
+        log.debug("%s " + fmt, self.client_address[0], *args)
+
+    def dispatch(self):
+        url = urlsplit(self.path)
+        body = self._read_body()
+        if body is None:
+            self.close_connection = True
+            self._send(Response.json(400, enhanced("invalid_header_content_type",
+                                                   message="Unreadable request body.")))
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        request = Request(self.command, url.path, url.query, headers, body, self.client_address[0])
+        if url.path.startswith(CONTROL_PREFIX):
+            self._send(self.server.control.handle(request))
+        else:
+            self._serve_api(request)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = dispatch
+
+    def _serve_api(self, request):
+        server, state = self.server, self.server.state
+        resolved = routes.resolve(request.method, request.path)
+        request.params = resolved.params
+        throttled = (state.settings.throttle and is_throttled_path(request.path)
+                     and not server.throttle.allow(client_key(request.header("x-forwarded-for"),
+                                                              request.client_ip)))
+        fault = None if throttled else server.faults.take(resolved.endpoint)
+        if throttled:
+            response = Response(429, THROTTLE_HTML, "text/html")
+        elif fault and fault.kind in fault_kinds.REPLACING:
+            response = fault_kinds.replacement(fault, request)
+        else:
+            response = self._run(resolved, request)
+            if fault:
+                response = fault_kinds.corrupt(fault, resolved.endpoint, response)
+        self._record(request, resolved.endpoint, response, fault)
+        if response is None:
+            self._abort(reset=fault.kind == "reset")
+        else:
+            self._send(response, fault)
+
+    def _run(self, resolved, request):
+        state = self.server.state
+        if resolved.handler is None:
+            if not resolved.allowed:
+                return Response.json(404, enhanced("not_found"))
+            allow = {"Allow": ", ".join(resolved.allowed)}
+            if request.path.startswith("/o/"):
+                return Response.json(405, {"error": "invalid_request"}, allow)
+            return Response.json(405, enhanced("method_not_allowed"), allow)
+        try:
+            with state.lock:
+                return resolved.handler(state, request)
+        except ApiError as error:
+            return Response.json(error.status, error.body, error.headers)
+        except DcrError as error:
+            return Response.json(error.status, {"error": error.code})
+        except HtmlError as error:
+            return Response.html(error.status, f"<html><body><h1>{error.status}</h1>"
+                                               f"<p>{error.text}</p></body></html>")
+        except Exception:  # a bug in the emulator must still answer
+            log.error("handler failed:\n%s", traceback.format_exc())
+            return Response.json(500, enhanced("internal_server_error"))
+
+    def _record(self, request, endpoint, response, fault):
+        state = self.server.state
+        with state.lock:
+            state.endpoint_counts[endpoint] += 1
+            if fault:
+                state.counters["faultsInjected"] += 1
+            if response is not None and response.status == 429:
+                state.counters["throttled"] += 1
+            state.requests.append({
+                "method": request.method, "path": request.path, "query": request.query,
+                "headers": request.headers, "body": request.body.decode("utf-8", "replace"),
+                "timeMs": time.time() * 1000, "endpoint": endpoint,
+                "status": response.status if response is not None else 0,
+            })
+
+    def _read_body(self):
+        """The request body (chunked or Content-Length), None if unreadable."""
+        try:
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                chunks = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        return b"".join(chunks)
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+            length = int(self.headers.get("Content-Length") or 0)
+            if length < 0:
+                return None
+            return self.rfile.read(length) if length else b""
+        except ValueError:
+            return None
+
+    def _send(self, response, fault=None):
+        kind = fault.kind if fault else None
+        options = fault.options if fault else {}
+        body = response.body
+        if kind == "delay":
+            time.sleep(float(options.get("delayMs", 1000)) / 1000)
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        declared = len(body) + (int(options.get("bytes", 100)) if kind == "truncated" else 0)
+        self.send_header("Content-Length", str(declared))
+        if kind == "truncated":
+            self.close_connection = True
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        try:
+            if kind == "slow-drip":
+                step = max(1, int(options.get("chunkBytes", 16)))
+                pause = float(options.get("delayMs", 20)) / 1000
+                for start in range(0, len(body), step):
+                    self.wfile.write(body[start:start + step])
+                    self.wfile.flush()
+                    time.sleep(pause)
+            else:
+                self.wfile.write(body)
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+
+    def _abort(self, reset):
+        """Drop the connection without answering; with reset, send a TCP RST."""
+        self.close_connection = True
+        if reset:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # rfile holds a reference to the socket that would defer the real close.
+        self.rfile.close()
+        self.connection.close()
