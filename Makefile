@@ -61,7 +61,7 @@ test-python:
 	cd bindings/python && $(PYPATH) $(PYTHON) -m pytest -q tests
 
 demo: build $(C_EXAMPLES)
-	@$(PYPATH) $(PYTHON) scripts/demo.py $(abspath $(C_EXAMPLES))
+	@$(PYPATH) $(PYTHON) scripts/demo.py $(abspath $(OUT)/examples)
 
 emulator:
 	$(PYPATH) $(PYTHON) -m passauth.emulator --port 8642
