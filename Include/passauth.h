@@ -128,6 +128,8 @@ void passauth_free(void *ptr);
  *   "logLevel"          string: "none", "error", "warn" (default), "info", "debug", "trace"; logs go to
  *                       stderr and never contain secrets
  *   "maxResponseBytes"  integer: larger responses are refused with PASSAUTH_E_PROTOCOL (default 4 MiB)
+ *   "configurationCacheMs" integer: how long a configuration answer is reused (default 240000; 0 = off)
+ *   "pollIntervalMs"    integer: default polling interval, 3000..60000 (default 4000)
  * Unknown keys, wrong types and missing required keys are PASSAUTH_E_INVALID_ARGUMENT with the key
  * named in passauth_last_error(). No network I/O happens here.
  * On success *out receives a client the caller owns and must release with passauth_client_free().
@@ -167,13 +169,185 @@ int passauth_stats(passauth_client *client, char **out_json);
  */
 int passauth_register(passauth_client *client, char **out_json);
 
+/* ---------------------------------------------------------------------------------------------
+ * Configuration phase
+ * ------------------------------------------------------------------------------------------- */
+
 /*
  * passauth_configuration — GET /api/v2/{serviceProvider}/configuration: the MVPDs integrated with
- * the service provider, as the service returns them. The checklist asks to call it only when the user
- * must pick a TV provider.
+ * the service provider, as the service returns them ({"requestor": {"mvpds": [...]}, ...}). The
+ * checklist asks to call it only when the user must pick a TV provider. Answers are cached in memory
+ * for "configurationCacheMs" per distinct X-Device-Info (a cache hit makes no request and counts in
+ * the "cacheHits" statistic).
  * *out_json is caller-owned. Thread-safe.
  */
 int passauth_configuration(passauth_client *client, const char *device_json, char **out_json);
+
+/*
+ * passauth_mvpds — the configuration's MVPDs for a TV-provider picker, filtered:
+ *   filter_json (may be NULL = everything): {"tempPass": false  (leave out TempPass MVPDs),
+ *   "proxy": false (leave out proxied MVPDs), "exclude": ["id", ...] (e.g. test MVPDs),
+ *   "search": "spec" (case-insensitive substring of id or displayName)}; every key optional.
+ * *out_json (caller-owned) is {"mvpds": [ ...MVPD objects as in the configuration... ]}.
+ * Uses passauth_configuration (and its cache). Thread-safe.
+ */
+int passauth_mvpds(passauth_client *client, const char *device_json, const char *filter_json, char **out_json);
+
+/*
+ * passauth_mvpd_select — records the user's TV provider choice for the device in the persistent store
+ * (the checklist's "TV Provider Selection Caching"): mvpd_json is an MVPD object from the
+ * configuration; its "id" (required), "displayName" and "logoUrl" are kept. Thread-safe; concurrent
+ * writers (threads or processes) are serialised by the store lock.
+ */
+int passauth_mvpd_select(passauth_client *client, const char *device_json, const char *mvpd_json);
+
+/*
+ * passauth_mvpd_selected — the device's recorded choice ({"id", "displayName", "logoUrl"}), read from
+ * the store without a request; PASSAUTH_E_NOT_FOUND when none was recorded. *out_json is caller-owned.
+ */
+int passauth_mvpd_selected(passauth_client *client, const char *device_json, char **out_json);
+
+/* ---------------------------------------------------------------------------------------------
+ * Authentication phase
+ *
+ * Codes are validated before use: 1-64 letters, digits, '-' or '_' (surrounding whitespace is
+ * ignored); anything else is PASSAUTH_E_INVALID_ARGUMENT without a request. Session and profile
+ * results are the service's JSON with notBefore/notAfter always numbers of milliseconds and "url"
+ * made absolute.
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * passauth_session_create — POST /api/v2/{serviceProvider}/sessions.
+ * params_json (may be NULL): {"mvpd": ..., "domainName": ..., "redirectUrl": ...}, any of them missing
+ * (the answer then says actionName "resume" with "missingParameters"). Needs a device "id".
+ * *out_json (caller-owned): {"actionName": "authenticate"|"resume"|"authorize", "actionType":
+ * "interactive"|"direct", "reasonType": "none"|"authenticated"|"temporary"|"degraded"|"authenticatedSSO",
+ * "missingParameters": [...], "url": absolute URL, "code", "sessionId", "mvpd", "serviceProvider",
+ * "notBefore", "notAfter"}.
+ * A new code ends, at once, any poll of an older code for the same device (PASSAUTH_E_CANCELLED).
+ * Thread-safe.
+ */
+int passauth_session_create(passauth_client *client, const char *device_json, const char *params_json, char **out_json);
+
+/*
+ * passauth_session_resume — POST /api/v2/{serviceProvider}/sessions/{code} with the parameters the
+ * session reported missing (params_json as for passauth_session_create). On a second screen with a
+ * preselected MVPD, this is also how a typed-in code is validated. Same result shape. Thread-safe.
+ */
+int passauth_session_resume(passauth_client *client, const char *device_json, const char *code,
+                            const char *params_json, char **out_json);
+
+/*
+ * passauth_session_get — GET /api/v2/{serviceProvider}/sessions/{code}: the session behind a code.
+ * Use it to validate a code typed on a second screen before opening the authentication URL; an unknown
+ * or expired code fails with PASSAUTH_E_SERVICE ("code": "invalid_authentication_session").
+ * Thread-safe.
+ */
+int passauth_session_get(passauth_client *client, const char *device_json, const char *code, char **out_json);
+
+/*
+ * passauth_authenticate_url — the URL a user agent opens to log in with the MVPD for `code`:
+ * {base}/api/v2/authenticate/{serviceProvider}/{code}. Works for the first screen's browser and for a
+ * second-screen app alike. No request is made. *out_url is caller-owned. Thread-safe.
+ */
+int passauth_authenticate_url(passauth_client *client, const char *code, char **out_url);
+
+/*
+ * passauth_profiles — GET /api/v2/{serviceProvider}/profiles: every valid profile of the device,
+ * {"profiles": {"<mvpd>": {"notBefore", "notAfter", "issuer", "type", "attributes"}, ...}} (the map may
+ * be empty). The profile parts the checklist names are persisted for the device (see
+ * passauth_profiles_stored). Needs a device "id". Thread-safe.
+ */
+int passauth_profiles(passauth_client *client, const char *device_json, char **out_json);
+
+/*
+ * passauth_profile_for_mvpd — GET /api/v2/{serviceProvider}/profiles/{mvpd}: the device's profile for
+ * one MVPD (same shape; empty map when there is none). Needs a device "id". Thread-safe.
+ */
+int passauth_profile_for_mvpd(passauth_client *client, const char *device_json, const char *mvpd, char **out_json);
+
+/*
+ * passauth_profile_for_code — GET /api/v2/{serviceProvider}/profiles/code/{code}: the profile created by
+ * the login behind `code` (empty map until the user finishes). One request; for repeated checking use
+ * the poller below. Thread-safe.
+ */
+int passauth_profile_for_code(passauth_client *client, const char *device_json, const char *code, char **out_json);
+
+/*
+ * passauth_profiles_stored — the persisted profile parts of the device (mvpd, attributes, validity,
+ * type, issuer) as {"profiles": {...}}, read from the store without a request (for example to greet a
+ * returning user, or to ask them to confirm their provider after a profile expired). Thread-safe.
+ */
+int passauth_profiles_stored(passauth_client *client, const char *device_json, char **out_json);
+
+/*
+ * passauth_profile_pick — chooses among several profiles the way the checklist suggests: the currently
+ * valid one with the latest notAfter. profiles_json is a profiles answer ({"profiles": {...}}).
+ * *out_json (caller-owned) is {"mvpd": "...", "profile": {...}}; PASSAUTH_E_NOT_FOUND when no profile
+ * is valid now. No request. Thread-safe.
+ */
+int passauth_profile_pick(const char *profiles_json, char **out_json);
+
+/* ---------------------------------------------------------------------------------------------
+ * Polling for the profile of a code
+ *
+ * The poller asks GET /profiles/code/{code} every intervalMs (default "pollIntervalMs"; never less than
+ * 3000 whatever is asked) on the library's own threads, and ends the poll:
+ *   - with PASSAUTH_OK and the profiles answer when the user finished logging in;
+ *   - with PASSAUTH_E_EXPIRED when the code's notAfter passes;
+ *   - with PASSAUTH_E_CANCELLED on passauth_poll_cancel / passauth_poll_free, when a newer code is
+ *     started for the same device (passauth_session_create or another poll), or when the client is freed;
+ *   - with PASSAUTH_E_TIMEOUT when options "timeoutMs" passes;
+ *   - with the error's status on a non-retryable error.
+ * Transient failures (transport, timeouts, 5xx, "retry" actions) and 429s do not end a poll; they slow
+ * it down (up to 30 s between requests, at least the 429's wait).
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct passauth_poll passauth_poll;
+
+/*
+ * The outcome callback: called exactly once per poll, with the final status and, as result_json, the
+ * profiles answer (PASSAUTH_OK) or the error object (the same fields as passauth_last_error()).
+ * result_json is valid only during the call. It runs on a library thread, or on the thread calling
+ * passauth_poll_cancel / passauth_poll_free / passauth_client_free when that ends the poll; it may call
+ * passauth_poll_cancel and passauth_poll_free on its own poll. It must not block for long: the poller's
+ * threads are shared by all polls of the client.
+ */
+typedef void (*passauth_poll_callback)(void *user_data, int status, const char *result_json);
+
+/*
+ * passauth_poll_start — starts polling `code` for the device's profile.
+ * options_json (may be NULL): {"intervalMs": 4000, "timeoutMs": 600000, "notAfter": <the session's
+ * notAfter in ms>}, every key optional. Without notAfter the library uses the one it saw in
+ * passauth_session_create, or looks the code up once (GET /sessions/{code}), which also validates it.
+ * cb may be NULL (use passauth_poll_wait). On success *out receives a poll the caller must release with
+ * passauth_poll_free (after the client is freed too: the handle stays valid). Thread-safe.
+ */
+int passauth_poll_start(passauth_client *client, const char *device_json, const char *code, const char *options_json,
+                        passauth_poll_callback cb, void *user_data, passauth_poll **out);
+
+/*
+ * passauth_poll_wait — blocks until the poll ends or timeout_ms passes (negative: until it ends; every
+ * poll ends by its code's notAfter at the latest). Returns the poll's final status (and sets the last
+ * error when it is a failure); on PASSAUTH_OK, *out_json (if out_json is not NULL) receives the
+ * profiles answer (caller-owned). When timeout_ms passes first it returns PASSAUTH_E_TIMEOUT and the
+ * poll goes on. May be called several times and from several threads.
+ */
+int passauth_poll_wait(passauth_poll *poll, int timeout_ms, char **out_json);
+
+/*
+ * passauth_poll_cancel — ends the poll with PASSAUTH_E_CANCELLED (the callback fires, once) unless it has
+ * already ended. Safe from any thread, including from inside the callback. NULL is a no-op.
+ */
+void passauth_poll_cancel(passauth_poll *poll);
+
+/*
+ * passauth_poll_free — cancels the poll if it is still running, waits until its callback is not running
+ * on another thread, and releases the handle. After it returns the library never touches the callback
+ * or user_data again. Safe from any thread and from inside the callback. NULL is a no-op; freeing twice
+ * is undefined behaviour.
+ */
+void passauth_poll_free(passauth_poll *poll);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,8 @@ public final class Client: Sendable {
     let store: StateStore
     let registration: Registration
     let service: Service
+    let configurationCache = ExpiringCache(capacity: 64)
+    public let poller = Poller()
 
     public init(config: Configuration, transport: HTTPTransport? = nil, store: StateStore? = nil) throws(PassAuthError) {
         self.config = config
@@ -26,6 +28,23 @@ public final class Client: Sendable {
         self.store = store ?? FileStore(directory: config.storeDirectory, serviceProvider: config.serviceProvider)
         registration = Registration(config: config, store: self.store, transport: network, stats: stats, redactor: redactor, logger: logger)
         service = Service(config: config, transport: network, registration: registration, stats: stats, redactor: redactor)
+        // Weak: the poller's threads must never keep a freed client alive.
+        poller.attach(profile: { [weak self] device, code throws(PassAuthError) in
+            guard let self else { throw PassAuthError(.cancelled, "the client was freed") }
+            return try self.profile(device: device, code: code)
+        }, session: { [weak self] device, code throws(PassAuthError) in
+            guard let self else { throw PassAuthError(.cancelled, "the client was freed") }
+            return try self.session(device: device, code: code)
+        })
+    }
+
+    deinit { poller.shutdown() }
+
+    /// Starts polling `code` for a profile (see Poller). `intervalMs` is raised to the 3 s floor.
+    public func poll(device: Device, code: String, options: PollOptions, callback: PollCallback?) throws(PassAuthError) -> Poll {
+        let code = try AuthenticationCode.validated(code)
+        return try poller.start(code: code, device: device, intervalMs: options.intervalMs ?? config.pollIntervalMs,
+                                timeoutMs: options.timeoutMs, notAfter: options.notAfter, callback: callback)
     }
 
     /// The device a call acts for: the caller's, or the config's default.

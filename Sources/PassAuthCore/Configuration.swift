@@ -18,10 +18,14 @@ public struct Configuration: Sendable {
     public var logLevel: LogLevel = .warn
     /// Responses larger than this are refused (PASSAUTH_E_PROTOCOL) instead of being buffered.
     public var maxResponseBytes = 4 << 20
+    /// How long a configuration answer is reused (checklist: 3–5 minutes); 0 turns the cache off.
+    public var configurationCacheMs = 240_000
+    /// Default and minimum polling intervals (the checklist: every 3–5 s, never faster).
+    public var pollIntervalMs = 4_000
 
     static let keys = ["environment", "baseUrl", "serviceProvider", "softwareStatement", "redirectUri", "store",
                        "device", "timeoutMs", "connectTimeoutMs", "caFile", "allowInsecureHttp", "pacing",
-                       "logLevel", "maxResponseBytes"]
+                       "logLevel", "maxResponseBytes", "configurationCacheMs", "pollIntervalMs"]
 
     public init(json: JSON, environmentVariables env: (String) -> String? = Configuration.processEnvironment) throws(PassAuthError) {
         guard case .object(let members) = json else {
@@ -101,6 +105,8 @@ public struct Configuration: Sendable {
         connectTimeoutMs = min(try integer("connectTimeoutMs", in: 1...600_000) ?? connectTimeoutMs, timeoutMs)
         maxResponseBytes = try integer("maxResponseBytes", in: 1024...(256 << 20)) ?? maxResponseBytes
         pacing = try bool("pacing") ?? true
+        configurationCacheMs = try integer("configurationCacheMs", in: 0...3_600_000) ?? configurationCacheMs
+        pollIntervalMs = try integer("pollIntervalMs", in: Poller.minimumIntervalMs...60_000) ?? pollIntervalMs
 
         if let path = try string("caFile") {
             guard access(path, R_OK) == 0 else {

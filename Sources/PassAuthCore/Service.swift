@@ -8,6 +8,8 @@ struct Operation {
     var endpoint: String
     /// Endpoints whose reference page marks AP-Device-Identifier as required.
     var requiresDeviceId = true
+    /// The device headers this endpoint's reference page lists (only those are sent).
+    var deviceHeaders: Set<DeviceHeader> = .streamingDevice
 }
 
 /// Executes REST API V2 operations for a device: builds the documented headers, attaches the access
@@ -46,7 +48,7 @@ final class Service: Sendable {
         do throws(JSONError) {
             let document = try JSON.parse(response.body)
             guard case .object = document else { throw JSONError(message: "expected an object, got \(document.typeName)", line: 1, column: 0) }
-            return document
+            return normalizingTimestamps(document)
         } catch {
             var failure = PassAuthError(.protocol, "\(operation.endpoint): the response is not a JSON object (\(error.message))")
             failure.endpoint = operation.endpoint
@@ -60,10 +62,9 @@ final class Service: Sendable {
         var url = config.baseURL + operation.path
         if !operation.query.isEmpty { url += "?" + URLEncoding.form(operation.query) }
         var headers: [(String, String)] = [("Authorization", "Bearer " + token.value), ("Accept", "application/json")]
-        if let identifier = device.deviceIdentifierHeader { headers.append(("AP-Device-Identifier", identifier)) }
-        if let info = device.deviceInfoHeader { headers.append(("X-Device-Info", info)) }
-        if let ip = device.ip { headers.append(("X-Forwarded-For", ip)) }
-        if let agent = device.userAgent { headers.append(("User-Agent", agent)) }
+        for header in DeviceHeader.allCases where operation.deviceHeaders.contains(header) {
+            if let value = header.value(for: device) { headers.append((header.rawValue, value)) }
+        }
         var body: [UInt8]? = nil
         if let form = operation.form {
             headers.append(("Content-Type", "application/x-www-form-urlencoded"))

@@ -1,0 +1,185 @@
+import Glibc
+import PassAuthCore
+
+// Authentication phase of the C contract: configuration helpers, sessions, profiles and polling.
+// See Include/passauth.h for ownership and thread-safety of each function.
+
+@_cdecl("passauth_mvpds")
+public func passauth_mvpds(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ filterJSON: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        let device = try Bridge.device(client, deviceJSON)
+        let filter = try MVPDFilter(json: Bridge.optionalJSON(filterJSON, "filter_json"))
+        try Bridge.give(client.mvpds(device: device, filter: filter).serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_mvpd_select")
+public func passauth_mvpd_select(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ mvpdJSON: CString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let device = try Bridge.device(client, deviceJSON)
+        try client.selectMVPD(device: device, mvpd: Bridge.json(mvpdJSON, "mvpd_json"))
+    }
+}
+
+@_cdecl("passauth_mvpd_selected")
+public func passauth_mvpd_selected(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        try Bridge.give(client.selectedMVPD(device: Bridge.device(client, deviceJSON)).serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_session_create")
+public func passauth_session_create(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ paramsJSON: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        let device = try Bridge.device(client, deviceJSON)
+        let parameters = try SessionParameters(json: Bridge.optionalJSON(paramsJSON, "params_json"))
+        try Bridge.give(client.createSession(device: device, parameters: parameters).serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_session_resume")
+public func passauth_session_resume(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ code: CString?, _ paramsJSON: CString?,
+                                    _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        let device = try Bridge.device(client, deviceJSON)
+        let code = try Bridge.string(code, "code")
+        let parameters = try SessionParameters(json: Bridge.optionalJSON(paramsJSON, "params_json"))
+        try Bridge.give(client.resumeSession(device: device, code: code, parameters: parameters).serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_session_get")
+public func passauth_session_get(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ code: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        let device = try Bridge.device(client, deviceJSON)
+        try Bridge.give(client.session(device: device, code: Bridge.string(code, "code")).serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_authenticate_url")
+public func passauth_authenticate_url(_ handle: OpaquePointer?, _ code: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_url")
+        try Bridge.give(client.authenticateURL(code: Bridge.string(code, "code")), to: out)
+    }
+}
+
+@_cdecl("passauth_profiles")
+public func passauth_profiles(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        try Bridge.give(client.profiles(device: Bridge.device(client, deviceJSON)).serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_profile_for_mvpd")
+public func passauth_profile_for_mvpd(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ mvpd: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        let device = try Bridge.device(client, deviceJSON)
+        try Bridge.give(client.profile(device: device, mvpd: Bridge.string(mvpd, "mvpd")).serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_profile_for_code")
+public func passauth_profile_for_code(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ code: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        let device = try Bridge.device(client, deviceJSON)
+        try Bridge.give(client.profile(device: device, code: Bridge.string(code, "code")).serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_profiles_stored")
+public func passauth_profiles_stored(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        try Bridge.give(client.storedProfiles(device: Bridge.device(client, deviceJSON)).serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_profile_pick")
+public func passauth_profile_pick(_ profilesJSON: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let out = try Bridge.requireOut(out, "out_json")
+        try Bridge.give(ProfilePicker.longestValid(Bridge.json(profilesJSON, "profiles_json")).serialized(), to: out)
+    }
+}
+
+// MARK: - Polling
+
+public typealias PollCallbackC = @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?) -> Void
+
+/// The caller's callback and its user_data, carried to a poller thread.
+private struct CCallback: @unchecked Sendable {
+    let function: PollCallbackC
+    let userData: UnsafeMutableRawPointer?
+
+    func deliver(_ outcome: PollOutcome) {
+        let text = outcome.result?.serialized() ?? outcome.error?.asJSON.serialized() ?? "{}"
+        text.withCString { function(userData, outcome.status.rawValue, $0) }
+    }
+}
+
+@_cdecl("passauth_poll_start")
+public func passauth_poll_start(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ code: CString?, _ optionsJSON: CString?,
+                                _ callback: PollCallbackC?, _ userData: UnsafeMutableRawPointer?,
+                                _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out")
+        let device = try Bridge.device(client, deviceJSON)
+        let options = try PollOptions(json: Bridge.optionalJSON(optionsJSON, "options_json"))
+        let code = try Bridge.string(code, "code")
+        var deliver: PollCallback? = nil
+        if let callback {
+            let carrier = CCallback(function: callback, userData: userData)
+            deliver = { outcome in carrier.deliver(outcome) }
+        }
+        let poll = try client.poll(device: device, code: code, options: options, callback: deliver)
+        out.pointee = OpaquePointer(Unmanaged.passRetained(poll).toOpaque())
+    }
+}
+
+@_cdecl("passauth_poll_wait")
+public func passauth_poll_wait(_ handle: OpaquePointer?, _ timeoutMs: Int32, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        guard let handle else { throw .invalid("poll must not be NULL", key: "poll") }
+        let poll = Unmanaged<Poll>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+        guard let outcome = poll.wait(timeoutMs: Int(timeoutMs)) else {
+            throw PassAuthError(.timeout, "the poll is still running after \(timeoutMs) ms (it goes on; wait again or cancel it)")
+        }
+        if let error = outcome.error { throw error }
+        if let out, let result = outcome.result { try Bridge.give(result.serialized(), to: out) }
+    }
+}
+
+@_cdecl("passauth_poll_cancel")
+public func passauth_poll_cancel(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<Poll>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue().cancel()
+}
+
+@_cdecl("passauth_poll_free")
+public func passauth_poll_free(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    let unmanaged = Unmanaged<Poll>.fromOpaque(UnsafeRawPointer(handle))
+    unmanaged.takeUnretainedValue().release()
+    unmanaged.release()
+}

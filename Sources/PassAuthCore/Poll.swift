@@ -1,0 +1,97 @@
+import Glibc
+
+/// How a poll ended: a profile (`.ok` with the profiles-by-code answer) or a failure.
+public struct PollOutcome: Sendable {
+    public let status: Status
+    public let result: JSON?
+    public let error: PassAuthError?
+}
+
+public typealias PollCallback = @Sendable (PollOutcome) -> Void
+
+/// One code being polled for a profile. Shared between the caller's handle and the poller; it ends
+/// exactly once, and the callback fires exactly once with that outcome.
+public final class Poll: @unchecked Sendable {
+    let code: String
+    let device: Device
+    let baseIntervalMs: Int
+    /// Monotonic deadline from the caller's `timeoutMs`, if any.
+    let deadline: Int64?
+
+    // Guarded by `monitor`.
+    private let monitor = Monitor()
+    private var outcome: PollOutcome?
+    private var callback: PollCallback?
+    private var callbackThread: pthread_t?
+    /// The code's expiry (wall-clock ms), once known.
+    var notAfter: Int64?
+    var intervalMs: Int
+    weak var poller: Poller?
+
+    init(code: String, device: Device, intervalMs: Int, deadline: Int64?, notAfter: Int64?, callback: PollCallback?) {
+        self.code = code
+        self.device = device
+        baseIntervalMs = intervalMs
+        self.intervalMs = intervalMs
+        self.deadline = deadline
+        self.notAfter = notAfter
+        self.callback = callback
+    }
+
+    public var isFinished: Bool { monitor.withLock { outcome != nil } }
+
+    /// Ends the poll unless it already ended; runs the callback outside any lock. Returns false when
+    /// the poll had already ended.
+    @discardableResult
+    func finish(_ status: Status, result: JSON? = nil, error: PassAuthError? = nil) -> Bool {
+        let ending = PollOutcome(status: status, result: result, error: error)
+        let (won, callback): (Bool, PollCallback?) = monitor.withLock {
+            guard outcome == nil else { return (false, nil) }
+            outcome = ending
+            let taken = self.callback
+            self.callback = nil
+            if taken != nil { callbackThread = pthread_self() }
+            monitor.broadcast()
+            return (true, taken)
+        }
+        guard won else { return false }
+        if let callback {
+            callback(ending)
+            monitor.withLock {
+                callbackThread = nil
+                monitor.broadcast()
+            }
+        }
+        return true
+    }
+
+    /// Blocks until the poll ends or `timeoutMs` passes (negative: until it ends). nil on timeout.
+    public func wait(timeoutMs: Int) -> PollOutcome? {
+        let deadline = timeoutMs < 0 ? nil : Clock.monotonicMs() + Int64(timeoutMs)
+        return monitor.withLock {
+            while outcome == nil {
+                if let deadline, Clock.monotonicMs() >= deadline { return nil }
+                monitor.wait(until: deadline)
+            }
+            return outcome
+        }
+    }
+
+    /// Ends the poll with PASSAUTH_E_CANCELLED (no-op when it already ended). Any thread.
+    public func cancel() {
+        if finish(.cancelled, error: PassAuthError(.cancelled, "the poll for code \(code) was cancelled")) {
+            poller?.forget(self)
+        }
+    }
+
+    /// What `passauth_poll_free` does: cancel, then make sure the callback is not running on another
+    /// thread, so the caller may free `user_data` as soon as this returns.
+    public func release() {
+        cancel()
+        monitor.withLock {
+            while let thread = callbackThread, pthread_equal(thread, pthread_self()) == 0 {
+                monitor.wait(until: nil)
+            }
+        }
+    }
+}

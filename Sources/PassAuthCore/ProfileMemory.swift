@@ -1,0 +1,25 @@
+/// The profile parts the checklist asks to persist (mvpd, attributes, validity, type, issuer), kept in
+/// the store's "profiles" section as {deviceId: {mvpd: {...}}}, so a restarted player knows the user's
+/// provider and metadata without a request.
+extension Client {
+    static let persistedProfileKeys = ["notBefore", "notAfter", "issuer", "type", "attributes"]
+
+    func rememberProfiles(_ answer: JSON, device: Device, replacingAll: Bool) throws(PassAuthError) {
+        guard case .object(let profiles)? = answer["profiles"] else { return }
+        if profiles.isEmpty && !replacingAll { return }
+        try updateDeviceSection("profiles", device: device) { current in
+            var kept: [(String, JSON)] = replacingAll ? [] : (current?.objectValue ?? [])
+            for (mvpd, profile) in profiles {
+                let parts = JSON.object(Client.persistedProfileKeys.compactMap { key in profile[key].map { (key, $0) } })
+                kept.removeAll { $0.0 == mvpd }
+                kept.append((mvpd, parts))
+            }
+            return kept.isEmpty ? nil : .object(kept)
+        }
+    }
+
+    /// The persisted profiles of `device`: `{"profiles": {mvpd: {...}}}` (possibly empty). No request.
+    public func storedProfiles(device: Device) throws(PassAuthError) -> JSON {
+        ["profiles": try store.load()["profiles"]?[device.stateKey] ?? .object([])]
+    }
+}

@@ -1,0 +1,140 @@
+import Synchronization
+
+/// The configuration phase: the MVPD list (cached in memory for a few minutes, as the checklist
+/// recommends), a filter for pickers, and the user's persisted MVPD selection.
+extension Client {
+    /// `GET /api/v2/{serviceProvider}/configuration`, served from the cache while it is fresh. The
+    /// answer depends on the device's X-Device-Info, so devices with different info are cached apart.
+    public func configuration(device: Device) throws(PassAuthError) -> JSON {
+        let key = device.deviceInfoHeader ?? ""
+        let now = Clock.monotonicMs()
+        if let cached = configurationCache.lookup(key, now: now) {
+            stats.cacheHits.add()
+            return cached
+        }
+        let document = try service.call(Operation(method: "GET", path: "/api/v2/\(serviceProviderSegment)/configuration",
+                                                   endpoint: "configuration", requiresDeviceId: false,
+                                                   deviceHeaders: [.deviceIdentifier, .deviceInfo, .forwardedFor, .userAgent]),
+                                         device: device)
+        if config.configurationCacheMs > 0 {
+            configurationCache.insert(key, document, expiresAt: now + Int64(config.configurationCacheMs))
+        }
+        return document
+    }
+
+    /// The MVPDs of the configuration that pass `filter` (see MVPDFilter), as `{"mvpds": [...]}`.
+    public func mvpds(device: Device, filter: MVPDFilter) throws(PassAuthError) -> JSON {
+        let all = try configuration(device: device)["requestor"]?["mvpds"]?.arrayValue ?? []
+        return ["mvpds": .array(all.filter(filter.accepts))]
+    }
+
+    /// Remembers the user's TV provider choice for `device` (checklist: id, displayName, logoUrl).
+    public func selectMVPD(device: Device, mvpd: JSON) throws(PassAuthError) {
+        guard let id = mvpd["id"]?.stringValue, !id.isEmpty else {
+            throw .invalid("mvpd_json must be an object with a non-empty string 'id'", key: "mvpd_json.id")
+        }
+        var selection: [(String, JSON)] = [("id", .string(id))]
+        for key in ["displayName", "logoUrl"] {
+            guard let value = mvpd[key] else { continue }
+            guard let text = value.stringValue else { throw .invalid("mvpd_json.\(key) must be a string", key: "mvpd_json.\(key)") }
+            selection.append((key, .string(text)))
+        }
+        try updateDeviceSection("mvpdSelection", device: device) { _ in .object(selection) }
+    }
+
+    /// The stored selection for `device`, or PASSAUTH_E_NOT_FOUND.
+    public func selectedMVPD(device: Device) throws(PassAuthError) -> JSON {
+        guard let selection = try store.load()["mvpdSelection"]?[device.stateKey] else {
+            throw PassAuthError(.notFound, "no TV provider was selected for this device yet")
+        }
+        return selection
+    }
+
+    /// Read-modify-write of one device's entry in a store section, under the store lock.
+    func updateDeviceSection(_ section: String, device: Device, _ change: (JSON?) -> JSON?) throws(PassAuthError) {
+        try store.withLock(timeoutMs: config.timeoutMs) { () throws(PassAuthError) in
+            var state = try store.load()
+            let current = state[section] ?? .object([])
+            let updated = change(current[device.stateKey])
+            let next = updated.map { current.setting(device.stateKey, $0) } ?? current.removing(device.stateKey)
+            guard next != current else { return }
+            state[section] = next
+            try store.save(state)
+        }
+    }
+}
+
+/// Which MVPDs a picker shows. JSON form (`filter_json`): `{"tempPass": false, "proxy": true,
+/// "exclude": ["TestMVPD"], "search": "spec"}` — all keys optional.
+public struct MVPDFilter: Sendable {
+    /// Include TempPass MVPDs (`isTempPass`); default true.
+    var tempPass = true
+    /// Include proxied MVPDs (`isProxy`); default true.
+    var proxy = true
+    /// MVPD ids to leave out (test MVPDs, for example).
+    var exclude: Set<String> = []
+    /// Case-insensitive substring of id or displayName.
+    var search: String?
+
+    public init(json: JSON?) throws(PassAuthError) {
+        guard let json else { return }
+        guard case .object(let members) = json else { throw .invalid("filter_json must be an object", key: "filter_json") }
+        for (key, value) in members {
+            switch key {
+            case "tempPass", "proxy":
+                guard let flag = value.boolValue else { throw .invalid("filter_json.\(key) must be a boolean", key: "filter_json.\(key)") }
+                if key == "tempPass" { tempPass = flag } else { proxy = flag }
+            case "exclude":
+                guard let items = value.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else {
+                    throw .invalid("filter_json.exclude must be an array of strings", key: "filter_json.exclude")
+                }
+                exclude = Set(items.compactMap(\.stringValue))
+            case "search":
+                guard let text = value.stringValue else { throw .invalid("filter_json.search must be a string", key: "filter_json.search") }
+                search = text.lowercased()
+            default:
+                throw .invalid("unknown key 'filter_json.\(key)' (expected tempPass, proxy, exclude, search)", key: "filter_json.\(key)")
+            }
+        }
+    }
+
+    func accepts(_ mvpd: JSON) -> Bool {
+        let id = mvpd["id"]?.stringValue ?? ""
+        if !tempPass && mvpd["isTempPass"]?.boolValue == true { return false }
+        if !proxy && mvpd["isProxy"]?.boolValue == true { return false }
+        if exclude.contains(id) { return false }
+        if let search {
+            let name = mvpd["displayName"]?.stringValue ?? ""
+            return id.lowercased().contains(search) || name.lowercased().contains(search)
+        }
+        return true
+    }
+}
+
+/// A small time-bounded cache (monotonic expiry, bounded entry count).
+final class ExpiringCache: Sendable {
+    private let entries = Mutex<[String: (value: JSON, expiresAt: Int64)]>([:])
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func lookup(_ key: String, now: Int64) -> JSON? {
+        entries.withLock { entries in
+            guard let entry = entries[key] else { return nil }
+            if entry.expiresAt <= now { entries[key] = nil; return nil }
+            return entry.value
+        }
+    }
+
+    func insert(_ key: String, _ value: JSON, expiresAt: Int64) {
+        entries.withLock { entries in
+            if entries.count >= capacity, entries[key] == nil {
+                // Drop the entry closest to expiry; the cache stays bounded whatever the device count.
+                if let victim = entries.min(by: { $0.value.expiresAt < $1.value.expiresAt })?.key { entries[victim] = nil }
+            }
+            entries[key] = (value, expiresAt)
+        }
+    }
+
+    func removeAll() { entries.withLock { $0.removeAll() } }
+}

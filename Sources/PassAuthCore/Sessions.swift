@@ -1,0 +1,81 @@
+/// The authentication phase's session calls: create, resume, retrieve, and the user-agent URL.
+extension Client {
+    /// `POST /api/v2/{sp}/sessions` with whichever of mvpd / domainName / redirectUrl the caller has.
+    /// A new code supersedes any code this device was polling (checklist: stop polling the old one).
+    public func createSession(device: Device, parameters: SessionParameters) throws(PassAuthError) -> JSON {
+        let session = try service.call(Operation(
+            method: "POST", path: "/api/v2/\(serviceProviderSegment)/sessions", form: parameters.form,
+            endpoint: "sessions.create", requiresDeviceId: true,
+            deviceHeaders: [.deviceIdentifier, .deviceInfo, .forwardedFor, .userAgent, .subjectToken, .rokuConnectToken,
+                            .serviceToken, .visitorId]), device: device)
+        let result = resolvingURL(session)
+        if let code = result["code"]?.stringValue {
+            poller.started(code: code, notAfter: result["notAfter"]?.int64Value, for: device)
+        }
+        return result
+    }
+
+    /// `POST /api/v2/{sp}/sessions/{code}`: supplies the parameters a session reported missing. Also
+    /// the checklist's way to validate a code typed on a second screen that has a preselected MVPD.
+    public func resumeSession(device: Device, code: String, parameters: SessionParameters) throws(PassAuthError) -> JSON {
+        let code = try AuthenticationCode.validated(code)
+        return resolvingURL(try service.call(Operation(
+            method: "POST", path: "/api/v2/\(serviceProviderSegment)/sessions/\(URLEncoding.segment(code))",
+            form: parameters.form, endpoint: "sessions.resume", requiresDeviceId: false, deviceHeaders: .secondScreen),
+            device: device))
+    }
+
+    /// `GET /api/v2/{sp}/sessions/{code}`: the session behind a code (validates a typed-in code).
+    public func session(device: Device, code: String) throws(PassAuthError) -> JSON {
+        let code = try AuthenticationCode.validated(code)
+        return resolvingURL(try service.call(Operation(
+            method: "GET", path: "/api/v2/\(serviceProviderSegment)/sessions/\(URLEncoding.segment(code))",
+            endpoint: "sessions.get", requiresDeviceId: false, deviceHeaders: .secondScreen), device: device))
+    }
+
+    /// The URL a user agent (this screen's browser or a second-screen app) opens to log in with the MVPD:
+    /// `{base}/api/v2/authenticate/{sp}/{code}`. No request is made.
+    public func authenticateURL(code: String) throws(PassAuthError) -> String {
+        let code = try AuthenticationCode.validated(code)
+        return "\(config.baseURL)/api/v2/authenticate/\(serviceProviderSegment)/\(URLEncoding.segment(code))"
+    }
+
+    /// Session answers carry a path (`/api/v2/authenticate/REF30/8ER640M`); callers get an absolute URL.
+    private func resolvingURL(_ session: JSON) -> JSON {
+        guard let url = session["url"]?.stringValue, url.hasPrefix("/") else { return session }
+        return session.setting("url", .string(config.baseURL + url))
+    }
+}
+
+/// The body parameters of create / resume session (`params_json`): any of mvpd, domainName, redirectUrl.
+public struct SessionParameters: Sendable {
+    var form: [(String, String)] = []
+
+    public init(json: JSON?) throws(PassAuthError) {
+        guard let json else { return }
+        guard case .object(let members) = json else { throw .invalid("params_json must be an object", key: "params_json") }
+        for (key, value) in members {
+            guard ["mvpd", "domainName", "redirectUrl"].contains(key) else {
+                throw .invalid("unknown key 'params_json.\(key)' (expected mvpd, domainName, redirectUrl)", key: "params_json.\(key)")
+            }
+            guard let text = value.stringValue, !text.isEmpty else {
+                throw .invalid("params_json.\(key) must be a non-empty string", key: "params_json.\(key)")
+            }
+            form.append((key, text))
+        }
+    }
+}
+
+/// Authentication codes are short alphanumeric strings (`8ER640M`). Checking the shape before any
+/// request turns a mistyped code into a clear error and keeps arbitrary text out of URLs.
+enum AuthenticationCode {
+    static func validated(_ raw: String) throws(PassAuthError) -> String {
+        let code = raw.trimmingCharacters(in: " \t\r\n")
+        let valid = (1...64).contains(code.utf8.count) && code.utf8.allSatisfy { byte in
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        }
+        guard valid else { throw .invalid("'\(String(code.prefix(80)))' is not an authentication code (1-64 letters and digits)", key: "code") }
+        return code
+    }
+}
