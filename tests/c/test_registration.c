@@ -173,7 +173,7 @@ static void test_expired_token_is_refreshed_before_use(void) {
 
 static void test_401_refreshes_once_and_retries_once(void) {
     emulator_post(&emu, "/_emulator/reset", NULL);
-    passauth_client *client = new_client(harness_temp_dir(), NULL);
+    passauth_client *client = new_client(harness_temp_dir(), "\"configurationCacheMs\":0");
     char *out = NULL;
     CHECK_STATUS(passauth_register(client, &out), PASSAUTH_OK);
     passauth_free(out);

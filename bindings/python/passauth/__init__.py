@@ -6,6 +6,7 @@ works without it.
 
 from __future__ import annotations
 
+from .authentication import Poll, PollResult, Profile, Session
 from .client import Client, Configuration, Mvpd, Registration
 from .errors import (
     CancelledError,
@@ -26,7 +27,8 @@ from .errors import (
 )
 
 __all__ = [
-    "Client", "Configuration", "Mvpd", "Registration", "version", "status_name",
+    "Client", "Configuration", "Mvpd", "Registration", "Session", "Profile", "Poll", "PollResult",
+    "version", "status_name",
     "PassAuthError", "InvalidArgumentError", "TransportError", "TimedOutError", "HTTPError", "ServiceError",
     "UnauthorizedError", "ThrottledError", "ProtocolError", "ExpiredError", "CancelledError",
     "RegistrationError", "StoreError", "InternalError", "NotFoundError",

@@ -20,6 +20,10 @@ c_void_p = ctypes.c_void_p
 c_char_p_p = ctypes.POINTER(ctypes.c_void_p)  # char ** out-parameters (library-allocated strings)
 client_p = ctypes.c_void_p  # passauth_client *
 client_p_p = ctypes.POINTER(ctypes.c_void_p)  # passauth_client **
+poll_p = ctypes.c_void_p  # passauth_poll *
+poll_p_p = ctypes.POINTER(ctypes.c_void_p)  # passauth_poll **
+# typedef void (*passauth_poll_callback)(void *user_data, int status, const char *result_json);
+POLL_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
 
 # Status codes (enum passauth_status).
 PASSAUTH_OK = 0
@@ -49,6 +53,22 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "passauth_stats": (c_int, [client_p, c_char_p_p]),
     "passauth_register": (c_int, [client_p, c_char_p_p]),
     "passauth_configuration": (c_int, [client_p, c_char_p, c_char_p_p]),
+    "passauth_mvpds": (c_int, [client_p, c_char_p, c_char_p, c_char_p_p]),
+    "passauth_mvpd_select": (c_int, [client_p, c_char_p, c_char_p]),
+    "passauth_mvpd_selected": (c_int, [client_p, c_char_p, c_char_p_p]),
+    "passauth_session_create": (c_int, [client_p, c_char_p, c_char_p, c_char_p_p]),
+    "passauth_session_resume": (c_int, [client_p, c_char_p, c_char_p, c_char_p, c_char_p_p]),
+    "passauth_session_get": (c_int, [client_p, c_char_p, c_char_p, c_char_p_p]),
+    "passauth_authenticate_url": (c_int, [client_p, c_char_p, c_char_p_p]),
+    "passauth_profiles": (c_int, [client_p, c_char_p, c_char_p_p]),
+    "passauth_profile_for_mvpd": (c_int, [client_p, c_char_p, c_char_p, c_char_p_p]),
+    "passauth_profile_for_code": (c_int, [client_p, c_char_p, c_char_p, c_char_p_p]),
+    "passauth_profiles_stored": (c_int, [client_p, c_char_p, c_char_p_p]),
+    "passauth_profile_pick": (c_int, [c_char_p, c_char_p_p]),
+    "passauth_poll_start": (c_int, [client_p, c_char_p, c_char_p, c_char_p, POLL_CALLBACK, c_void_p, poll_p_p]),
+    "passauth_poll_wait": (c_int, [poll_p, c_int, c_char_p_p]),
+    "passauth_poll_cancel": (None, [poll_p]),
+    "passauth_poll_free": (None, [poll_p]),
 }
 
 

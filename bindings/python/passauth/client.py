@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 from . import _native
+from .authentication import Poll, PollCallback, Profile, Session, profiles_from
 from .errors import InvalidArgumentError, check
 
 JSONObject = Dict[str, Any]
@@ -18,6 +19,10 @@ Device = Union[Mapping[str, Any], str, None]
 
 def _utc(ms: Optional[int]) -> Optional[datetime]:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+def _json(value: Optional[Mapping[str, Any]]) -> Optional[bytes]:
+    return None if value is None else json.dumps(value).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,92 @@ class Client:
     def configuration(self, device: Device = None) -> Configuration:
         """The MVPDs integrated with the service provider."""
         return Configuration.from_json(self._call_json(self._lib.passauth_configuration, _device_text(device)))
+
+    def mvpds(self, device: Device = None, *, temp_pass: bool = True, proxy: bool = True,
+              exclude: Optional[List[str]] = None, search: Optional[str] = None) -> List[Mvpd]:
+        """The TV providers for a picker, filtered (TempPass / proxied / excluded ids / search text)."""
+        flt: Dict[str, Any] = {"tempPass": temp_pass, "proxy": proxy, "exclude": list(exclude or [])}
+        if search is not None:
+            flt["search"] = search
+        answer = self._call_json(self._lib.passauth_mvpds, _device_text(device), _json(flt))
+        return [Mvpd.from_json(m) for m in answer.get("mvpds", [])]
+
+    def select_mvpd(self, mvpd: Union[Mvpd, Mapping[str, Any]], device: Device = None) -> None:
+        """Remembers the user's TV provider choice (id, displayName, logoUrl) in the persistent store."""
+        raw = mvpd.raw if isinstance(mvpd, Mvpd) else mvpd
+        check(self._lib.passauth_mvpd_select(self._live(), _device_text(device), _json(raw)))
+
+    def selected_mvpd(self, device: Device = None) -> Optional[Mvpd]:
+        """The remembered choice, or None."""
+        out = ctypes.c_void_p()
+        status = self._lib.passauth_mvpd_selected(self._live(), _device_text(device), ctypes.byref(out))
+        if status == _native.PASSAUTH_E_NOT_FOUND:
+            return None
+        check(status)
+        text = _native.take_string(out.value)
+        return Mvpd.from_json(json.loads(text or "{}"))
+
+    def create_session(self, mvpd: Optional[str] = None, domain_name: Optional[str] = None,
+                       redirect_url: Optional[str] = None, device: Device = None) -> Session:
+        """Starts authentication; parameters left out are reported back in ``missing_parameters``."""
+        params = {k: v for k, v in (("mvpd", mvpd), ("domainName", domain_name), ("redirectUrl", redirect_url)) if v}
+        return Session.from_json(self._call_json(self._lib.passauth_session_create, _device_text(device), _json(params)))
+
+    def resume_session(self, code: str, mvpd: Optional[str] = None, domain_name: Optional[str] = None,
+                       redirect_url: Optional[str] = None, device: Device = None) -> Session:
+        params = {k: v for k, v in (("mvpd", mvpd), ("domainName", domain_name), ("redirectUrl", redirect_url)) if v}
+        return Session.from_json(self._call_json(self._lib.passauth_session_resume, _device_text(device),
+                                                 code.encode("utf-8"), _json(params)))
+
+    def session(self, code: str, device: Device = None) -> Session:
+        """The session behind a code (validates a code typed on a second screen)."""
+        return Session.from_json(self._call_json(self._lib.passauth_session_get, _device_text(device), code.encode("utf-8")))
+
+    def authenticate_url(self, code: str) -> str:
+        """The URL a browser opens to log in with the MVPD for ``code`` (no request)."""
+        out = ctypes.c_void_p()
+        check(self._lib.passauth_authenticate_url(self._live(), code.encode("utf-8"), ctypes.byref(out)))
+        return _native.take_string(out.value) or ""
+
+    def profiles(self, device: Device = None) -> Dict[str, Profile]:
+        return profiles_from(self._call_json(self._lib.passauth_profiles, _device_text(device)))
+
+    def profile(self, mvpd: str, device: Device = None) -> Optional[Profile]:
+        """The device's profile for ``mvpd``, or None."""
+        found = profiles_from(self._call_json(self._lib.passauth_profile_for_mvpd, _device_text(device), mvpd.encode("utf-8")))
+        return found.get(mvpd) or next(iter(found.values()), None)
+
+    def profile_for_code(self, code: str, device: Device = None) -> Dict[str, Profile]:
+        return profiles_from(self._call_json(self._lib.passauth_profile_for_code, _device_text(device), code.encode("utf-8")))
+
+    def stored_profiles(self, device: Device = None) -> Dict[str, Profile]:
+        """The persisted profile parts of the device (no request)."""
+        return profiles_from(self._call_json(self._lib.passauth_profiles_stored, _device_text(device)))
+
+    @staticmethod
+    def pick_profile(profiles: Mapping[str, Profile]) -> Optional[Profile]:
+        """The valid profile with the longest validity (the checklist's suggestion), or None."""
+        out = ctypes.c_void_p()
+        document = {"profiles": {mvpd: p.raw for mvpd, p in profiles.items()}}
+        status = _native.library().passauth_profile_pick(json.dumps(document).encode(), ctypes.byref(out))
+        if status == _native.PASSAUTH_E_NOT_FOUND:
+            return None
+        check(status)
+        return profiles[json.loads(_native.take_string(out.value) or "{}")["mvpd"]]
+
+    def poll(self, code: str, *, interval: Optional[float] = None, timeout: Optional[float] = None,
+             not_after_ms: Optional[int] = None, callback: Optional[PollCallback] = None,
+             device: Device = None) -> Poll:
+        """Polls ``code`` for the user's profile every ``interval`` seconds (never below 3 s) on the
+        library's threads. Use ``wait()`` on the result, or pass ``callback`` (called once)."""
+        options: Dict[str, Any] = {}
+        if interval is not None:
+            options["intervalMs"] = int(interval * 1000)
+        if timeout is not None:
+            options["timeoutMs"] = int(timeout * 1000)
+        if not_after_ms is not None:
+            options["notAfter"] = not_after_ms
+        return Poll(self, _device_text(device), code, options or None, callback)
 
     def stats(self) -> JSONObject:
         """Request, retry, cache and connection counters of this client."""

@@ -152,6 +152,12 @@ _BY_STATUS: Dict[int, Type[PassAuthError]] = {
 }
 
 
+def error_from_info(status: int, info: Dict[str, Any]) -> PassAuthError:
+    """The exception for `status` carrying an error object (the fields of ``passauth_last_error()``)."""
+    cls = _BY_STATUS.get(status, PassAuthError)
+    return cls(str(info.get("message", f"passauth status {status}")), info)
+
+
 def error_from_last(status: int) -> PassAuthError:
     """The exception for `status`, filled from this thread's ``passauth_last_error()``."""
     raw = _native.library().passauth_last_error()
@@ -159,8 +165,7 @@ def error_from_last(status: int) -> PassAuthError:
         info: Dict[str, Any] = json.loads(raw.decode("utf-8")) if raw else {}
     except ValueError:
         info = {}
-    cls = _BY_STATUS.get(status, PassAuthError)
-    return cls(str(info.get("message", f"passauth status {status}")), info)
+    return error_from_info(status, info)
 
 
 def check(status: int) -> None:

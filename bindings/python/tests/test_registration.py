@@ -68,7 +68,7 @@ def test_first_run_registers_and_a_second_process_reuses_the_store(emu, make_con
 
 
 def test_401_refreshes_the_token_and_retries_once(emu, make_config) -> None:
-    with passauth.Client(make_config()) as client:
+    with passauth.Client(make_config(configurationCacheMs=0)) as client:
         client.register()
         emu.control("expire-tokens", {})
         configuration = client.configuration()
