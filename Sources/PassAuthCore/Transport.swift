@@ -212,10 +212,13 @@ enum CurlGlobal {
 }
 
 extension StringProtocol {
+    /// Trims any of the Unicode scalars in `set` from both ends (scalars, not Characters: "\r\n" is
+    /// one Character in Swift and would otherwise never match a lone "\n").
     func trimmingCharacters(in set: String) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice.removeFirst() }
-        while let last = slice.last, set.contains(last) { slice.removeLast() }
-        return String(slice)
+        let trim = Set(set.unicodeScalars)
+        var scalars = Substring(self).unicodeScalars[...]
+        while let first = scalars.first, trim.contains(first) { scalars.removeFirst() }
+        while let last = scalars.last, trim.contains(last) { scalars.removeLast() }
+        return String(String.UnicodeScalarView(scalars))
     }
 }

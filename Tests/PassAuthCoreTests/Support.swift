@@ -109,11 +109,25 @@ final class EmulatorProcess {
 
     /// GET on the control API through the library's own transport (Foundation's URL loading is not
     /// available without FoundationNetworking).
-    func control(_ path: String) throws -> JSON {
+    func control(_ path: String, post body: JSON? = nil) throws -> JSON {
         let transport = try CurlTransport(options: .init(timeoutMs: 10_000, connectTimeoutMs: 5_000, caFile: nil,
-                                                         maxResponseBytes: 1 << 20, userAgent: "tests"), stats: Stats())
-        let response = try transport.send(HTTPRequest(method: "GET", url: baseURL + path, endpoint: "control"))
-        return try JSON.parse(response.body)
+                                                         maxResponseBytes: 8 << 20, userAgent: "tests"), stats: Stats())
+        let request = body.map {
+            HTTPRequest(method: "POST", url: baseURL + path, headers: [("Content-Type", "application/json")],
+                        body: Array($0.serialized().utf8), endpoint: "control")
+        } ?? HTTPRequest(method: "GET", url: baseURL + path, endpoint: "control")
+        return try JSON.parse(transport.send(request).body)
+    }
+
+    func login(_ code: String) throws { _ = try control("/_emulator/login", post: ["code": .string(code)]) }
+
+    /// Arrival times (ms) of the profile-by-code requests for `code`.
+    func pollTimes(_ code: String) throws -> [Double] {
+        try control("/_emulator/requests")["requests"]?.arrayValue?.compactMap { request -> Double? in
+            guard request["endpoint"]?.stringValue == "profiles.code",
+                  request["path"]?.stringValue?.contains(code) == true else { return nil }
+            switch request["timeMs"] { case .double(let t)?: return t; case .int(let t)?: return Double(t); default: return nil }
+        } ?? []
     }
 
 }
