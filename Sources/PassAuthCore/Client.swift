@@ -8,8 +8,11 @@ public final class Client: Sendable {
     let store: StateStore
     let registration: Registration
     let service: Service
+    /// Preauthorization permits (never media tokens).
+    let decisionCache = DecisionCache()
 
-    public init(config: Configuration, transport: HTTPTransport? = nil, store: StateStore? = nil) throws(PassAuthError) {
+    public init(config: Configuration, transport: HTTPTransport? = nil, store: StateStore? = nil,
+                retryPolicy: RetryPolicy = RetryPolicy()) throws(PassAuthError) {
         self.config = config
         logger = Logger(level: config.logLevel, redactor: redactor)
         redactor.remember(config.softwareStatement)
@@ -25,7 +28,8 @@ public final class Client: Sendable {
         }
         self.store = store ?? FileStore(directory: config.storeDirectory, serviceProvider: config.serviceProvider)
         registration = Registration(config: config, store: self.store, transport: network, stats: stats, redactor: redactor, logger: logger)
-        service = Service(config: config, transport: network, registration: registration, stats: stats, redactor: redactor)
+        service = Service(config: config, transport: network, registration: registration, stats: stats, redactor: redactor,
+                          policy: retryPolicy)
     }
 
     /// The device a call acts for: the caller's, or the config's default.

@@ -18,10 +18,12 @@ public struct Configuration: Sendable {
     public var logLevel: LogLevel = .warn
     /// Responses larger than this are refused (PASSAUTH_E_PROTOCOL) instead of being buffered.
     public var maxResponseBytes = 4 << 20
+    /// Resources per preauthorization request; longer lists are split and the answers merged.
+    public var preauthorizeBatchSize = 5
 
     static let keys = ["environment", "baseUrl", "serviceProvider", "softwareStatement", "redirectUri", "store",
                        "device", "timeoutMs", "connectTimeoutMs", "caFile", "allowInsecureHttp", "pacing",
-                       "logLevel", "maxResponseBytes"]
+                       "logLevel", "maxResponseBytes", "preauthorizeBatchSize"]
 
     public init(json: JSON, environmentVariables env: (String) -> String? = Configuration.processEnvironment) throws(PassAuthError) {
         guard case .object(let members) = json else {
@@ -101,6 +103,7 @@ public struct Configuration: Sendable {
         connectTimeoutMs = min(try integer("connectTimeoutMs", in: 1...600_000) ?? connectTimeoutMs, timeoutMs)
         maxResponseBytes = try integer("maxResponseBytes", in: 1024...(256 << 20)) ?? maxResponseBytes
         pacing = try bool("pacing") ?? true
+        preauthorizeBatchSize = try integer("preauthorizeBatchSize", in: 1...50) ?? preauthorizeBatchSize
 
         if let path = try string("caFile") {
             guard access(path, R_OK) == 0 else {
