@@ -7,6 +7,7 @@ works without it.
 from __future__ import annotations
 
 from .client import Client, Configuration, Mvpd, Registration
+from .decisions import Decision, DecisionError, Logout, LogoutAction, MediaToken
 from .errors import (
     CancelledError,
     ExpiredError,
@@ -27,6 +28,7 @@ from .errors import (
 
 __all__ = [
     "Client", "Configuration", "Mvpd", "Registration", "version", "status_name",
+    "Decision", "DecisionError", "MediaToken", "Logout", "LogoutAction",
     "PassAuthError", "InvalidArgumentError", "TransportError", "TimedOutError", "HTTPError", "ServiceError",
     "UnauthorizedError", "ThrottledError", "ProtocolError", "ExpiredError", "CancelledError",
     "RegistrationError", "StoreError", "InternalError", "NotFoundError",

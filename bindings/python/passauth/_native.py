@@ -49,6 +49,9 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "passauth_stats": (c_int, [client_p, c_char_p_p]),
     "passauth_register": (c_int, [client_p, c_char_p_p]),
     "passauth_configuration": (c_int, [client_p, c_char_p, c_char_p_p]),
+    "passauth_preauthorize": (c_int, [client_p, c_char_p, c_char_p, c_char_p, c_char_p_p]),
+    "passauth_authorize": (c_int, [client_p, c_char_p, c_char_p, c_char_p, c_char_p_p]),
+    "passauth_logout": (c_int, [client_p, c_char_p, c_char_p, c_char_p, c_char_p_p]),
 }
 
 

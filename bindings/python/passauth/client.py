@@ -7,9 +7,10 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _native
+from .decisions import Decision, Logout
 from .errors import InvalidArgumentError, check
 
 JSONObject = Dict[str, Any]
@@ -80,6 +81,16 @@ def _device_text(device: Device) -> Optional[bytes]:
     return json.dumps(device).encode("utf-8")
 
 
+def _mvpd(mvpd: str) -> Optional[bytes]:
+    return mvpd.encode("utf-8") if isinstance(mvpd, str) else mvpd
+
+
+def _resources(resources: Sequence[str]) -> bytes:
+    if isinstance(resources, (str, bytes)):
+        raise InvalidArgumentError("resources must be a list of resource ids, not a single string", {"key": "resources"})
+    return json.dumps(list(resources)).encode("utf-8")
+
+
 class Client:
     """A passauth client for one service provider. Safe to share between threads.
 
@@ -143,6 +154,25 @@ class Client:
     def configuration(self, device: Device = None) -> Configuration:
         """The MVPDs integrated with the service provider."""
         return Configuration.from_json(self._call_json(self._lib.passauth_configuration, _device_text(device)))
+
+    def preauthorize(self, mvpd: str, resources: Sequence[str], device: Device = None) -> List[Decision]:
+        """Preauthorization decisions, one per resource in order: for content filtering only, never for
+        playback (Adobe's checklist). Long lists are split into several requests; permits are cached
+        in memory. A deny is a Decision with ``authorized`` False and ``error`` set, not an exception."""
+        raw = self._call_json(self._lib.passauth_preauthorize, _device_text(device), _mvpd(mvpd),
+                              _resources(resources))
+        return [Decision.from_json(d) for d in raw.get("decisions", [])]
+
+    def authorize(self, mvpd: str, resources: Sequence[str], device: Device = None) -> List[Decision]:
+        """Authorization decisions with media tokens. Call before every playback; nothing is cached."""
+        raw = self._call_json(self._lib.passauth_authorize, _device_text(device), _mvpd(mvpd), _resources(resources))
+        return [Decision.from_json(d) for d in raw.get("decisions", [])]
+
+    def logout(self, mvpd: str, redirect_url: str, device: Device = None) -> Logout:
+        """Logs the device out of ``mvpd``; the result says whether a user agent must open a URL."""
+        raw = self._call_json(self._lib.passauth_logout, _device_text(device), _mvpd(mvpd),
+                              redirect_url.encode("utf-8") if isinstance(redirect_url, str) else redirect_url)
+        return Logout.from_json(raw)
 
     def stats(self) -> JSONObject:
         """Request, retry, cache and connection counters of this client."""
