@@ -55,7 +55,7 @@ test-swift:
 	swift test
 
 test-c: $(C_TESTS)
-	@set -e; for t in $(C_TESTS); do echo "== $$t"; $$t; done
+	@set -e; for t in $(C_TESTS); do echo "== $$t"; $(PYPATH) $$t; done
 
 test-python:
 	cd bindings/python && $(PYPATH) $(PYTHON) -m pytest -q tests

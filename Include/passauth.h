@@ -130,6 +130,8 @@ void passauth_free(void *ptr);
  *   "maxResponseBytes"  integer: larger responses are refused with PASSAUTH_E_PROTOCOL (default 4 MiB)
  *   "configurationCacheMs" integer: how long a configuration answer is reused (default 240000; 0 = off)
  *   "pollIntervalMs"    integer: default polling interval, 3000..60000 (default 4000)
+ *   "preauthorizeBatchSize" integer 1..50: resources per preauthorization request; longer lists are split
+ *                       into several requests whose answers are merged in order (default 5)
  * Unknown keys, wrong types and missing required keys are PASSAUTH_E_INVALID_ARGUMENT with the key
  * named in passauth_last_error(). No network I/O happens here.
  * On success *out receives a client the caller owns and must release with passauth_client_free().
@@ -348,6 +350,84 @@ void passauth_poll_cancel(passauth_poll *poll);
  * is undefined behaviour.
  */
 void passauth_poll_free(passauth_poll *poll);
+
+/* ---------------------------------------------------------------------------------------------
+ * Decisions and logout
+ *
+ * Errors and retries of every REST API V2 call (the calls below and those above).
+ *   A top-level enhanced error is PASSAUTH_E_SERVICE with "code", "action", "httpStatus", "message",
+ *   "details", "helpUrl", "trace" in passauth_last_error(); an HTTP error without an enhanced body is
+ *   PASSAUTH_E_HTTP with "httpStatus" and a "body" excerpt; 401 after one token refresh is
+ *   PASSAUTH_E_UNAUTHORIZED; 429 is PASSAUTH_E_THROTTLED with "retryAfterMs".
+ *   The library retries by itself, at most 3 attempts per call in all, never in a loop:
+ *     - "action": "retry", HTTP 5xx and transport failures: after a backoff with jitter (0.1-2 s);
+ *     - 429: the next request for that device (keyed by its "ip", else its "id") waits at least 1 s,
+ *       or Retry-After if longer, then the call is tried again; a wait longer than timeoutMs fails at
+ *       once with PASSAUTH_E_THROTTLED and "retryAfterMs";
+ *     - "action": "application-registration" (other than a 401): the client registers again once.
+ *   "authentication" (log the user in again), "authorization", "configuration" and "none" are returned
+ *   to the caller at once. A timeout is never retried. passauth_stats() counts "retries" and "throttled".
+ */
+
+/*
+ * passauth_preauthorize — POST /api/v2/{serviceProvider}/decisions/preauthorize/{mvpd}: which of the
+ * resources the user may watch, FOR CONTENT FILTERING ONLY — never use it for playback decisions
+ * (Adobe's checklist); call passauth_authorize before every playback.
+ *   mvpd            the MVPD id (percent-encoded into the path), non-empty
+ *   resources_json  a JSON array of non-empty strings: resource ids, or MRSS documents passed through
+ * Lists longer than the config's "preauthorizeBatchSize" (default 5) are sent in several requests and
+ * the answers merged in the order of resources_json. Permits are cached in memory per device, MVPD and
+ * resource until their "notAfter" (10 minutes when the service sends none); cached permits are
+ * answered without a request (counted as "cacheHits"). Denials are never cached.
+ * *out_json (caller-owned, passauth_free) is the service's answer, one decision per resource in order:
+ *   {"decisions": [{"resource", "serviceProvider", "mvpd", "source": "mvpd"|"degradation"|"temppass"|"dummy",
+ *                   "authorized": true|false, "error"?: {"status", "code", "action", "message", "details"?,
+ *                   "helpUrl", "trace"?}, "notBefore"?, "notAfter"? (ms numbers)}]}
+ * A denied resource is a decision with "authorized": false and its item-level "error", not a failure.
+ * Errors: PASSAUTH_E_INVALID_ARGUMENT (NULL, empty mvpd, resources_json not a non-empty array of
+ * non-empty strings, no device id), PASSAUTH_E_SERVICE (e.g. "authenticated_profile_missing", action
+ * "authentication"), and those listed above. Requires a device id. Thread-safe.
+ */
+int passauth_preauthorize(passauth_client *client, const char *device_json, const char *mvpd,
+                          const char *resources_json, char **out_json);
+
+/*
+ * passauth_authorize — POST /api/v2/{serviceProvider}/decisions/authorize/{mvpd}: the authorization
+ * decisions for playback. Call it before every playback, whether or not a preauthorization exists; the
+ * media token is never cached (each call asks the service) and never logged.
+ *   mvpd, resources_json   as for passauth_preauthorize (one request, whatever the number of resources)
+ * *out_json (caller-owned, passauth_free), one decision per resource in order:
+ *   {"decisions": [{"resource", "serviceProvider", "mvpd", "source": "mvpd"|"degradation"|"temppass"|"dummy",
+ *                   "authorized": true, "token": {"notBefore", "notAfter", "serializedToken"},
+ *                   "notBefore", "notAfter"}                      -- a permit
+ *                 | {..., "authorized": false, "error": {"status", "code", "action", "message",
+ *                   "details"?, "helpUrl", "trace"?}, "notBefore"?, "notAfter"?}]}   -- a deny
+ * Timestamps are numbers of milliseconds whatever form the service used. "serializedToken" is the
+ * base64 media token to hand to the Media Token Verifier; treat it as a secret (the library never
+ * puts it in errors, statistics or logs). A deny (item-level "error", e.g.
+ * "authorization_denied_by_mvpd", "temporary_access_duration_limit_exceeded") is a normal result.
+ * Errors: as passauth_preauthorize. Requires a device id. Thread-safe.
+ */
+int passauth_authorize(passauth_client *client, const char *device_json, const char *mvpd,
+                       const char *resources_json, char **out_json);
+
+/*
+ * passauth_logout — GET /api/v2/{serviceProvider}/logout/{mvpd}?redirectUrl=...: ends the user's
+ * authentication with the MVPD for this device and says what is left to do.
+ *   mvpd          the MVPD id (percent-encoded into the path), non-empty
+ *   redirect_url  where the MVPD's logout page sends the user agent back to, non-empty
+ * *out_json (caller-owned, passauth_free) is the service's answer:
+ *   {"logouts": {"<mvpd>": {"actionName": "logout"|"complete"|"partner_logout"|"invalid",
+ *                           "actionType": "interactive"|"none"|"partner_interactive",
+ *                           "mvpd", "url"?}}}
+ * When "actionType" is "interactive", open "url" in a user agent (browser / second screen) to finish the
+ * logout at the MVPD; "none" means nothing is left to do. After success the device's stored profile
+ * and its cached preauthorization decisions for that MVPD are forgotten.
+ * Errors: PASSAUTH_E_INVALID_ARGUMENT (NULL or empty mvpd / redirect_url, no device id),
+ * PASSAUTH_E_STORE, and those listed above. Requires a device id. Thread-safe.
+ */
+int passauth_logout(passauth_client *client, const char *device_json, const char *mvpd,
+                    const char *redirect_url, char **out_json);
 
 #ifdef __cplusplus
 }

@@ -72,3 +72,42 @@ public func passauth_configuration(_ handle: OpaquePointer?, _ deviceJSON: CStri
         try Bridge.give(client.configuration(device: device).serialized(), to: out)
     }
 }
+
+@_cdecl("passauth_preauthorize")
+public func passauth_preauthorize(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ mvpd: CString?,
+                                  _ resourcesJSON: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        let device = try Bridge.device(client, deviceJSON)
+        let mvpd = try Bridge.string(mvpd, "mvpd")
+        let resources = try Bridge.json(resourcesJSON, "resources_json")
+        try Bridge.give(client.preauthorize(device: device, mvpd: mvpd, resources: resources).serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_authorize")
+public func passauth_authorize(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ mvpd: CString?,
+                               _ resourcesJSON: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        let device = try Bridge.device(client, deviceJSON)
+        let mvpd = try Bridge.string(mvpd, "mvpd")
+        let resources = try Bridge.json(resourcesJSON, "resources_json")
+        try Bridge.give(client.authorize(device: device, mvpd: mvpd, resources: resources).serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_logout")
+public func passauth_logout(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ mvpd: CString?,
+                            _ redirectURL: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        let device = try Bridge.device(client, deviceJSON)
+        let mvpd = try Bridge.string(mvpd, "mvpd")
+        let redirect = try Bridge.string(redirectURL, "redirect_url")
+        try Bridge.give(client.logout(device: device, mvpd: mvpd, redirectURL: redirect).serialized(), to: out)
+    }
+}

@@ -10,8 +10,11 @@ public final class Client: Sendable {
     let service: Service
     let configurationCache = ExpiringCache(capacity: 64)
     public let poller = Poller()
+    /// Preauthorization permits (never media tokens).
+    let decisionCache = DecisionCache()
 
-    public init(config: Configuration, transport: HTTPTransport? = nil, store: StateStore? = nil) throws(PassAuthError) {
+    public init(config: Configuration, transport: HTTPTransport? = nil, store: StateStore? = nil,
+                retryPolicy: RetryPolicy = RetryPolicy()) throws(PassAuthError) {
         self.config = config
         logger = Logger(level: config.logLevel, redactor: redactor)
         redactor.remember(config.softwareStatement)
@@ -27,11 +30,12 @@ public final class Client: Sendable {
         }
         self.store = store ?? FileStore(directory: config.storeDirectory, serviceProvider: config.serviceProvider)
         registration = Registration(config: config, store: self.store, transport: network, stats: stats, redactor: redactor, logger: logger)
-        service = Service(config: config, transport: network, registration: registration, stats: stats, redactor: redactor)
+        service = Service(config: config, transport: network, registration: registration, stats: stats, redactor: redactor,
+                          policy: retryPolicy)
         // Weak: the poller's threads must never keep a freed client alive.
         poller.attach(profile: { [weak self] device, code throws(PassAuthError) in
             guard let self else { throw PassAuthError(.cancelled, "the client was freed") }
-            return try self.profile(device: device, code: code)
+            return try self.profile(device: device, code: code, retriable: false)
         }, session: { [weak self] device, code throws(PassAuthError) in
             guard let self else { throw PassAuthError(.cancelled, "the client was freed") }
             return try self.session(device: device, code: code)

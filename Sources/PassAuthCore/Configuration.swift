@@ -23,9 +23,12 @@ public struct Configuration: Sendable {
     /// Default and minimum polling intervals (the checklist: every 3–5 s, never faster).
     public var pollIntervalMs = 4_000
 
+    /// Resources per preauthorization request; longer lists are split and the answers merged.
+    public var preauthorizeBatchSize = 5
+
     static let keys = ["environment", "baseUrl", "serviceProvider", "softwareStatement", "redirectUri", "store",
                        "device", "timeoutMs", "connectTimeoutMs", "caFile", "allowInsecureHttp", "pacing",
-                       "logLevel", "maxResponseBytes", "configurationCacheMs", "pollIntervalMs"]
+                       "logLevel", "maxResponseBytes", "configurationCacheMs", "pollIntervalMs", "preauthorizeBatchSize"]
 
     public init(json: JSON, environmentVariables env: (String) -> String? = Configuration.processEnvironment) throws(PassAuthError) {
         guard case .object(let members) = json else {
@@ -107,6 +110,7 @@ public struct Configuration: Sendable {
         pacing = try bool("pacing") ?? true
         configurationCacheMs = try integer("configurationCacheMs", in: 0...3_600_000) ?? configurationCacheMs
         pollIntervalMs = try integer("pollIntervalMs", in: Poller.minimumIntervalMs...60_000) ?? pollIntervalMs
+        preauthorizeBatchSize = try integer("preauthorizeBatchSize", in: 1...50) ?? preauthorizeBatchSize
 
         if let path = try string("caFile") {
             guard access(path, R_OK) == 0 else {

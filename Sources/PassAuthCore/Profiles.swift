@@ -19,12 +19,13 @@ extension Client {
         return result
     }
 
-    public func profile(device: Device, code: String) throws(PassAuthError) -> JSON {
+    /// `retriable` is false for the poller, which paces its own requests.
+    public func profile(device: Device, code: String, retriable: Bool = true) throws(PassAuthError) -> JSON {
         let code = try AuthenticationCode.validated(code)
         let result = try service.call(Operation(
             method: "GET", path: "/api/v2/\(serviceProviderSegment)/profiles/code/\(URLEncoding.segment(code))",
             endpoint: "profiles.code", requiresDeviceId: false,
-            deviceHeaders: [.forwardedFor, .userAgent, .tempPassIdentity, .visitorId]), device: device)
+            deviceHeaders: [.forwardedFor, .userAgent, .tempPassIdentity, .visitorId], retriable: retriable), device: device)
         try rememberProfiles(result, device: device, replacingAll: false)
         return result
     }

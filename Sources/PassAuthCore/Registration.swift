@@ -94,6 +94,26 @@ final class Registration: Sendable {
         }
     }
 
+    /// The service answered `application-registration` (other than a 401): forget the client whose token
+    /// was rejected and register again. If another thread or process already replaced that client, its
+    /// new registration is adopted instead of making a third.
+    func reregister(device: Device, rejected: AccessToken?) throws(PassAuthError) {
+        let budget = config.timeoutMs * 4 + 5_000
+        try flight.run(timeoutMs: budget, what: "registration") { () throws(PassAuthError) in
+            try store.withLock(timeoutMs: budget) { () throws(PassAuthError) in
+                var state = try store.load()
+                let stale = rejected == nil || state.accessToken == nil || state.accessToken?.value == rejected?.value
+                guard stale else { return }
+                logger.log(.info, "the service asked for a new application registration")
+                state.credentials = nil
+                state.accessToken = nil
+                try store.save(state)
+                memory.withLock { $0 = (nil, nil) }
+            }
+        }
+        _ = try ensure(device: device, rejected: rejected?.value)
+    }
+
     private func usable(_ known: (credentials: ClientCredentials?, token: AccessToken?), rejected: String?) -> Outcome? {
         guard let credentials = known.credentials, credentials.statementFingerprint == statementFingerprint,
               let token = known.token, token.value != rejected, token.isFresh(at: Clock.nowMs()) else { return nil }

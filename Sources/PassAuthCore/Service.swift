@@ -5,24 +5,34 @@ struct Operation {
     var path: String
     var query: [(String, String)] = []
     var form: [(String, String)]? = nil
+    /// A JSON body (decisions), sent as application/json.
+    var json: JSON? = nil
     var endpoint: String
     /// Endpoints whose reference page marks AP-Device-Identifier as required.
     var requiresDeviceId = true
     /// The device headers this endpoint's reference page lists (only those are sent).
     var deviceHeaders: Set<DeviceHeader> = .streamingDevice
+    /// Whether RetryPolicy may repeat the call. The poller turns it off: it has its own cadence, and a
+    /// retry inside one poll step would put two requests for a code closer than 3 s.
+    var retriable = true
 }
 
 /// Executes REST API V2 operations for a device: builds the documented headers, attaches the access
-/// token, refreshes it once on a 401 and retries the call once, and turns failures into typed errors.
+/// token, refreshes it once on a 401 and retries the call once, turns failures into typed errors, and
+/// applies RetryPolicy (action-driven retries, 429 waits per device, re-registration once).
 final class Service: Sendable {
     private let config: Configuration
     private let transport: HTTPTransport
     private let registration: Registration
     private let stats: Stats
     private let redactor: Redactor
+    let policy: RetryPolicy
+    let throttle = ThrottleGate()
 
-    init(config: Configuration, transport: HTTPTransport, registration: Registration, stats: Stats, redactor: Redactor) {
+    init(config: Configuration, transport: HTTPTransport, registration: Registration, stats: Stats, redactor: Redactor,
+         policy: RetryPolicy = RetryPolicy()) {
         self.config = config
+        self.policy = policy
         self.transport = transport
         self.registration = registration
         self.stats = stats
@@ -33,12 +43,47 @@ final class Service: Sendable {
         if operation.requiresDeviceId && device.id == nil {
             throw .invalid("\(operation.endpoint) needs a device id: set 'id' in the device context or in the config's 'device'", key: "device.id")
         }
+        let key = RetryPolicy.deviceKey(device)
+        var reregistered = false
+        var attempt = 0
+        while true {
+            attempt += 1
+            try throttle.waitTurn(for: key, timeoutMs: config.timeoutMs, endpoint: operation.endpoint)
+            var usedToken: AccessToken? = nil
+            do throws(PassAuthError) {
+                return try attemptOnce(operation, device: device, usedToken: &usedToken)
+            } catch {
+                if error.status == .throttled {
+                    throttle.deferRequests(for: key, byMs: policy.throttleWait(retryAfterMs: error.retryAfterMs))
+                }
+                let verdict = operation.retriable
+                    ? policy.verdict(for: error, attempt: attempt, reregistered: reregistered, timeoutMs: config.timeoutMs)
+                    : .surface
+                switch verdict {
+                case .surface:
+                    throw error
+                case .retry(let delayMs):
+                    stats.retries.add()
+                    Clock.sleep(ms: Int64(delayMs))
+                case .reregister:
+                    reregistered = true
+                    stats.retries.add()
+                    try registration.reregister(device: device, rejected: usedToken)
+                }
+            }
+        }
+    }
+
+    /// One exchange, with the checklist's 401 handling: refresh the access token once, retry once.
+    private func attemptOnce(_ operation: Operation, device: Device, usedToken: inout AccessToken?) throws(PassAuthError) -> JSON {
         var token = try registration.token(device: device)
+        usedToken = token
         var response = try transport.send(request(operation, device: device, token: token))
         if response.status == 401 {
             // Checklist: a 401 first refreshes the access token, then retries the original call, once.
             stats.unauthorizedRefreshes.add()
             token = try registration.token(after: token, device: device)
+            usedToken = token
             response = try transport.send(request(operation, device: device, token: token))
         }
         guard (200..<300).contains(response.status) else {
@@ -69,6 +114,9 @@ final class Service: Sendable {
         if let form = operation.form {
             headers.append(("Content-Type", "application/x-www-form-urlencoded"))
             body = Array(URLEncoding.form(form).utf8)
+        } else if let json = operation.json {
+            headers.append(("Content-Type", "application/json"))
+            body = Array(json.serialized().utf8)
         }
         return HTTPRequest(method: operation.method, url: url, headers: headers, body: body, endpoint: operation.endpoint)
     }

@@ -155,6 +155,17 @@ long emulator_stat(const emulator *emu, const char *key, const char *endpoint) {
     return value;
 }
 
+bool harness_login_device(const emulator *emu, const char *device_id, const char *mvpd) {
+    json_t *body = json_pack("{s:s, s:s}", "deviceId", device_id, "mvpd", mvpd);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    json_t *answer = text ? emulator_post(emu, "/_emulator/profiles", text) : NULL;
+    free(text);
+    bool ok = answer && json_object_get(answer, "profile") != NULL;
+    json_decref(answer);
+    return ok;
+}
+
 char *harness_config(const emulator *emu, const char *store, const char *extra) {
     char *config = NULL;
     if (asprintf(&config,

@@ -41,6 +41,10 @@ json_t *emulator_post(const emulator *emu, const char *path, const char *json_bo
 /* The emulator's counter `stats.<key>` (or stats.requests.<endpoint> when endpoint != NULL). */
 long emulator_stat(const emulator *emu, const char *key, const char *endpoint);
 
+/* Gives `device_id` (the raw id, as in device_json "id") an authenticated profile for `mvpd` through the
+ * emulator's POST /_emulator/profiles, as a completed MVPD login would. Returns false on failure. */
+bool harness_login_device(const emulator *emu, const char *device_id, const char *mvpd);
+
 /* A fresh private store directory under /tmp (rm -rf'd by harness at exit). */
 const char *harness_temp_dir(void);
 

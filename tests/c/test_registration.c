@@ -303,7 +303,7 @@ static void test_secrets_never_in_errors_or_stats(void) {
     const char *token = json_string_value(json_object_get(json_object_get(state, "accessToken"), "value"));
     CHECK(secret && token);
     /* A hostile answer echoing the bearer token back in a non-JSON error body. */
-    emulator_post(&emu, "/_emulator/faults", "{\"faults\":[{\"kind\":\"echo-request\",\"endpoint\":\"configuration\"}]}");
+    emulator_post(&emu, "/_emulator/faults", "{\"faults\":[{\"kind\":\"echo-request\",\"endpoint\":\"configuration\",\"count\":3}]}");
     CHECK(passauth_configuration(client, NULL, &out) != PASSAUTH_OK);
     const char *err = passauth_last_error();
     CHECK_MSG(secret && token && !strstr(err, secret) && !strstr(err, token), "%s", err);

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .authentication import Poll, PollResult, Profile, Session
 from .client import Client, Configuration, Mvpd, Registration
+from .decisions import Decision, DecisionError, Logout, LogoutAction, MediaToken
 from .errors import (
     CancelledError,
     ExpiredError,
@@ -28,7 +29,7 @@ from .errors import (
 
 __all__ = [
     "Client", "Configuration", "Mvpd", "Registration", "Session", "Profile", "Poll", "PollResult",
-    "version", "status_name",
+    "Decision", "DecisionError", "MediaToken", "Logout", "LogoutAction", "version", "status_name",
     "PassAuthError", "InvalidArgumentError", "TransportError", "TimedOutError", "HTTPError", "ServiceError",
     "UnauthorizedError", "ThrottledError", "ProtocolError", "ExpiredError", "CancelledError",
     "RegistrationError", "StoreError", "InternalError", "NotFoundError",

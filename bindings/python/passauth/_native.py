@@ -69,6 +69,9 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "passauth_poll_wait": (c_int, [poll_p, c_int, c_char_p_p]),
     "passauth_poll_cancel": (None, [poll_p]),
     "passauth_poll_free": (None, [poll_p]),
+    "passauth_preauthorize": (c_int, [client_p, c_char_p, c_char_p, c_char_p, c_char_p_p]),
+    "passauth_authorize": (c_int, [client_p, c_char_p, c_char_p, c_char_p, c_char_p_p]),
+    "passauth_logout": (c_int, [client_p, c_char_p, c_char_p, c_char_p, c_char_p_p]),
 }
 
 

@@ -7,10 +7,11 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _native
 from .authentication import Poll, PollCallback, Profile, Session, profiles_from
+from .decisions import Decision, Logout
 from .errors import InvalidArgumentError, check
 
 JSONObject = Dict[str, Any]
@@ -83,6 +84,16 @@ def _device_text(device: Device) -> Optional[bytes]:
     if isinstance(device, str):
         return device.encode("utf-8")
     return json.dumps(device).encode("utf-8")
+
+
+def _mvpd(mvpd: str) -> Optional[bytes]:
+    return mvpd.encode("utf-8") if isinstance(mvpd, str) else mvpd
+
+
+def _resources(resources: Sequence[str]) -> bytes:
+    if isinstance(resources, (str, bytes)):
+        raise InvalidArgumentError("resources must be a list of resource ids, not a single string", {"key": "resources"})
+    return json.dumps(list(resources)).encode("utf-8")
 
 
 class Client:
@@ -234,6 +245,24 @@ class Client:
         if not_after_ms is not None:
             options["notAfter"] = not_after_ms
         return Poll(self, _device_text(device), code, options or None, callback)
+    def preauthorize(self, mvpd: str, resources: Sequence[str], device: Device = None) -> List[Decision]:
+        """Preauthorization decisions, one per resource in order: for content filtering only, never for
+        playback (Adobe's checklist). Long lists are split into several requests; permits are cached
+        in memory. A deny is a Decision with ``authorized`` False and ``error`` set, not an exception."""
+        raw = self._call_json(self._lib.passauth_preauthorize, _device_text(device), _mvpd(mvpd),
+                              _resources(resources))
+        return [Decision.from_json(d) for d in raw.get("decisions", [])]
+
+    def authorize(self, mvpd: str, resources: Sequence[str], device: Device = None) -> List[Decision]:
+        """Authorization decisions with media tokens. Call before every playback; nothing is cached."""
+        raw = self._call_json(self._lib.passauth_authorize, _device_text(device), _mvpd(mvpd), _resources(resources))
+        return [Decision.from_json(d) for d in raw.get("decisions", [])]
+
+    def logout(self, mvpd: str, redirect_url: str, device: Device = None) -> Logout:
+        """Logs the device out of ``mvpd``; the result says whether a user agent must open a URL."""
+        raw = self._call_json(self._lib.passauth_logout, _device_text(device), _mvpd(mvpd),
+                              redirect_url.encode("utf-8") if isinstance(redirect_url, str) else redirect_url)
+        return Logout.from_json(raw)
 
     def stats(self) -> JSONObject:
         """Request, retry, cache and connection counters of this client."""

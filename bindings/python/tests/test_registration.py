@@ -143,7 +143,7 @@ def test_secrets_stay_out_of_errors_and_stats(emu, make_config) -> None:
         with open(os.path.join(config["store"], "REF30.json")) as handle:
             state = json.load(handle)
         secrets = [state["client"]["clientSecret"], state["accessToken"]["value"]]
-        emu.control("faults", {"faults": [{"kind": "echo-request", "endpoint": "configuration"}]})
+        emu.control("faults", {"faults": [{"kind": "echo-request", "endpoint": "configuration", "count": 3}]})
         with pytest.raises(passauth.HTTPError) as caught:
             client.configuration()
         text = json.dumps(caught.value.info) + json.dumps(client.stats())

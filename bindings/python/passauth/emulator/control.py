@@ -1,6 +1,7 @@
 """Control API for tests, under /_emulator/ (JSON in and out, no auth, never
 throttled, never logged or counted as service traffic)."""
 
+import base64
 import json
 
 from . import mvpd_pages, profiles, sessions
@@ -9,6 +10,7 @@ from .faults import Fault
 from .messages import Response
 
 DEGRADATION_RULES = {"AuthNAll", "AuthZAll", "AuthZNone"}
+PROFILE_TYPES = {"regular", "platformSSO", "serviceTokenSSO", "appleSSO"}
 TTL_KEYS = {"tokenTtlSeconds": "token_ttl", "codeTtlSeconds": "code_ttl",
             "profileTtlSeconds": "profile_ttl", "decisionTtlSeconds": "decision_ttl",
             "mediaTokenTtlSeconds": "media_token_ttl"}
@@ -31,6 +33,7 @@ class Control:
             ("GET", "config"): self.get_config,
             ("POST", "config"): self.set_config,
             ("POST", "login"): self.login,
+            ("POST", "profiles"): self.create_profile,
             ("POST", "advance"): self.advance,
             ("GET", "faults"): self.list_faults,
             ("POST", "faults"): self.add_faults,
@@ -128,6 +131,30 @@ class Control:
         if profile is None:
             raise ControlError(400, "the session has no known MVPD; pass one as \"mvpd\"")
         return {"code": session.code, "mvpd": profile.mvpd, "profile": profiles.to_json(profile)}
+
+    def create_profile(self, document):
+        """An authenticated profile for a device (or SSO identity) without a
+        session and MVPD login: what a completed login leaves behind."""
+        device_id, mvpd_id = document.get("deviceId"), document.get("mvpd")
+        if not isinstance(device_id, str) or not device_id:
+            raise ControlError(400, "deviceId must be the raw device id (a non-empty string)")
+        if mvpd_id not in MVPDS:
+            raise ControlError(400, f"unknown mvpd {mvpd_id!r}")
+        kind = document.get("type", "regular")
+        if kind not in PROFILE_TYPES:
+            raise ControlError(400, f"type must be one of {sorted(PROFILE_TYPES)}")
+        attributes = document.get("attributes") or {}
+        if not isinstance(attributes, dict):
+            raise ControlError(400, "attributes must be an object")
+        metadata = {"userID": document.get("userId") or "user-" + device_id[:16]}
+        metadata.update(attributes)
+        ttl = document.get("ttlSeconds")
+        profile = self.state.new_profile(mvpd_id, kind, mvpd_id, profiles.wrap_attributes(metadata),
+                                         ttl_s=None if ttl is None else _seconds("ttlSeconds", ttl))
+        # The same owner key the service endpoints derive from AP-Device-Identifier.
+        owner = ("device", base64.b64encode(device_id.encode()).decode())
+        self.state.put_profile(owner, profile)
+        return {"deviceId": device_id, "mvpd": mvpd_id, "profile": profiles.to_json(profile)}
 
     def advance(self, document):
         self.state.clock.advance(_seconds("seconds", document.get("seconds", 0)))

@@ -245,3 +245,19 @@ def test_request_log_and_counters(client, emu):
     assert emu.control("stats")["requests"] == {"register": 1, "token": 1, "sessions.create": 1}
     emu.control("reset", {})
     assert emu.control("requests") == {"requests": []}
+
+
+def test_control_profiles_creates_a_profile_without_login(client, emu):
+    created = emu.control("profiles", {"deviceId": "tv-raw-1", "mvpd": "Cablevision", "userId": "ann"})
+    assert created["profile"]["type"] == "regular"
+    # The profile belongs to the device whose AP-Device-Identifier is fingerprint base64(raw id).
+    reply = client.api("POST", "/api/v2/REF30/decisions/authorize/Cablevision",
+                       body={"resources": ["REF30"]}, device_id=device("tv-raw-1"))
+    assert reply.status == 200 and reply.json()["decisions"][0]["authorized"] is True
+    other = client.api("GET", "/api/v2/REF30/profiles", device_id=device("tv-raw-2")).json()
+    assert other == {"profiles": {}}
+    for bad in ({"deviceId": "", "mvpd": "Cablevision"}, {"deviceId": "x", "mvpd": "Nope"},
+                {"deviceId": "x", "mvpd": "Cablevision", "type": "temporary"}):
+        with pytest.raises(ControlCallError) as error:
+            emu.control("profiles", bad)
+        assert error.value.status == 400

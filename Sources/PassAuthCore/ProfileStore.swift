@@ -1,6 +1,7 @@
 /// The profile parts the checklist asks to persist (mvpd, attributes, validity, type, issuer), kept in
-/// the store's "profiles" section as {deviceId: {mvpd: {...}}}, so a restarted player knows the user's
-/// provider and metadata without a request.
+/// the store's "profiles" section as {deviceId: {mvpd: {...}}} (device id = `Device.stateKey`), so a
+/// restarted player knows the user's provider and metadata without a request. The profiles calls
+/// write it; logout clears it.
 extension Client {
     static let persistedProfileKeys = ["notBefore", "notAfter", "issuer", "type", "attributes"]
 
@@ -15,6 +16,14 @@ extension Client {
                 kept.append((mvpd, parts))
             }
             return kept.isEmpty ? nil : .object(kept)
+        }
+    }
+
+    /// Removes the stored profile of `device` for `mvpd` (saves only when something was removed).
+    func forgetProfile(device: Device, mvpd: String) throws(PassAuthError) {
+        try updateDeviceSection("profiles", device: device) { current in
+            guard let remaining = current?.removing(mvpd), remaining.objectValue?.isEmpty == false else { return nil }
+            return remaining
         }
     }
 

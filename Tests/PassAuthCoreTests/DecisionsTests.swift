@@ -1,0 +1,140 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import PassAuthCore
+
+/// The resources of each decisions request, in order.
+final class ResourceLog: Sendable {
+    private let entries = Mutex<[[String]]>([])
+    func append(_ resources: [String]) { entries.withLock { $0.append(resources) } }
+    var all: [[String]] { entries.withLock { $0 } }
+}
+
+/// A decisions fake: permits everything except resources starting with "deny", with a media token.
+private func decisionsFake(log: ResourceLog) -> FakeTransport {
+    serviceFake { request in
+        if request.endpoint == "logout" {
+            return json(200, #"{"logouts":{"Cablevision":{"actionName":"logout","actionType":"interactive","mvpd":"Cablevision","url":"https://mvpd/logout"}}}"#)
+        }
+        let body = (try? JSON.parse(request.body ?? [])) ?? .null
+        let resources = body["resources"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        log.append(resources)
+        let decisions = resources.map { resource -> JSON in
+            if resource.hasPrefix("deny") {
+                return ["resource": .string(resource), "mvpd": "Cablevision", "source": "mvpd", "authorized": false,
+                        "error": ["status": 403, "code": "authorization_denied_by_mvpd", "action": "none", "message": "no"]]
+            }
+            var decision: JSON = ["resource": .string(resource), "mvpd": "Cablevision", "source": "mvpd", "authorized": true,
+                                  "notBefore": "1700000000000", "notAfter": .string(String(Clock.nowMs() + 600_000))]
+            if request.endpoint == "decisions.authorize" {
+                decision = decision.setting("token", ["notBefore": 1, "notAfter": "2", "serializedToken": "PHNpZ25hdHVyZUluZm8-secret-token"])
+            }
+            return decision
+        }
+        return json(200, JSON.object([("decisions", .array(decisions))]).serialized())
+    }
+}
+
+@Suite struct DecisionsTests {
+    @Test func timestampsAreNormalisedEverywhere() {
+        let input: JSON = ["notBefore": "1700000000000", "a": [["notAfter": "12", "issuedAt": "x1"]],
+                           "expiresAt": 5, "createdAt": " 7 ", "other": "123"]
+        let output = normalizingTimestamps(input)
+        #expect(output["notBefore"] == JSON.int(1_700_000_000_000))
+        #expect(output["a"]?.arrayValue?.first?["notAfter"] == JSON.int(12))
+        #expect(output["a"]?.arrayValue?.first?["issuedAt"] == "x1")
+        #expect(output["expiresAt"] == JSON.int(5) && output["createdAt"] == JSON.int(7) && output["other"] == "123")
+    }
+
+    @Test func authorizeReturnsPermitAndDenyAndRemembersTheToken() throws {
+        let log = ResourceLog()
+        let client = try Client(config: makeConfig(store: temporaryDirectory()), transport: decisionsFake(log: log), retryPolicy: fastPolicy())
+        let result = try client.authorize(device: client.config.device, mvpd: "Cablevision", resources: ["REF30", "deny-1"])
+        let decisions = result["decisions"]?.arrayValue ?? []
+        #expect(decisions.count == 2)
+        #expect(decisions[0]["authorized"] == true && decisions[0]["notBefore"] == JSON.int(1_700_000_000_000))
+        #expect(decisions[0]["token"]?["notAfter"] == JSON.int(2))
+        #expect(decisions[1]["authorized"] == false && decisions[1]["error"]?["code"] == "authorization_denied_by_mvpd")
+        #expect(client.redactor.scrub("x PHNpZ25hdHVyZUluZm8-secret-token y") == "x [redacted] y")
+        // Authorization is never cached.
+        _ = try client.authorize(device: client.config.device, mvpd: "Cablevision", resources: ["REF30"])
+        #expect(log.all.count == 2)
+        #expect(client.decisionCache.count == 0)
+    }
+
+    @Test func preauthorizeSplitsMergesAndCaches() throws {
+        let log = ResourceLog()
+        let client = try Client(config: makeConfig(store: temporaryDirectory()), transport: decisionsFake(log: log), retryPolicy: fastPolicy())
+        let resources = (0..<12).map { $0 == 4 ? "deny-4" : "r\($0)" }
+        let result = try client.preauthorize(device: client.config.device, mvpd: "Cablevision", resources: JSON.array(resources.map(JSON.string)))
+        let decisions = result["decisions"]?.arrayValue ?? []
+        #expect(decisions.compactMap { $0["resource"]?.stringValue } == resources)
+        #expect(log.all.map(\.count) == [5, 5, 2])
+        // Permits from the cache, the deny asked again, in the caller's order.
+        let again = try client.preauthorize(device: client.config.device, mvpd: "Cablevision", resources: ["r11", "deny-4", "r0"])
+        #expect(again["decisions"]?.arrayValue?.compactMap { $0["resource"]?.stringValue } == ["r11", "deny-4", "r0"])
+        #expect(log.all.last == ["deny-4"])
+        #expect(client.stats.cacheHits.current == 2)
+        // Logout forgets them.
+        _ = try client.logout(device: client.config.device, mvpd: "Cablevision", redirectURL: "https://back")
+        #expect(client.decisionCache.count == 0)
+    }
+
+    @Test func invalidResourcesAreRejectedBeforeAnyRequest() throws {
+        let log = ResourceLog()
+        let fake = decisionsFake(log: log)
+        let client = try Client(config: makeConfig(store: temporaryDirectory()), transport: fake)
+        for bad: JSON in [[], [1], [""], "REF30", ["resources": ["a"]]] {
+            #expect { try client.authorize(device: client.config.device, mvpd: "Cablevision", resources: bad) } throws: {
+                ($0 as? PassAuthError)?.status == .invalidArgument
+            }
+        }
+        #expect { try client.preauthorize(device: client.config.device, mvpd: "", resources: ["a"]) } throws: {
+            ($0 as? PassAuthError)?.key == "mvpd"
+        }
+        #expect(fake.requests.isEmpty)
+    }
+
+    @Test func mvpdIsOnePathSegment() throws {
+        let log = ResourceLog()
+        let fake = decisionsFake(log: log)
+        let client = try Client(config: makeConfig(store: temporaryDirectory()), transport: fake)
+        _ = try client.authorize(device: client.config.device, mvpd: "../x?y#z", resources: ["a"])
+        let url = fake.requests.last?.url ?? ""
+        #expect(url.hasSuffix("/api/v2/REF30/decisions/authorize/..%2Fx%3Fy%23z"))
+        let header = fake.requests.last?.headers.first { $0.0 == "Content-Type" }?.1
+        #expect(header == "application/json")
+    }
+
+    @Test func logoutClearsTheStoredProfileOfThatDeviceAndMVPD() throws {
+        let dir = temporaryDirectory()
+        let store = FileStore(directory: dir, serviceProvider: "REF30")
+        let log = ResourceLog()
+        let client = try Client(config: makeConfig(store: dir), transport: decisionsFake(log: log), store: store)
+        var state = StoredState.empty
+        state["profiles"] = ["device-1": ["Cablevision": ["type": "regular"], "Dish": ["type": "regular"]],
+                             "device-2": ["Cablevision": ["type": "regular"]]]
+        try store.save(state)
+        let result = try client.logout(device: client.config.device, mvpd: "Cablevision", redirectURL: "https://back?a=1")
+        #expect(result["logouts"]?["Cablevision"]?["actionType"] == "interactive")
+        let after = try store.load()
+        #expect(after["profiles"]?["device-1"]?["Cablevision"] == nil)
+        #expect(after["profiles"]?["device-1"]?["Dish"] != nil)
+        #expect(after["profiles"]?["device-2"]?["Cablevision"] != nil)
+    }
+
+    @Test func cacheExpiresAndIsBounded() {
+        let cache = DecisionCache(capacity: 10, defaultTTLMs: 1_000)
+        let now: Int64 = 1_000_000
+        for i in 0..<25 {
+            cache.storePermit(["authorized": true], for: .init(device: "d", mvpd: "m", resource: "r\(i)"), now: now)
+        }
+        #expect(cache.count <= 10)
+        #expect(cache.lookup(.init(device: "d", mvpd: "m", resource: "r24"), now: now) != nil)
+        #expect(cache.lookup(.init(device: "d", mvpd: "m", resource: "r24"), now: now + 1_001) == nil)
+        cache.storePermit(["authorized": false], for: .init(device: "d", mvpd: "m", resource: "deny"), now: now)
+        #expect(cache.lookup(.init(device: "d", mvpd: "m", resource: "deny"), now: now) == nil)
+        cache.storePermit(["authorized": true, "notAfter": .int(now - 1)], for: .init(device: "d", mvpd: "m", resource: "old"), now: now)
+        #expect(cache.lookup(.init(device: "d", mvpd: "m", resource: "old"), now: now) == nil)
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import PassAuthCore
+
+/// A policy with tiny backoffs so the tests stay fast; the 429 wait keeps its real one second.
+func fastPolicy() -> RetryPolicy {
+    var policy = RetryPolicy()
+    policy.baseDelayMs = 10
+    policy.maxDelayMs = 40
+    return policy
+}
+
+func enhanced(_ status: Int, code: String, action: String) -> HTTPResponse {
+    json(status, #"{"status":\#(status),"code":"\#(code)","action":"\#(action)","message":"m","helpUrl":"https://help","trace":"t-1"}"#)
+}
+
+private func fakeClient(policy: RetryPolicy = fastPolicy(), timeoutMs: Int = 30_000,
+                        api: @escaping @Sendable (HTTPRequest) -> HTTPResponse) throws -> (Client, FakeTransport) {
+    let fake = serviceFake(configuration: api)
+    let config = try makeConfig(store: temporaryDirectory(), extra: [("timeoutMs", .int(Int64(timeoutMs)))])
+    return (try Client(config: config, transport: fake, retryPolicy: policy), fake)
+}
+
+/// Answers `failure` for the first `count` API calls, then `success`.
+private func failing(_ count: Int, with failure: HTTPResponse, then success: HTTPResponse = json(200, #"{"requestor":{"mvpds":[]}}"#))
+    -> @Sendable (HTTPRequest) -> HTTPResponse
+{
+    let seen = Atomic<Int>(0)
+    return { _ in seen.add(1, ordering: .relaxed).newValue <= count ? failure : success }
+}
+
+@Suite struct RetryPolicyTests {
+    @Test func verdictsFollowTheActionAndTheStatus() {
+        let policy = RetryPolicy()
+        func error(_ http: Int?, action: String?, status: Status = .service) -> PassAuthError {
+            var e = PassAuthError(status, "x")
+            e.httpStatus = http
+            e.action = action
+            return e
+        }
+        func retries(_ e: PassAuthError) -> Bool {
+            if case .retry = policy.verdict(for: e, attempt: 1, reregistered: false, timeoutMs: 30_000) { return true }
+            return false
+        }
+        #expect(retries(error(403, action: "retry")))
+        #expect(retries(error(500, action: "none")))
+        #expect(retries(error(502, action: nil, status: .http)))
+        #expect(retries(PassAuthError(.transport, "reset")))
+        #expect(retries(error(429, action: nil, status: .throttled)))
+        #expect(!retries(error(403, action: "authentication")))
+        #expect(!retries(error(403, action: "authorization")))
+        #expect(!retries(error(400, action: "configuration")))
+        #expect(!retries(error(400, action: "none")))
+        #expect(!retries(error(500, action: "configuration")))
+        #expect(!retries(error(404, action: nil, status: .http)))
+        #expect(!retries(PassAuthError(.timeout, "slow")))
+        #expect(!retries(PassAuthError(.protocol, "bad json")))
+        #expect(policy.verdict(for: error(403, action: "application-registration"), attempt: 1, reregistered: false, timeoutMs: 1) == .reregister)
+        #expect(policy.verdict(for: error(403, action: "application-registration"), attempt: 2, reregistered: true, timeoutMs: 1) == .surface)
+        #expect(policy.verdict(for: error(401, action: "application-registration"), attempt: 1, reregistered: false, timeoutMs: 1) == .surface)
+        // Never a fourth attempt, whatever the reason.
+        #expect(policy.verdict(for: error(503, action: "retry"), attempt: 3, reregistered: false, timeoutMs: 30_000) == .surface)
+        // A Retry-After longer than the budget is not waited for.
+        var long = error(503, action: nil, status: .http)
+        long.retryAfterMs = 60_000
+        #expect(policy.verdict(for: long, attempt: 1, reregistered: false, timeoutMs: 30_000) == .surface)
+    }
+
+    @Test func backoffIsExponentialJitteredAndCapped() {
+        let policy = RetryPolicy()
+        for _ in 0..<200 {
+            let first = policy.backoffMs(afterAttempt: 1)
+            let second = policy.backoffMs(afterAttempt: 2)
+            let late = policy.backoffMs(afterAttempt: 10)
+            #expect((100...200).contains(first))
+            #expect((200...400).contains(second))
+            #expect((1_000...2_000).contains(late))
+        }
+        #expect(policy.backoffMs(afterAttempt: 1, random: { $0.lowerBound }) == 100)
+        #expect(policy.backoffMs(afterAttempt: 1, random: { $0.upperBound }) == 200)
+    }
+
+    @Test func retryActionIsRetriedThenGivenUpAfterThreeAttempts() throws {
+        let (client, fake) = try fakeClient(api: failing(3, with: enhanced(503, code: "network_connection_timeout", action: "retry")))
+        #expect { try client.configuration(device: client.config.device) } throws: {
+            let e = $0 as? PassAuthError
+            return e?.status == .service && e?.code == "network_connection_timeout" && e?.action == "retry"
+        }
+        #expect(fake.count("configuration") == 3)
+        #expect(client.stats.retries.current == 2)
+    }
+
+    @Test func retryThenSuccess() throws {
+        let (client, fake) = try fakeClient(api: failing(2, with: json(502, "<html>bad gateway</html>", contentType: "text/html")))
+        _ = try client.configuration(device: client.config.device)
+        #expect(fake.count("configuration") == 3 && client.stats.retries.current == 2)
+    }
+
+    @Test func surfacedActionsAreNotRetried() throws {
+        for action in ["authentication", "authorization", "configuration", "none"] {
+            let (client, fake) = try fakeClient(api: failing(5, with: enhanced(403, code: "some_code", action: action)))
+            #expect { try client.configuration(device: client.config.device) } throws: {
+                ($0 as? PassAuthError)?.action == action && ($0 as? PassAuthError)?.helpUrl == "https://help"
+            }
+            #expect(fake.count("configuration") == 1)
+            #expect(client.stats.retries.current == 0)
+        }
+    }
+
+    @Test func applicationRegistrationRegistersAgainOnce() throws {
+        let (client, fake) = try fakeClient(api: failing(1, with: enhanced(403, code: "invalid_client_application", action: "application-registration")))
+        _ = try client.configuration(device: client.config.device)
+        #expect(fake.count("register") == 2 && fake.count("configuration") == 2)
+
+        let (stubborn, fake2) = try fakeClient(api: failing(9, with: enhanced(403, code: "invalid_client_application", action: "application-registration")))
+        #expect { try stubborn.configuration(device: stubborn.config.device) } throws: { ($0 as? PassAuthError)?.action == "application-registration" }
+        #expect(fake2.count("register") == 2 && fake2.count("configuration") == 2)
+    }
+
+    @Test func throttledRequestWaitsAtLeastOneSecondForThatDevice() throws {
+        let times = Mutex<[Int64]>([])
+        let seen = Atomic<Int>(0)
+        let (client, _) = try fakeClient { _ in
+            times.withLock { $0.append(Clock.monotonicMs()) }
+            return seen.add(1, ordering: .relaxed).newValue == 1
+                ? json(429, "<html>429 Too Many Requests</html>", contentType: "text/html")
+                : json(200, #"{"requestor":{"mvpds":[]}}"#)
+        }
+        _ = try client.configuration(device: client.config.device)
+        let stamps = times.withLock { $0 }
+        #expect(stamps.count == 2)
+        #expect(stamps[1] - stamps[0] >= 1_000)
+        #expect(client.stats.throttled.current == 1 && client.stats.retries.current == 1)
+    }
+
+    @Test func throttleWaitBeyondTheTimeoutFailsFast() throws {
+        let response = HTTPResponse(status: 429, contentType: "text/html", retryAfter: "30", location: nil, body: Array("<html/>".utf8))
+        let (client, fake) = try fakeClient(timeoutMs: 2_000) { _ in response }
+        let started = Clock.monotonicMs()
+        #expect { try client.configuration(device: client.config.device) } throws: {
+            let e = $0 as? PassAuthError
+            return e?.status == .throttled && (e?.retryAfterMs ?? 0) > 2_000
+        }
+        #expect(fake.count("configuration") == 1)
+        #expect(Clock.monotonicMs() - started < 1_000)
+    }
+
+    @Test func throttleGateIsPerDevice() {
+        let gate = ThrottleGate()
+        gate.deferRequests(for: "10.0.0.1", byMs: 5_000)
+        #expect(gate.remainingMs(for: "10.0.0.1") > 4_000)
+        #expect(gate.remainingMs(for: "10.0.0.2") == 0)
+        var device = Device()
+        device.id = "box"
+        #expect(RetryPolicy.deviceKey(device) == "box")
+        device.ip = "10.0.0.1"
+        #expect(RetryPolicy.deviceKey(device) == "10.0.0.1")
+    }
+}
