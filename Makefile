@@ -46,7 +46,7 @@ $(OUT)/tests/%: tests/c/%.c tests/c/harness.c tests/c/harness.h Include/passauth
 
 $(OUT)/examples/%: examples/c/%.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth
+	$(CC) $(CFLAGS) -o $@ $< -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -ljansson
 
 test: build
 	@$(MAKE) --no-print-directory test-swift test-c test-python

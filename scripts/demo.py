@@ -1,7 +1,9 @@
-"""`make demo`: starts the local emulator, runs the journey from C and from Python against it, and
+"""`make demo`: starts the local emulator, runs the whole journey from C and from Python against it
+(the emulator plays the user: it completes the MVPD login as soon as a program prints its code), and
 runs each twice to show the second run reusing the stored registration."""
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -11,19 +13,30 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from passauth.emulator import Emulator  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CODE = re.compile(r"\(code ([A-Za-z0-9_-]+)\)")
 
 
-def run(title, command):
+def run(emulator, title, command):
+    """Runs a journey program, echoing its output; logs the user in when it shows a code."""
     print(f"\n== {title}\n$ {' '.join(command)}", flush=True)
-    subprocess.run(command, check=True, timeout=300)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        found = CODE.search(line)
+        if found:
+            print(f"   (the user logs in on a second screen with code {found.group(1)})", flush=True)
+            emulator.control("login", {"code": found.group(1)})
+    if process.wait(timeout=300) != 0:
+        sys.exit(f"{title} failed")
 
 
-def main(c_journey):
+def main(examples):
     with Emulator(throttle=False) as emulator, tempfile.TemporaryDirectory(prefix="passauth-demo-") as store:
         print(f"emulator listening on {emulator.base_url}")
         for attempt in ("first run", "second run (stored registration)"):
-            run(f"C journey, {attempt}", [c_journey, emulator.base_url, os.path.join(store, "c")])
-            run(f"Python journey, {attempt}",
+            run(emulator, f"C journey, {attempt}", [os.path.join(examples, "journey"), emulator.base_url, os.path.join(store, "c")])
+            run(emulator, f"Python journey, {attempt}",
                 [sys.executable, os.path.join(ROOT, "examples", "python", "journey.py"), emulator.base_url,
                  os.path.join(store, "python")])
         stats = emulator.control("stats")
@@ -31,4 +44,4 @@ def main(c_journey):
 
 
 if __name__ == "__main__":
-    main(os.path.join(sys.argv[1], "journey") if len(sys.argv) > 1 else os.path.join(ROOT, "build", "examples", "journey"))
+    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "examples"))

@@ -1,4 +1,5 @@
-"""The Adobe Pass journey with the passauth Python package.
+"""The whole Adobe Pass journey with the passauth Python package: register, pick a TV provider,
+authenticate (code + URL for a second screen, then poll), preauthorize, authorize, log out.
 
     python3 examples/python/journey.py <base-url> <store-dir>
 """
@@ -21,10 +22,29 @@ def main(base_url: str, store: str) -> None:
     }
     with passauth.Client(config) as client:
         registration = client.register()
-        print(f"[python] registered as {registration.client_id} "
-              f"(new registration: {registration.registered}, token valid until {registration.access_token_expires_at})")
-        configuration = client.configuration()
-        print("[python] TV providers:", ", ".join(m.display_name for m in configuration.mvpds))
+        print(f"[python] registered as {registration.client_id} (new registration: {registration.registered})")
+
+        providers = client.mvpds(temp_pass=False)
+        print("[python] providers:", ", ".join(m.display_name for m in providers))
+        mvpd = providers[0]
+        client.select_mvpd(mvpd)
+
+        session = client.create_session(mvpd.id, "adobe.com", "https://adobe.com")
+        print(f"[python] to log in, open {session.url}  (code {session.code})", flush=True)
+        with client.poll(session.code, not_after_ms=session.not_after_ms) as poll:
+            profile = poll.wait(timeout=120)[mvpd.id]
+        print(f"[python] logged in with {profile.mvpd} until {profile.not_after:%Y-%m-%d %H:%M} UTC")
+
+        for decision in client.preauthorize(mvpd.id, ["REF30", "REF40"]):
+            print(f"[python] may show {decision.resource}: {'yes' if decision.authorized else 'no'}")
+        for decision in client.authorize(mvpd.id, ["REF30"]):
+            validity = decision.token.not_after if decision.token else None
+            print(f"[python] play {decision.resource}: {'authorized' if decision.authorized else 'denied'} "
+                  f"(source {decision.source}, media token valid until {validity})")
+
+        logout = client.logout(mvpd.id, "https://adobe.com")
+        for action in logout.actions:
+            print(f"[python] logged out: {action.action_name} ({action.action_type})")
         print("[python] stats:", client.stats())
 
 
