@@ -17,7 +17,7 @@ PYPATH        := PYTHONPATH=$(abspath bindings/python) PASSAUTH_LIBRARY=$(abspat
 C_TESTS       := $(patsubst tests/c/%.c,$(OUT)/tests/%,$(filter-out tests/c/harness.c,$(wildcard tests/c/test_*.c)))
 C_EXAMPLES    := $(OUT)/examples/journey
 
-.PHONY: all help bootstrap build test test-swift test-c test-python demo emulator install clean
+.PHONY: all help bootstrap build test test-abi test-swift test-c test-python demo emulator install clean
 
 all: build
 
@@ -49,7 +49,10 @@ $(OUT)/examples/%: examples/c/%.c Include/passauth.h $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -ljansson
 
 test: build
-	@$(MAKE) --no-print-directory test-swift test-c test-python
+	@$(MAKE) --no-print-directory test-abi test-swift test-c test-python
+
+test-abi: $(LIB)
+	tests/abi/test_shared_object.sh $(LIB) Include/passauth.h
 
 test-swift:
 	swift test
