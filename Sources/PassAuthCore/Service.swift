@@ -28,11 +28,14 @@ final class Service: Sendable {
     private let redactor: Redactor
     let policy: RetryPolicy
     let throttle = ThrottleGate()
+    /// nil when the config turns pacing off.
+    private let pacer: Pacer?
 
     init(config: Configuration, transport: HTTPTransport, registration: Registration, stats: Stats, redactor: Redactor,
          policy: RetryPolicy = RetryPolicy()) {
         self.config = config
         self.policy = policy
+        pacer = config.pacing ? Pacer() : nil
         self.transport = transport
         self.registration = registration
         self.stats = stats
@@ -49,6 +52,7 @@ final class Service: Sendable {
         while true {
             attempt += 1
             try throttle.waitTurn(for: key, timeoutMs: config.timeoutMs, endpoint: operation.endpoint)
+            if let pacer { Clock.sleep(ms: try pacer.reserve(for: key, timeoutMs: config.timeoutMs, endpoint: operation.endpoint)) }
             var usedToken: AccessToken? = nil
             do throws(PassAuthError) {
                 return try attemptOnce(operation, device: device, usedToken: &usedToken)

@@ -158,3 +158,23 @@ private func failing(_ count: Int, with failure: HTTPResponse, then success: HTT
         #expect(RetryPolicy.deviceKey(device) == "10.0.0.1")
     }
 }
+
+@Suite struct PacingTests {
+    @Test func burstOfTenThenOnePerSecondPerDevice() throws {
+        let pacer = Pacer()
+        let t0: Int64 = 1_000_000
+        for _ in 0..<10 { #expect(try pacer.reserve(for: "a", timeoutMs: 30_000, endpoint: "x", now: t0) == 0) }
+        #expect(try pacer.reserve(for: "a", timeoutMs: 30_000, endpoint: "x", now: t0) == 1_000)
+        #expect(try pacer.reserve(for: "a", timeoutMs: 30_000, endpoint: "x", now: t0) == 2_000)
+        #expect(try pacer.reserve(for: "b", timeoutMs: 30_000, endpoint: "x", now: t0) == 0)
+        // Refilled after the wait: half a second later the queue is half a second shorter.
+        #expect(try pacer.reserve(for: "a", timeoutMs: 30_000, endpoint: "x", now: t0 + 500) == 2_500)
+    }
+
+    @Test func aWaitBeyondTheTimeoutFailsFastAndReservesNothing() throws {
+        let pacer = Pacer()
+        for _ in 0..<10 { _ = try pacer.reserve(for: "a", timeoutMs: 500, endpoint: "x", now: 0) }
+        #expect(throws: PassAuthError.self) { try pacer.reserve(for: "a", timeoutMs: 500, endpoint: "x", now: 0) }
+        #expect(try pacer.reserve(for: "a", timeoutMs: 5_000, endpoint: "x", now: 0) == 1_000)
+    }
+}
