@@ -61,7 +61,7 @@ class Mvpd:
 
     @classmethod
     def from_json(cls, raw: JSONObject) -> "Mvpd":
-        return cls(id=raw["id"], display_name=raw.get("displayName", raw["id"]), logo_url=raw.get("logoUrl"),
+        return cls(id=raw["id"], display_name=str(raw.get("displayName") or raw["id"]), logo_url=raw.get("logoUrl"),
                    is_temp_pass=bool(raw.get("isTempPass", False)), is_proxy=bool(raw.get("isProxy", False)), raw=raw)
 
 
