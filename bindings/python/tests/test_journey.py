@@ -219,3 +219,23 @@ def test_not_found_error():
 def test_not_found_selected_mvpd_is_none(make_config):
     with passauth.Client(make_config()) as client:
         assert client.selected_mvpd() is None
+
+
+def test_dropped_poll_keeps_its_callback_alive_until_the_end(emu, make_config):
+    import gc
+
+    outcomes = []
+    ended = threading.Event()
+
+    def on_end(result):
+        outcomes.append(result)
+        ended.set()
+
+    with passauth.Client(make_config(logLevel="none")) as client:
+        session = client.create_session("Cablevision", "adobe.com", "https://adobe.com")
+        client.poll(session.code, callback=on_end)  # the Poll is dropped at once
+        gc.collect()
+        emu.control("login", {"code": session.code})
+        assert ended.wait(15)
+    (outcome,) = outcomes
+    assert outcome.ok and "Cablevision" in outcome.profiles
