@@ -10,6 +10,7 @@ SWIFT_BUILD   := .build/release
 OUT           := build
 LIBDIR        := $(OUT)/lib
 LIB           := $(LIBDIR)/libpassauth.so.$(VERSION)
+PYLIB         := bindings/python/passauth/lib/$(SONAME)
 CFLAGS        += -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -IInclude
 TEST_LDLIBS   := -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -lcurl -ljansson -lpthread
 PYPATH        := PYTHONPATH=$(abspath bindings/python) PASSAUTH_LIBRARY=$(abspath $(LIBDIR)/$(SONAME))
@@ -17,7 +18,7 @@ PYPATH        := PYTHONPATH=$(abspath bindings/python) PASSAUTH_LIBRARY=$(abspat
 C_TESTS       := $(patsubst tests/c/%.c,$(OUT)/tests/%,$(filter-out tests/c/harness.c,$(wildcard tests/c/test_*.c)))
 C_EXAMPLES    := $(OUT)/examples/journey
 
-.PHONY: all help bootstrap build test test-abi test-swift test-c test-python demo emulator install clean
+.PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-python demo emulator install clean
 
 all: build
 
@@ -31,7 +32,14 @@ help:
 bootstrap:
 	@scripts/bootstrap.sh
 
-build: bootstrap $(LIB)
+build: bootstrap $(LIB) python-lib
+
+# A copy of the library inside the Python package, so that `pip install ./bindings/python` bundles it.
+python-lib: $(PYLIB)
+
+$(PYLIB): $(LIB)
+	@mkdir -p $(dir $@)
+	cp $(LIB) $@
 
 $(LIB): Package.swift $(shell find Sources Include -type f)
 	swift build -c release --product passauth
@@ -78,4 +86,4 @@ install: build
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' passauth.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/passauth.pc
 
 clean:
-	rm -rf $(OUT) .build
+	rm -rf $(OUT) .build $(dir $(PYLIB))

@@ -14,9 +14,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 PYTHON=${PYTHON:-python3}
-if ! "$PYTHON" -c 'import pytest' 2>/dev/null; then
-    echo "bootstrap: installing pytest"
-    "$PYTHON" -m pip install -q pytest
+need_pip=()
+"$PYTHON" -c 'import pytest' 2>/dev/null || need_pip+=(pytest)
+"$PYTHON" -c 'import mypy' 2>/dev/null || need_pip+=(mypy)          # the package's mypy --strict test
+"$PYTHON" -c 'import requests' 2>/dev/null || need_pip+=(requests)  # benchmarks/python_authorize.py baseline
+"$PYTHON" -c 'import setuptools' 2>/dev/null || need_pip+=(setuptools)
+"$PYTHON" -c 'import wheel' 2>/dev/null || need_pip+=(wheel)        # tests/test_install.py builds the wheel offline
+if [ ${#need_pip[@]} -gt 0 ]; then
+    echo "bootstrap: installing ${need_pip[*]}"
+    "$PYTHON" -m pip install -q --disable-pip-version-check "${need_pip[@]}"
 fi
 
 command -v swift >/dev/null || [ -x /opt/swift/usr/bin/swift ] || {

@@ -9,14 +9,18 @@ extension Client {
         let operation = Operation(
             method: "GET", path: "/api/v2/\(serviceProviderSegment)/logout/\(URLEncoding.segment(mvpd))",
             query: [("redirectUrl", redirectURL)], endpoint: "logout")
-        let document = normalizingTimestamps(try service.call(operation, device: device))
-        guard let logouts = document["logouts"], logouts.objectValue != nil || logouts.arrayValue != nil else {
+        let document = try service.call(operation, device: device)
+        let resolved: JSON
+        switch document["logouts"] {
+        case .object(let actions)?: resolved = .object(actions.map { ($0, resolvingURL($1)) })
+        case .array(let actions)?: resolved = .array(actions.map(resolvingURL))
+        default:
             var error = PassAuthError(.protocol, "logout: the response has no \"logouts\"")
             error.endpoint = "logout"
             throw error
         }
         decisionCache.removeAll(device: device.stateKey, mvpd: mvpd)
         try forgetProfile(device: device, mvpd: mvpd)
-        return document
+        return document.setting("logouts", resolved)
     }
 }

@@ -40,10 +40,11 @@ extension Client {
         return "\(config.baseURL)/api/v2/authenticate/\(serviceProviderSegment)/\(URLEncoding.segment(code))"
     }
 
-    /// Session answers carry a path (`/api/v2/authenticate/REF30/8ER640M`); callers get an absolute URL.
-    private func resolvingURL(_ session: JSON) -> JSON {
-        guard let url = session["url"]?.stringValue, url.hasPrefix("/") else { return session }
-        return session.setting("url", .string(config.baseURL + url))
+    /// Session and logout answers may carry a path (`/api/v2/authenticate/REF30/8ER640M`) as "url";
+    /// callers always get an absolute URL they can hand to a user agent.
+    func resolvingURL(_ answer: JSON) -> JSON {
+        guard let url = answer["url"]?.stringValue, url.hasPrefix("/") else { return answer }
+        return answer.setting("url", .string(config.baseURL + url))
     }
 }
 

@@ -37,13 +37,16 @@ __all__ = [
 
 
 def version() -> str:
-    """The native library's version."""
+    """The native library's version, ``"MAJOR.MINOR.PATCH"`` (loads the library)."""
     from . import _native
 
-    return _native.library().passauth_version().decode()
+    raw: bytes = _native.library().passauth_version()
+    return raw.decode("utf-8")
 
 
 def status_name(status: int) -> str:
+    """The symbolic name of a status code (``"PASSAUTH_E_TIMEOUT"``; ``"PASSAUTH_E_UNKNOWN"`` if unknown)."""
     from . import _native
 
-    return _native.library().passauth_status_name(status).decode()
+    raw: bytes = _native.library().passauth_status_name(status)
+    return raw.decode("utf-8")

@@ -135,4 +135,5 @@ def take_string(pointer: Optional[int]) -> Optional[str]:
 
 
 def encode(text: Optional[str]) -> Optional[bytes]:
+    """UTF-8 bytes for a C string argument (None stays NULL)."""
     return None if text is None else text.encode("utf-8")

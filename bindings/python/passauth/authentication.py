@@ -42,10 +42,12 @@ class Session:
 
     @property
     def not_before(self) -> Optional[datetime]:
+        """When the code became valid, as an aware UTC datetime."""
         return utc(self.not_before_ms)
 
     @property
     def not_after(self) -> Optional[datetime]:
+        """When the code expires, as an aware UTC datetime (also the latest end of a poll)."""
         return utc(self.not_after_ms)
 
     @property
@@ -55,6 +57,7 @@ class Session:
 
     @classmethod
     def from_json(cls, raw: JSONObject) -> "Session":
+        """Builds a Session from the library's (normalised) sessions answer."""
         return cls(action_name=raw.get("actionName", ""), action_type=raw.get("actionType"),
                    reason_type=raw.get("reasonType"), code=raw.get("code"), url=raw.get("url"),
                    missing_parameters=list(raw.get("missingParameters", [])), mvpd=raw.get("mvpd"),
@@ -75,14 +78,17 @@ class Profile:
 
     @property
     def not_before(self) -> Optional[datetime]:
+        """Start of the profile's validity, as an aware UTC datetime."""
         return utc(self.not_before_ms)
 
     @property
     def not_after(self) -> Optional[datetime]:
+        """End of the profile's validity, as an aware UTC datetime."""
         return utc(self.not_after_ms)
 
     @classmethod
     def from_json(cls, mvpd: str, raw: JSONObject) -> "Profile":
+        """Builds a Profile from one entry of a ``{"profiles": {mvpd: {...}}}`` answer."""
         return cls(mvpd=mvpd, not_before_ms=raw.get("notBefore"), not_after_ms=raw.get("notAfter"),
                    type=raw.get("type"), issuer=raw.get("issuer"), attributes=dict(raw.get("attributes") or {}),
                    raw=raw)
@@ -106,6 +112,7 @@ class PollResult:
 
     @property
     def ok(self) -> bool:
+        """True when the user finished logging in (``profiles`` is set)."""
         return self.status == _native.PASSAUTH_OK
 
 
@@ -174,11 +181,13 @@ class Poll:
         return profiles_from(json.loads(text) if text else {})
 
     def cancel(self) -> None:
+        """Ends the poll with CancelledError (the callback fires once) unless it already ended; safe from any thread."""
         handle = self._handle
         if handle:
             self._lib.passauth_poll_cancel(handle)
 
     def close(self) -> None:
+        """Cancels the poll if still running and releases it; after this the callback never runs again."""
         with self._closing:
             handle, self._handle = self._handle, None
         if handle:

@@ -39,10 +39,12 @@ class Registration:
 
     @property
     def access_token_expires_at(self) -> Optional[datetime]:
+        """When the access token expires, as an aware UTC datetime."""
         return _utc(self.access_token_expires_at_ms)
 
     @classmethod
     def from_json(cls, raw: JSONObject) -> "Registration":
+        """Builds a Registration from the ``passauth_register`` answer."""
         return cls(client_id=raw["clientId"], access_token_expires_at_ms=raw["accessTokenExpiresAt"],
                    registered=raw["registered"], token_fetched=raw["tokenFetched"],
                    client_id_issued_at=raw.get("clientIdIssuedAt"), raw=raw)
@@ -61,7 +63,8 @@ class Mvpd:
 
     @classmethod
     def from_json(cls, raw: JSONObject) -> "Mvpd":
-        return cls(id=raw["id"], display_name=raw.get("displayName", raw["id"]), logo_url=raw.get("logoUrl"),
+        """Builds an Mvpd from one configuration MVPD object."""
+        return cls(id=raw["id"], display_name=str(raw.get("displayName") or raw["id"]), logo_url=raw.get("logoUrl"),
                    is_temp_pass=bool(raw.get("isTempPass", False)), is_proxy=bool(raw.get("isProxy", False)), raw=raw)
 
 
@@ -74,6 +77,7 @@ class Configuration:
 
     @classmethod
     def from_json(cls, raw: JSONObject) -> "Configuration":
+        """Builds a Configuration from the service's configuration answer."""
         requestor = raw.get("requestor") or {}
         return cls(mvpds=[Mvpd.from_json(m) for m in requestor.get("mvpds", [])], raw=raw)
 
@@ -192,6 +196,7 @@ class Client:
 
     def resume_session(self, code: str, mvpd: Optional[str] = None, domain_name: Optional[str] = None,
                        redirect_url: Optional[str] = None, device: Device = None) -> Session:
+        """Completes a session with the parameters it reported missing (second screen: also validates a typed-in code)."""
         params = {k: v for k, v in (("mvpd", mvpd), ("domainName", domain_name), ("redirectUrl", redirect_url)) if v}
         return Session.from_json(self._call_json(self._lib.passauth_session_resume, _device_text(device),
                                                  code.encode("utf-8"), _json(params)))
@@ -207,6 +212,7 @@ class Client:
         return _native.take_string(out.value) or ""
 
     def profiles(self, device: Device = None) -> Dict[str, Profile]:
+        """Every valid profile of the device, by MVPD id (persisted as the checklist asks)."""
         return profiles_from(self._call_json(self._lib.passauth_profiles, _device_text(device)))
 
     def profile(self, mvpd: str, device: Device = None) -> Optional[Profile]:
@@ -215,6 +221,7 @@ class Client:
         return found.get(mvpd) or next(iter(found.values()), None)
 
     def profile_for_code(self, code: str, device: Device = None) -> Dict[str, Profile]:
+        """The profiles created by the login behind ``code`` (empty until the user finishes); one request — use :meth:`poll` to wait."""
         return profiles_from(self._call_json(self._lib.passauth_profile_for_code, _device_text(device), code.encode("utf-8")))
 
     def stored_profiles(self, device: Device = None) -> Dict[str, Profile]:

@@ -32,10 +32,12 @@ class DecisionError:
 
     @property
     def helpUrl(self) -> Optional[str]:  # noqa: N802  (the service's own field name)
+        """Alias of :attr:`help_url` under the service's own field name."""
         return self.help_url
 
     @classmethod
     def from_json(cls, raw: JSONObject) -> "DecisionError":
+        """Builds a DecisionError from a decision's item-level ``error`` object."""
         return cls(code=str(raw.get("code", "")), action=raw.get("action"), status=raw.get("status"),
                    message=raw.get("message"), details=raw.get("details"), help_url=raw.get("helpUrl"),
                    trace=raw.get("trace"))
@@ -53,18 +55,22 @@ class MediaToken:
 
     @property
     def not_before(self) -> Optional[datetime]:
+        """Start of the token's validity, as an aware UTC datetime."""
         return _utc(self.not_before_ms)
 
     @property
     def not_after(self) -> Optional[datetime]:
+        """End of the token's validity, as an aware UTC datetime."""
         return _utc(self.not_after_ms)
 
     @property
     def issued_at(self) -> Optional[datetime]:
+        """When the token was issued, as an aware UTC datetime (when the service says)."""
         return _utc(self.issued_at_ms)
 
     @classmethod
     def from_json(cls, raw: JSONObject) -> "MediaToken":
+        """Builds a MediaToken from a permit's ``token`` object."""
         return cls(serialized_token=raw["serializedToken"], not_before_ms=raw.get("notBefore"),
                    not_after_ms=raw.get("notAfter"), issued_at_ms=raw.get("issuedAt"))
 
@@ -85,14 +91,17 @@ class Decision:
 
     @property
     def not_before(self) -> Optional[datetime]:
+        """Start of the decision's validity, as an aware UTC datetime."""
         return _utc(self.not_before_ms)
 
     @property
     def not_after(self) -> Optional[datetime]:
+        """End of the decision's validity, as an aware UTC datetime."""
         return _utc(self.not_after_ms)
 
     @classmethod
     def from_json(cls, raw: JSONObject) -> "Decision":
+        """Builds a Decision from one element of a ``decisions`` answer."""
         error = raw.get("error")
         token = raw.get("token")
         return cls(resource=raw.get("resource", ""), authorized=bool(raw.get("authorized")), source=raw.get("source"),
@@ -113,16 +122,19 @@ class LogoutAction:
 
     @property
     def needs_user_agent(self) -> bool:
+        """True when a browser (or second screen) must open :attr:`url` to finish the logout at the MVPD."""
         return self.action_type in ("interactive", "partner_interactive") and self.url is not None
 
 
 @dataclass(frozen=True)
 class Logout:
+    """The answer of :meth:`passauth.Client.logout`: one :class:`LogoutAction` per MVPD."""
     actions: List[LogoutAction]
     raw: JSONObject = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_json(cls, raw: JSONObject) -> "Logout":
+        """Builds a Logout from the service's ``logouts`` answer."""
         logouts = raw.get("logouts") or {}
         items = list(logouts.items()) if isinstance(logouts, dict) else [(None, item) for item in logouts]
         actions = [LogoutAction(action_name=item.get("actionName", ""), action_type=item.get("actionType", ""),
