@@ -155,6 +155,8 @@ def test_basic_temp_pass_and_its_duration_limit(emu, client):
 def test_promotional_temp_pass_is_keyed_by_the_identity(emu, client):
     emu.control("config", {"tempPass": {"maxResources": 1}})
     promo = dev("tv-promo", tempPassIdentity={"email": "jane@example.com"})
+    profile = client.profile("flexibleTempPass", device=promo)
+    assert profile.type == "temporary" and profile.attributes
     first, second = client.authorize("flexibleTempPass", ["r1", "r2"], device=promo)
     assert (first.source, first.authorized) == ("temppass", True)
     assert (second.authorized, second.error.code) == (False, "temporary_access_resources_limit_exceeded")
