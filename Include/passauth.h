@@ -27,9 +27,36 @@
  *       "info"                   object of X-Device-Info fields (sent base64-encoded JSON)
  *       "ip"                     the device's IP, forwarded as X-Forwarded-For (server-to-server)
  *       "userAgent"              the device's User-Agent
- *       "subjectToken", "rokuConnectToken", "serviceToken", "visitorId"    strings
- *       "partnerFrameworkStatus", "tempPassIdentity"                      objects
- *     Unknown keys, wrong types and CR/LF/NUL in any string are PASSAUTH_E_INVALID_ARGUMENT.
+ *       "subjectToken"           platform identity SSO token, sent as Adobe-Subject-Token
+ *       "rokuConnectToken"       Roku platform SSO token, sent as X-Roku-Reserved-Roku-Connect-Token;
+ *                                the two are alternatives: when both are set only "subjectToken" is sent
+ *       "serviceToken"           service token SSO, sent as AD-Service-Token
+ *       "partnerFrameworkStatus" partner SSO (Apple) status, sent base64-encoded as
+ *                                AP-Partner-Framework-Status. The object the header's reference page
+ *                                defines:
+ *                                  {"frameworkPermissionInfo": {"accessStatus": "granted"|"denied"|
+ *                                      "restricted"|"notDetermined", "error"?: {"code", "message"}},
+ *                                   "frameworkProviderInfo": {"id": "<MVPD platform mapping id>",
+ *                                      "expirationDate": "<ms since the epoch>", "error"?: {"code", "message"}}}
+ *                                both members required; "id" and "expirationDate" required when
+ *                                accessStatus is "granted"; expirationDate may be an integer and is
+ *                                sent as a string of milliseconds
+ *       "tempPassIdentity"       promotional TempPass: the user's identity fields, a non-empty object of
+ *                                non-empty strings (e.g. {"email": "user@example.com"}), sent
+ *                                base64-encoded JSON as AP-TempPass-Identity
+ *       "visitorId"              sent as AP-Visitor-Identifier
+ *     Unknown keys (also inside the two objects), wrong types and CR/LF/NUL in any string are
+ *     PASSAUTH_E_INVALID_ARGUMENT.
+ *     Each call sends only the device headers its reference page lists (Adobe's checklist: send only
+ *     expected headers); values a call does not accept are left out, silently:
+ *       configuration                   AP-Device-Identifier, X-Device-Info, X-Forwarded-For, User-Agent
+ *       session_create, logout          those + AP-Visitor-Identifier, the platform identity, AD-Service-Token
+ *       session_resume, session_get     X-Forwarded-For, User-Agent, AP-Visitor-Identifier
+ *       profiles, preauthorize          as session_create + AP-Partner-Framework-Status
+ *       profile_for_mvpd, authorize     as profiles + AP-TempPass-Identity
+ *       profile_for_code (and polling)  X-Forwarded-For, User-Agent, AP-Visitor-Identifier, AP-TempPass-Identity
+ *       session_partner_sso, profile_partner_sso   AP-Device-Identifier, X-Device-Info, X-Forwarded-For,
+ *                                       User-Agent, AP-Visitor-Identifier, AP-Partner-Framework-Status
  *
  *   - Threads.  A passauth_client may be used from any number of threads at once. Calls block the
  *     calling thread for at most the configured timeouts; nothing waits forever.
@@ -291,6 +318,63 @@ int passauth_profiles_stored(passauth_client *client, const char *device_json, c
 int passauth_profile_pick(const char *profiles_json, char **out_json);
 
 /* ---------------------------------------------------------------------------------------------
+ * Single sign-on, TempPass and degraded access
+ *
+ * Platform identity SSO and service token SSO need no function of their own: put "subjectToken" (or
+ * "rokuConnectToken") or "serviceToken" in the device context and the usual calls carry it. A session
+ * then answers actionName "authorize" / reasonType "authenticatedSSO" when the identity already has a
+ * profile, and profiles have "type" "platformSSO" or "serviceTokenSSO".
+ * TempPass: create a session for the TempPass MVPD (answer "authorize" / reasonType "temporary"),
+ * then authorize; decisions have "source": "temppass". For promotional TempPass set "tempPassIdentity"
+ * in the device context (authorize requires it). When the TempPass time is used up, decisions are
+ * denies with the item-level error "temporary_access_duration_limit_exceeded" (or
+ * "temporary_access_resources_limit_exceeded"), and profile calls fail with PASSAUTH_E_SERVICE and that
+ * code.
+ * Degraded access: decisions with "source": "degradation" and sessions with reasonType "degraded" (and
+ * profiles of type "degraded") are normal results; a deny by a degradation rule is the item-level
+ * "authorization_denied_by_degradation_rule".
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * passauth_session_partner_sso — POST /api/v2/{serviceProvider}/sessions/sso/{partner}: asks the service
+ * for the partner authentication request (partner single sign-on, e.g. partner "Apple").
+ *   partner      the partner name, non-empty, percent-encoded into the path
+ *   params_json  (may be NULL) {"domainName": ..., "redirectUrl": ...}: used by the service when it falls
+ *                back to the basic flow; either may be missing (the answer then asks to resume)
+ * The device's "partnerFrameworkStatus" is sent as AP-Partner-Framework-Status; without it (or with an
+ * unusable one) the service answers a fallback. Needs a device "id".
+ * *out_json (caller-owned) is the service's answer, normalised like passauth_session_create's:
+ *   {"actionName": "partner_profile", "actionType": "direct", "reasonType": "none", "url",
+ *    "authenticationRequest": {"type": "saml", "request": "<base64>", "attributesNames": [...]},
+ *    "sessionId", "mvpd", "serviceProvider", ...}  -- hand "authenticationRequest" to the partner framework,
+ *                                                     then call passauth_profile_partner_sso with its answer
+ *   | actionName "authorize" (a profile exists)
+ *   | actionName "authenticate" / "resume" with a "code" and reasonType "pfs_fallback",
+ *     "configuration_fallback" or "missing_parameters_fallback": continue with the basic flow (the code
+ *     ends polls of older codes for this device, as with passauth_session_create).
+ * Errors: PASSAUTH_E_INVALID_ARGUMENT (NULL/empty partner, unknown params key, no device id), and those
+ * listed for every REST call (e.g. PASSAUTH_E_SERVICE "invalid_parameter_partner"). Thread-safe.
+ */
+int passauth_session_partner_sso(passauth_client *client, const char *device_json, const char *partner,
+                                 const char *params_json, char **out_json);
+
+/*
+ * passauth_profile_partner_sso — POST /api/v2/{serviceProvider}/profiles/sso/{partner}: creates the
+ * user's partner profile from the partner authentication response.
+ *   partner      as for passauth_session_partner_sso
+ *   params_json  {"SAMLResponse": "<base64 partner authentication response>"} (required; the library
+ *                URL-encodes it into the form body)
+ * Sends the device's "partnerFrameworkStatus". Needs a device "id". *out_json (caller-owned) is
+ * {"profiles": {"<mvpd>": {"notBefore", "notAfter", "issuer", "type": "appleSSO", "attributes"}}}; the
+ * profile is persisted for the device like the other profile answers.
+ * Errors: PASSAUTH_E_INVALID_ARGUMENT (NULL/empty partner, missing or non-base64 SAMLResponse),
+ * PASSAUTH_E_SERVICE (e.g. "invalid_header_pfs_permission_access_not_granted",
+ * "invalid_parameter_saml_response"), and those listed for every REST call. Thread-safe.
+ */
+int passauth_profile_partner_sso(passauth_client *client, const char *device_json, const char *partner,
+                                 const char *params_json, char **out_json);
+
+/* ---------------------------------------------------------------------------------------------
  * Polling for the profile of a code
  *
  * The poller asks GET /profiles/code/{code} every intervalMs (default "pollIntervalMs"; never less than
@@ -421,7 +505,11 @@ int passauth_authorize(passauth_client *client, const char *device_json, const c
  *                           "actionType": "interactive"|"none"|"partner_interactive",
  *                           "mvpd", "url"?}}}
  * When "actionType" is "interactive", open "url" in a user agent (browser / second screen) to finish the
- * logout at the MVPD; "none" means nothing is left to do. After success the device's stored profile
+ * logout at the MVPD; "none" means nothing is left to do. For a partner SSO profile (type "appleSSO")
+ * the answer is "actionName": "partner_logout", "actionType": "partner_interactive": the application
+ * must guide the user to sign out of the TV provider in the partner's own settings (on Apple devices:
+ * Settings > TV Provider); the library cannot do it. TempPass and degraded profiles answer
+ * "complete" / "none". After success the device's stored profile
  * and its cached preauthorization decisions for that MVPD are forgotten.
  * Errors: PASSAUTH_E_INVALID_ARGUMENT (NULL or empty mvpd / redirect_url, no device id),
  * PASSAUTH_E_STORE, and those listed above. Requires a device id. Thread-safe.

@@ -183,3 +183,29 @@ public func passauth_poll_free(_ handle: OpaquePointer?) {
     unmanaged.takeUnretainedValue().release()
     unmanaged.release()
 }
+
+@_cdecl("passauth_session_partner_sso")
+public func passauth_session_partner_sso(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ partner: CString?, _ paramsJSON: CString?,
+                                         _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        let device = try Bridge.device(client, deviceJSON)
+        let partner = try Bridge.string(partner, "partner")
+        let parameters = try PartnerSessionParameters(json: Bridge.optionalJSON(paramsJSON, "params_json"))
+        try Bridge.give(client.partnerSSOSession(device: device, partner: partner, parameters: parameters).serialized(), to: out)
+    }
+}
+
+@_cdecl("passauth_profile_partner_sso")
+public func passauth_profile_partner_sso(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ partner: CString?, _ paramsJSON: CString?,
+                                         _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        let device = try Bridge.device(client, deviceJSON)
+        let partner = try Bridge.string(partner, "partner")
+        let parameters = try PartnerProfileParameters(json: Bridge.optionalJSON(paramsJSON, "params_json"))
+        try Bridge.give(client.partnerSSOProfile(device: device, partner: partner, parameters: parameters).serialized(), to: out)
+    }
+}

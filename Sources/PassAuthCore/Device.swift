@@ -11,13 +11,16 @@ public struct Device: Sendable, Equatable {
     /// The device's public IP, forwarded as X-Forwarded-For (server-to-server).
     public var ip: String?
     public var userAgent: String?
-    /// Platform SSO (Adobe-Subject-Token), Roku SSO, service token SSO.
+    /// Platform SSO (Adobe-Subject-Token), Roku SSO, service token SSO. When both platform identities
+    /// are set, only Adobe-Subject-Token is sent (the reference lists them as alternatives).
     public var subjectToken: String?
     public var rokuConnectToken: String?
     public var serviceToken: String?
-    /// Partner SSO status (AP-Partner-Framework-Status), an object serialised and base64-encoded.
+    /// Partner SSO status (AP-Partner-Framework-Status), an object serialised and base64-encoded;
+    /// validated by PartnerFrameworkStatus.
     public var partnerFrameworkStatus: JSON?
-    /// Promotional TempPass identity (AP-TempPass-Identity), an object serialised and base64-encoded.
+    /// Promotional TempPass identity (AP-TempPass-Identity), an object serialised and base64-encoded;
+    /// validated by TempPassIdentity.
     public var tempPassIdentity: JSON?
     /// AP-Visitor-Identifier.
     public var visitorId: String?
@@ -39,8 +42,8 @@ public struct Device: Sendable, Equatable {
                 guard case .object = value else { throw .invalid("\(path) must be an object, got \(value.typeName)", key: path) }
                 switch key {
                 case "info": info = value
-                case "partnerFrameworkStatus": partnerFrameworkStatus = value
-                default: tempPassIdentity = value
+                case "partnerFrameworkStatus": partnerFrameworkStatus = try PartnerFrameworkStatus.validated(value, key: path)
+                default: tempPassIdentity = try TempPassIdentity.validated(value, key: path)
                 }
             case "id", "ip", "userAgent", "subjectToken", "rokuConnectToken", "serviceToken", "visitorId":
                 guard let text = value.stringValue else { throw .invalid("\(path) must be a string, got \(value.typeName)", key: path) }

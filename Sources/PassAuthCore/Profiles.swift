@@ -3,9 +3,7 @@
 extension Client {
     public func profiles(device: Device) throws(PassAuthError) -> JSON {
         let result = try service.call(Operation(
-            method: "GET", path: "/api/v2/\(serviceProviderSegment)/profiles", endpoint: "profiles",
-            deviceHeaders: [.deviceIdentifier, .deviceInfo, .forwardedFor, .userAgent, .subjectToken, .rokuConnectToken,
-                            .serviceToken, .partnerFrameworkStatus, .visitorId]), device: device)
+            method: "GET", path: "/api/v2/\(serviceProviderSegment)/profiles", endpoint: "profiles"), device: device)
         try rememberProfiles(result, device: device, replacingAll: true)
         return result
     }
@@ -14,7 +12,7 @@ extension Client {
         guard !mvpd.isEmpty else { throw .invalid("mvpd must not be empty", key: "mvpd") }
         let result = try service.call(Operation(
             method: "GET", path: "/api/v2/\(serviceProviderSegment)/profiles/\(URLEncoding.segment(mvpd))",
-            endpoint: "profiles.mvpd", deviceHeaders: .streamingDevice), device: device)
+            endpoint: "profiles.mvpd"), device: device)
         try rememberProfiles(result, device: device, replacingAll: false)
         return result
     }
@@ -24,8 +22,7 @@ extension Client {
         let code = try AuthenticationCode.validated(code)
         let result = try service.call(Operation(
             method: "GET", path: "/api/v2/\(serviceProviderSegment)/profiles/code/\(URLEncoding.segment(code))",
-            endpoint: "profiles.code", requiresDeviceId: false,
-            deviceHeaders: [.forwardedFor, .userAgent, .tempPassIdentity, .visitorId], retriable: retriable), device: device)
+            endpoint: "profiles.code", requiresDeviceId: false, retriable: retriable), device: device)
         try rememberProfiles(result, device: device, replacingAll: false)
         return result
     }

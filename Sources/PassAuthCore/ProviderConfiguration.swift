@@ -13,8 +13,7 @@ extension Client {
             return cached
         }
         let document = try service.call(Operation(method: "GET", path: "/api/v2/\(serviceProviderSegment)/configuration",
-                                                   endpoint: "configuration", requiresDeviceId: false,
-                                                   deviceHeaders: [.deviceIdentifier, .deviceInfo, .forwardedFor, .userAgent]),
+                                                   endpoint: "configuration", requiresDeviceId: false),
                                          device: device)
         if config.configurationCacheMs > 0 {
             configurationCache.insert(key, document, expiresAt: now + Int64(config.configurationCacheMs))

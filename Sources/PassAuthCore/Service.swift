@@ -10,11 +10,12 @@ struct Operation {
     var endpoint: String
     /// Endpoints whose reference page marks AP-Device-Identifier as required.
     var requiresDeviceId = true
-    /// The device headers this endpoint's reference page lists (only those are sent).
-    var deviceHeaders: Set<DeviceHeader> = .streamingDevice
     /// Whether RetryPolicy may repeat the call. The poller turns it off: it has its own cadence, and a
     /// retry inside one poll step would put two requests for a code closer than 3 s.
     var retriable = true
+
+    /// The device headers this endpoint's reference page lists (only those are sent): EndpointHeaders.
+    var deviceHeaders: Set<DeviceHeader> { EndpointHeaders.headers(for: endpoint) }
 }
 
 /// Executes REST API V2 operations for a device: builds the documented headers, attaches the access
@@ -111,9 +112,7 @@ final class Service: Sendable {
         var url = config.baseURL + operation.path
         if !operation.query.isEmpty { url += "?" + URLEncoding.form(operation.query) }
         var headers: [(String, String)] = [("Authorization", "Bearer " + token.value), ("Accept", "application/json")]
-        for header in DeviceHeader.allCases where operation.deviceHeaders.contains(header) {
-            if let value = header.value(for: device) { headers.append((header.rawValue, value)) }
-        }
+        headers += EndpointHeaders.sent(for: operation.endpoint, device: device)
         var body: [UInt8]? = nil
         if let form = operation.form {
             headers.append(("Content-Type", "application/x-www-form-urlencoded"))

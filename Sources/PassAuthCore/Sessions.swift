@@ -5,9 +5,7 @@ extension Client {
     public func createSession(device: Device, parameters: SessionParameters) throws(PassAuthError) -> JSON {
         let session = try service.call(Operation(
             method: "POST", path: "/api/v2/\(serviceProviderSegment)/sessions", form: parameters.form,
-            endpoint: "sessions.create", requiresDeviceId: true,
-            deviceHeaders: [.deviceIdentifier, .deviceInfo, .forwardedFor, .userAgent, .subjectToken, .rokuConnectToken,
-                            .serviceToken, .visitorId]), device: device)
+            endpoint: "sessions.create", requiresDeviceId: true), device: device)
         let result = resolvingURL(session)
         if let code = result["code"]?.stringValue {
             poller.started(code: code, notAfter: result["notAfter"]?.int64Value, for: device)
@@ -21,7 +19,7 @@ extension Client {
         let code = try AuthenticationCode.validated(code)
         return resolvingURL(try service.call(Operation(
             method: "POST", path: "/api/v2/\(serviceProviderSegment)/sessions/\(URLEncoding.segment(code))",
-            form: parameters.form, endpoint: "sessions.resume", requiresDeviceId: false, deviceHeaders: .secondScreen),
+            form: parameters.form, endpoint: "sessions.resume", requiresDeviceId: false),
             device: device))
     }
 
@@ -30,7 +28,7 @@ extension Client {
         let code = try AuthenticationCode.validated(code)
         return resolvingURL(try service.call(Operation(
             method: "GET", path: "/api/v2/\(serviceProviderSegment)/sessions/\(URLEncoding.segment(code))",
-            endpoint: "sessions.get", requiresDeviceId: false, deviceHeaders: .secondScreen), device: device))
+            endpoint: "sessions.get", requiresDeviceId: false), device: device))
     }
 
     /// The URL a user agent (this screen's browser or a second-screen app) opens to log in with the MVPD:

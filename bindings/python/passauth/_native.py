@@ -65,6 +65,8 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "passauth_profile_for_code": (c_int, [client_p, c_char_p, c_char_p, c_char_p_p]),
     "passauth_profiles_stored": (c_int, [client_p, c_char_p, c_char_p_p]),
     "passauth_profile_pick": (c_int, [c_char_p, c_char_p_p]),
+    "passauth_session_partner_sso": (c_int, [client_p, c_char_p, c_char_p, c_char_p, c_char_p_p]),
+    "passauth_profile_partner_sso": (c_int, [client_p, c_char_p, c_char_p, c_char_p, c_char_p_p]),
     "passauth_poll_start": (c_int, [client_p, c_char_p, c_char_p, c_char_p, POLL_CALLBACK, c_void_p, poll_p_p]),
     "passauth_poll_wait": (c_int, [poll_p, c_int, c_char_p_p]),
     "passauth_poll_cancel": (None, [poll_p]),

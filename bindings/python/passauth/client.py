@@ -239,6 +239,22 @@ class Client:
         check(status)
         return profiles[json.loads(_native.take_string(out.value) or "{}")["mvpd"]]
 
+    # Partner single sign-on (Apple) ------------------------------------------------------------------
+
+    def partner_sso_session(self, partner: str = "Apple", domain_name: Optional[str] = None,
+                            redirect_url: Optional[str] = None, device: Device = None) -> Session:
+        """Asks for the partner authentication request (``action_name`` "partner_profile", with
+        ``raw["authenticationRequest"]``), or a fallback to the basic flow (a session with a code).
+        The device's ``partnerFrameworkStatus`` is sent as AP-Partner-Framework-Status."""
+        params = {k: v for k, v in (("domainName", domain_name), ("redirectUrl", redirect_url)) if v}
+        return Session.from_json(self._call_json(self._lib.passauth_session_partner_sso, _device_text(device),
+                                                 partner.encode("utf-8"), _json(params)))
+
+    def partner_sso_profile(self, saml_response: str, partner: str = "Apple", device: Device = None) -> Dict[str, Profile]:
+        """Creates the partner profile (type "appleSSO") from the partner's base64 SAML response."""
+        return profiles_from(self._call_json(self._lib.passauth_profile_partner_sso, _device_text(device),
+                                             partner.encode("utf-8"), _json({"SAMLResponse": saml_response})))
+
     def poll(self, code: str, *, interval: Optional[float] = None, timeout: Optional[float] = None,
              not_after_ms: Optional[int] = None, callback: Optional[PollCallback] = None,
              device: Device = None) -> Poll:
