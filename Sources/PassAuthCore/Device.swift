@@ -5,9 +5,9 @@ import Glibc
 /// call names its own device; a client-side player sets one default device in the config.
 public struct Device: Sendable, Equatable {
     /// The stable raw device identifier; sent as `AP-Device-Identifier: fingerprint <base64>`.
-    public var id: String?
+    public var id: String? { didSet { deviceIdentifierHeader = Device.identifierHeader(id) } }
     /// X-Device-Info fields, sent base64-encoded as JSON.
-    public var info: JSON?
+    public var info: JSON? { didSet { deviceInfoHeader = Device.encodedHeader(info) } }
     /// The device's public IP, forwarded as X-Forwarded-For (server-to-server).
     public var ip: String?
     public var userAgent: String?
@@ -18,14 +18,24 @@ public struct Device: Sendable, Equatable {
     public var serviceToken: String?
     /// Partner SSO status (AP-Partner-Framework-Status), an object serialised and base64-encoded;
     /// validated by PartnerFrameworkStatus.
-    public var partnerFrameworkStatus: JSON?
+    public var partnerFrameworkStatus: JSON? { didSet { partnerFrameworkStatusHeader = Device.encodedHeader(partnerFrameworkStatus) } }
     /// Promotional TempPass identity (AP-TempPass-Identity), an object serialised and base64-encoded;
     /// validated by TempPassIdentity.
-    public var tempPassIdentity: JSON?
+    public var tempPassIdentity: JSON? { didSet { tempPassIdentityHeader = Device.encodedHeader(tempPassIdentity) } }
     /// AP-Visitor-Identifier.
     public var visitorId: String?
 
+    /// The encoded header values, computed once per device value (every call of a device sends them;
+    /// serialising and base64-encoding them per call showed in the authorize profile).
+    private(set) var deviceIdentifierHeader: String? = nil
+    private(set) var deviceInfoHeader: String? = nil
+    private(set) var partnerFrameworkStatusHeader: String? = nil
+    private(set) var tempPassIdentityHeader: String? = nil
+
     public init() {}
+
+    static func identifierHeader(_ id: String?) -> String? { id.map { "fingerprint " + Base64.encode($0) } }
+    static func encodedHeader(_ object: JSON?) -> String? { object.map { Base64.encode($0.serialized()) } }
 
     static let keys = ["id", "info", "ip", "userAgent", "subjectToken", "rokuConnectToken", "serviceToken",
                        "partnerFrameworkStatus", "tempPassIdentity", "visitorId"]
@@ -63,16 +73,14 @@ public struct Device: Sendable, Equatable {
                 throw .invalid("unknown key '\(path)' (expected one of: \(Device.keys.joined(separator: ", ")))", key: path)
             }
         }
+        deviceIdentifierHeader = Device.identifierHeader(id)
+        deviceInfoHeader = Device.encodedHeader(info)
+        partnerFrameworkStatusHeader = Device.encodedHeader(partnerFrameworkStatus)
+        tempPassIdentityHeader = Device.encodedHeader(tempPassIdentity)
     }
 
     /// The secrets this device carries, for the redactor.
     var secrets: [String] { [subjectToken, rokuConnectToken, serviceToken].compactMap { $0 } }
-
-    /// `AP-Device-Identifier` value.
-    var deviceIdentifierHeader: String? { id.map { "fingerprint " + Base64.encode($0) } }
-
-    /// `X-Device-Info` value.
-    var deviceInfoHeader: String? { info.map { Base64.encode($0.serialized()) } }
 
     /// `X-Device-Info` for calls where the header is required (DCR): the caller's fields, or a minimal
     /// description of this host when the caller gave none.

@@ -25,8 +25,8 @@ public enum DeviceHeader: String, Sendable, CaseIterable {
         case .subjectToken: return device.subjectToken
         case .rokuConnectToken: return device.subjectToken == nil ? device.rokuConnectToken : nil
         case .serviceToken: return device.serviceToken
-        case .partnerFrameworkStatus: return device.partnerFrameworkStatus.map { Base64.encode($0.serialized()) }
-        case .tempPassIdentity: return device.tempPassIdentity.map { Base64.encode($0.serialized()) }
+        case .partnerFrameworkStatus: return device.partnerFrameworkStatusHeader
+        case .tempPassIdentity: return device.tempPassIdentityHeader
         case .visitorId: return device.visitorId
         }
     }

@@ -189,18 +189,41 @@ private final class ResponseSink {
         return count
     }
 
+    /// Only the three headers the core reads are kept (Content-Type, Retry-After, Location); the line
+    /// is matched as bytes, so the other header lines of every response cost no String work.
     func appendHeader(_ data: UnsafeMutablePointer<CChar>, _ count: Int) -> Int {
-        let line = data.withMemoryRebound(to: UInt8.self, capacity: count) {
-            String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
-        }
-        if line.hasPrefix("HTTP/") {
-            headers.removeAll()  // a new response (after 100 Continue) starts a new header block
-        } else if let colon = line.firstIndex(of: ":") {
-            let name = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r\n")
-            headers.append((name, value))
+        data.withMemoryRebound(to: UInt8.self, capacity: count) { start in
+            let line = UnsafeBufferPointer(start: start, count: count)
+            if count >= 5, line[0] == 0x48, line[1] == 0x54, line[2] == 0x54, line[3] == 0x50, line[4] == 0x2F {
+                headers.removeAll()  // "HTTP/": a new response (after 100 Continue) starts a new header block
+                return
+            }
+            guard let colon = line.firstIndex(of: 0x3A),
+                  let name = ResponseSink.kept.first(where: { ResponseSink.matches(line, colon: colon, name: $0) }) else { return }
+            var from = colon + 1
+            var to = count
+            while from < to, ResponseSink.blank(line[from]) { from += 1 }
+            while to > from, ResponseSink.blank(line[to - 1]) { to -= 1 }
+            headers.append((name, String(decoding: UnsafeBufferPointer(rebasing: line[from..<to]), as: UTF8.self)))
         }
         return count
+    }
+
+    private static let kept = ["content-type", "retry-after", "location"]
+
+    private static func blank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+
+    /// Whether `line[..<colon]` is `name` (lower-case ASCII), ignoring ASCII case.
+    private static func matches(_ line: UnsafeBufferPointer<UInt8>, colon: Int, name: String) -> Bool {
+        guard colon == name.utf8.count else { return false }
+        var index = 0
+        for expected in name.utf8 {
+            var byte = line[index]
+            if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
+            if byte != expected { return false }
+            index += 1
+        }
+        return true
     }
 
     func header(_ name: String) -> String? { headers.last(where: { $0.0 == name })?.1 }
