@@ -18,7 +18,7 @@ PYPATH        := PYTHONPATH=$(abspath bindings/python) PASSAUTH_LIBRARY=$(abspat
 C_TESTS       := $(patsubst tests/c/%.c,$(OUT)/tests/%,$(filter-out tests/c/harness.c,$(wildcard tests/c/test_*.c)))
 C_EXAMPLES    := $(OUT)/examples/journey
 
-.PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-python demo emulator install clean
+.PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-python demo emulator install clean bench bench-programs
 
 all: build
 
@@ -26,6 +26,7 @@ help:
 	@echo "make demo      set up, build and run the journey against the local emulator (C and Python)"
 	@echo "make test      build everything and run the Swift, C and Python tests"
 	@echo "make build     build $(LIB) (+ SONAME symlinks)"
+	@echo "make bench     build and run the benchmarks (benchmarks/README.md): one table, under 10 minutes"
 	@echo "make emulator  run the Adobe Pass emulator on http://127.0.0.1:8642"
 	@echo "make install   install library, header and pkg-config file under PREFIX=$(PREFIX)"
 
@@ -73,6 +74,27 @@ test-python:
 
 demo: build $(C_EXAMPLES)
 	@$(PYPATH) $(PYTHON) scripts/demo.py $(abspath $(OUT)/examples)
+
+# Benchmarks (benchmarks/README.md): C programs in build/bench/, then benchmarks/run.py prints one table.
+BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/footprint \
+                  $(patsubst benchmarks/%.c,$(OUT)/bench/%,$(wildcard benchmarks/s2s_*.c))
+
+bench: build bench-programs
+	$(PYPATH) $(PYTHON) benchmarks/run.py
+
+bench-programs: $(BENCH_PROGRAMS)
+
+$(OUT)/bench/authorize_bench: benchmarks/c/authorize_bench.c Include/passauth.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
+
+$(OUT)/bench/footprint: benchmarks/c/footprint.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -ldl
+
+$(OUT)/bench/s2s_%: benchmarks/s2s_%.c Include/passauth.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
 
 emulator:
 	$(PYPATH) $(PYTHON) -m passauth.emulator --port 8642

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""`make bench`: runs every benchmark program, collects the rows they print
+
+    BENCH|<name>|<figure with unit>|<baseline with unit>|<ratio>|<target>|<PASS/FAIL/INFO>
+
+and prints one aligned table. Programs: the ones listed below, then any `benchmarks/s2s_*.py` program
+and any `benchmarks/s2s_*.c` program (built into build/bench/ by `make bench`) that exists; S2S figures whose program is missing are printed as
+"not measured yet". Each program's own notes (stderr) are shown as they come.
+
+    python3 benchmarks/run.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+PROGRAMS = [
+    ("c_authorize.py", [], ["--calls", "300", "--runs", "3", "--callgrind-calls", "50"]),
+    ("python_authorize.py", ["--calls", "500", "--runs", "7"], ["--calls", "100", "--runs", "3"]),
+    ("connections.py", [], []),
+    ("api_calls.py", [], []),
+    ("footprint.py", [], ["--runs", "5"]),
+]
+# The S2S figures of issue #10, measured by benchmarks/s2s_* programs (branch s2s).
+# A placeholder row is printed for a figure when no row of an s2s_* program names it (keywords).
+S2S_FIGURES = [
+    (("poll",), "S2S 10,000 concurrent polls (RSS, threads, min gap per code)"),
+    (("thread", "50 ms"), "S2S 32 threads against a 50 ms server"),
+]
+COLUMNS = ["benchmark", "figure", "baseline", "ratio", "target", "result"]
+
+
+def run(command, label):
+    started = time.monotonic()
+    print(f"== {label}", file=sys.stderr, flush=True)
+    process = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=os.path.dirname(HERE))
+    rows = [line.split("|")[1:7] for line in process.stdout.splitlines() if line.startswith("BENCH|")]
+    rows = [row + [""] * (6 - len(row)) for row in rows]
+    if process.returncode != 0:
+        rows.append([label, f"program failed (exit {process.returncode})", "-", "-", "-", "FAIL"])
+    print(f"   {len(rows)} row(s) in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    return rows
+
+
+def command_for(path):
+    return [sys.executable, path] if path.endswith(".py") else [path]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer calls and runs (a smoke test, noisier)")
+    args = parser.parse_args()
+    started = time.monotonic()
+    rows = []
+    for name, arguments, quick in PROGRAMS:
+        rows += run(command_for(os.path.join(HERE, name)) + (quick if args.quick else arguments), name)
+    # benchmarks/s2s_*.py run with Python; benchmarks/s2s_*.c are compiled by `make bench` into build/bench/.
+    s2s = sorted(glob.glob(os.path.join(HERE, "s2s_*.py")))
+    s2s += sorted(p for p in glob.glob(os.path.join(os.path.dirname(HERE), "build", "bench", "s2s_*"))
+                  if os.access(p, os.X_OK) and "." not in os.path.basename(p))
+    s2s_rows = []
+    for path in s2s:
+        s2s_rows += run(command_for(path), os.path.basename(path))
+    rows += s2s_rows
+    for keywords, figure in S2S_FIGURES:
+        if not any(k in row[0].lower() for row in s2s_rows for k in keywords):
+            rows.append([figure, "not measured yet", "-", "-", "-", "-"])
+    widths = [max(len(COLUMNS[i]), *(len(row[i]) for row in rows)) for i in range(6)]
+    line = "+-" + "-+-".join("-" * w for w in widths) + "-+"
+    print(line)
+    print("| " + " | ".join(COLUMNS[i].ljust(widths[i]) for i in range(6)) + " |")
+    print(line)
+    for row in rows:
+        print("| " + " | ".join(row[i].ljust(widths[i]) for i in range(6)) + " |")
+    print(line)
+    failed = sum(row[5] == "FAIL" for row in rows)
+    print(f"{len(rows)} figures, {failed} FAIL; medians of several runs, ratios measured in the same run; "
+          f"{time.monotonic() - started:.0f} s on {os.cpu_count()} CPUs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
