@@ -38,7 +38,7 @@ bootstrap:
 
 build: bootstrap $(LIB) $(CLI)
 
-$(LIB): Package.swift $(shell find Sources Include -type f)
+$(LIB): Package.swift $(shell find Sources Include -type f -not -path "Sources/passauth-cli/*")
 	swift build -c release --product passauth
 	@mkdir -p $(LIBDIR)
 	cp $(SWIFT_BUILD)/libpassauth.so $(LIB)

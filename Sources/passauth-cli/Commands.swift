@@ -98,7 +98,7 @@ enum Commands {
       0    success
       2    usage error or invalid argument/configuration
       3    registration refused (software statement, client) or 401 after a token refresh
-      4    authentication needed: no profile, profile or code expired, login required
+      4    authentication needed: no profile, profile or code expired, login not finished
       5    service error (enhanced error code, HTTP error, malformed response)
       6    transport failure, timeout or throttling (try again later)
       7    the persistent store could not be read or written

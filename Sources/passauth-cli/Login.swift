@@ -94,6 +94,12 @@ struct Login {
                     if outcome.status == .expired {
                         throw CLIFailure(client.scrub(error), hint: "the code \(code) expired: run passauth login again")
                     }
+                    if outcome.status == .timeout && timeoutMs != nil {
+                        // Our own --timeout, not a network one: the user simply has not logged in yet.
+                        var failure = CLIFailure(client.scrub(error), hint: "the login did not finish within --timeout; run passauth login again")
+                        failure.exit = .authentication
+                        throw failure
+                    }
                     throw CLIFailure(client.scrub(error))
                 }
                 return finish(mvpd: mvpd, profiles: result, reason: nil)

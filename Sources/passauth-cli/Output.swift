@@ -98,7 +98,7 @@ enum ExitStatus: Int32 {
 /// A failure the CLI reports and exits with.
 struct CLIFailure: Error {
     let error: PassAuthError
-    let exit: ExitStatus
+    var exit: ExitStatus
     var hint: String?
 
     init(_ error: PassAuthError, hint: String? = nil) {

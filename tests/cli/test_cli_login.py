@@ -65,6 +65,15 @@ class Screen:
         return status
 
 
+def finish(process):
+    """The rest of a piped command's output. (Not communicate(): it reads the file descriptors directly
+    and would miss what readline() already buffered.)"""
+    out = process.stdout.read()
+    err = process.stderr.read()
+    process.wait(timeout=30)
+    return out, err
+
+
 def test_login_shows_code_spinner_and_profile(cli, env, emulator):
     screen = Screen([cli, "login", "--mvpd", "Cablevision"], env)
     code = screen.expect(r"one-time code: ([A-Z0-9]+)").group(1)
@@ -98,7 +107,7 @@ def test_login_through_a_pipe_prints_plain_lines(cli, env, emulator):
     first = process.stdout.readline()
     code = re.search(r"one-time code: ([A-Z0-9]+)", first).group(1)
     emulator.control("login", {"code": code})
-    out, err = process.communicate(timeout=30)
+    out, err = finish(process)
     assert process.returncode == 0, err
     assert "Waiting for the login (code expires in" in out
     assert not any(ch in out for ch in SPINNER) and "\r" not in out
@@ -112,7 +121,14 @@ def test_login_json_lines(cli, env, emulator):
     event = json.loads(process.stdout.readline())
     assert event["event"] == "code" and event["url"].endswith("/" + event["code"]) and event["notAfter"] > 0
     emulator.control("login", {"code": event["code"]})
-    out, err = process.communicate(timeout=30)
+    out, err = finish(process)
     assert process.returncode == 0, err
     final = json.loads(out)
     assert final["event"] == "authenticated" and "Cablevision" in final["profiles"]["profiles"]
+
+
+def test_login_timeout_exit_4(cli, env):
+    result = subprocess.run([cli, "login", "--mvpd", "Dish", "--timeout", "1"], env=env, capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 4, result.stderr
+    assert "PASSAUTH_E_TIMEOUT" in result.stderr and "--timeout" in result.stderr
