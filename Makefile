@@ -27,7 +27,7 @@ CPP_TESTS     := $(OUT)/tests/test_wrapper
 all: build
 
 help:
-	@echo "make demo      set up, build and run the journey against the local emulator (C and Python)"
+	@echo "make demo      set up, build and run the journey against the local emulator (C, Python, the C player, C++, the passauth command)"
 	@echo "make test      build everything and run the Swift, C, C++, Python, CLI and install tests"
 	@echo "make build     build $(LIB) (+ SONAME symlinks) and the passauth command $(CLI)"
 	@echo "make emulator  run the Adobe Pass emulator on http://127.0.0.1:8642"
