@@ -16,6 +16,8 @@ let package = Package(
     name: "passauth",
     products: [
         .library(name: "passauth", type: .dynamic, targets: ["PassAuth"]),
+        // The `passauth` command (installed as bin/passauth; a product may not share the library's name).
+        .executable(name: "passauth-cli", targets: ["passauth-cli"]),
     ],
     targets: [
         .systemLibrary(name: "CJansson", path: "Sources/CJansson"),
@@ -35,6 +37,13 @@ let package = Package(
             path: "Sources/PassAuth",
             exclude: ["exports.map"],
             linkerSettings: [.unsafeFlags(sharedObjectFlags)]
+        ),
+        .executableTarget(
+            name: "passauth-cli",
+            dependencies: ["PassAuthCore"],
+            path: "Sources/passauth-cli",
+            // The Swift runtime linked in statically: the installed command runs without a toolchain.
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
         .testTarget(
             name: "PassAuthCoreTests",

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 need_apt=()
-for pkg in libjansson-dev libcurl4-openssl-dev pkg-config openssl python3-venv; do
+for pkg in libjansson-dev libcurl4-openssl-dev pkg-config openssl python3-venv g++ binutils; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -30,7 +30,7 @@ def main(base_url: str, store: str) -> None:
         client.select_mvpd(mvpd)
 
         session = client.create_session(mvpd.id, "adobe.com", "https://adobe.com")
-        print(f"[python] to log in, open {session.url}  (code {session.code})", flush=True)
+        print(f"[python] code: {session.code}  (open {session.url} to log in)", flush=True)
         with client.poll(session.code, not_after_ms=session.not_after_ms) as poll:
             profile = poll.wait(timeout=120)[mvpd.id]
         print(f"[python] logged in with {profile.mvpd} until {profile.not_after:%Y-%m-%d %H:%M} UTC")

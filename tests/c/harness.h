@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 extern int harness_failed_checks;
 
 #define CHECK(cond) harness_check((cond), #cond, __FILE__, __LINE__, NULL)
@@ -56,5 +60,9 @@ char *harness_config(const emulator *emu, const char *store, const char *extra);
 
 /* Parses a JSON string or returns NULL. */
 json_t *harness_parse(const char *text);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,0 +1,158 @@
+/// The commands, their options and their help text. `passauth help` and `--help` print from here.
+
+struct CommandSpec {
+    let name: String
+    let usage: String
+    let summary: String
+    let details: String
+    let options: [OptionSpec]
+}
+
+enum Commands {
+    static let globalOptions: [OptionSpec] = [
+        OptionSpec(name: "config", value: "FILE", help: "JSON config file (same keys as passauth_client_new)"),
+        OptionSpec(name: "base-url", value: "URL", help: "service base URL (overrides --environment)"),
+        OptionSpec(name: "environment", value: "NAME", help: "production, staging, prequal-production, prequal-staging"),
+        OptionSpec(name: "service-provider", value: "ID", help: "service provider (requestor) id, e.g. REF30"),
+        OptionSpec(name: "software-statement", value: "JWT", help: "software statement from the TVE Dashboard"),
+        OptionSpec(name: "store", value: "DIR", help: "directory of the persistent state"),
+        OptionSpec(name: "device-id", value: "ID", help: "stable device id (default: derived from /etc/machine-id)"),
+        OptionSpec(name: "ca-file", value: "FILE", help: "PEM bundle of the CAs to trust"),
+        OptionSpec(name: "log-level", value: "LEVEL", help: "none, error (default), warn, info, debug, trace"),
+        OptionSpec(name: "json", value: nil, help: "print JSON only (one document; login prints JSON lines)"),
+        OptionSpec(name: "help", value: nil, help: "show help"),
+        OptionSpec(name: "version", value: nil, help: "print the version"),
+    ]
+
+    static let mvpdOption = OptionSpec(name: "mvpd", value: "ID",
+                                       help: "TV provider (default: the one chosen at login, else the valid stored profile)")
+
+    static let all: [CommandSpec] = [
+        CommandSpec(
+            name: "register", usage: "passauth register",
+            summary: "register the application (DCR) and fetch an access token",
+            details: "Uses the stored client credentials and token when they are still usable; prints the client id\nand the token's expiry, never a secret.",
+            options: []),
+        CommandSpec(
+            name: "providers", usage: "passauth providers [--search TEXT] [--no-temppass] [--no-proxy] [--exclude ID]...",
+            summary: "list the TV providers (MVPDs) of the service provider",
+            details: "Prints the MVPDs of the configuration as a table, filtered like passauth_mvpds.",
+            options: [
+                OptionSpec(name: "search", value: "TEXT", help: "case-insensitive substring of the id or the name"),
+                OptionSpec(name: "no-temppass", value: nil, help: "leave out TempPass providers"),
+                OptionSpec(name: "no-proxy", value: nil, help: "leave out proxied providers"),
+                OptionSpec(name: "exclude", value: "ID", help: "leave out this provider (repeatable)", repeatable: true),
+            ]),
+        CommandSpec(
+            name: "login", usage: "passauth login [--mvpd ID] [--domain NAME] [--redirect-url URL] [--timeout SECONDS]",
+            summary: "log in with a TV provider on a second screen",
+            details: """
+            Creates an authentication session, prints the code and the URL to open on another device, and
+            waits (polling every few seconds) until the login finishes, the code expires, or Ctrl-C
+            (exit status 130). Then prints the profile and remembers the provider for later commands.
+            With --json it prints JSON lines: {"event":"code",...}, then {"event":"authenticated",...}.
+            """,
+            options: [
+                OptionSpec(name: "mvpd", value: "ID", help: "TV provider (default: the one of the last login)"),
+                OptionSpec(name: "domain", value: "NAME", help: "domainName of the session (default: the first domain of the configuration)"),
+                OptionSpec(name: "redirect-url", value: "URL", help: "redirectUrl of the session (default https://www.adobe.com/)"),
+                OptionSpec(name: "timeout", value: "SECONDS", help: "stop waiting earlier than the code's expiry"),
+            ]),
+        CommandSpec(
+            name: "profiles", usage: "passauth profiles [--mvpd ID] [--stored]",
+            summary: "show the device's authenticated profiles",
+            details: "Asks the service for the device's valid profiles (all, or one provider's); --stored reads the\nprofile parts kept in the store instead, without a request.",
+            options: [
+                OptionSpec(name: "mvpd", value: "ID", help: "only this provider's profile"),
+                OptionSpec(name: "stored", value: nil, help: "read the store, make no request"),
+            ]),
+        CommandSpec(
+            name: "preauthorize", usage: "passauth preauthorize [--mvpd ID] RESOURCE...",
+            summary: "which resources the user may watch (content filtering only)",
+            details: "Preauthorization decisions are for filtering a catalogue, never for playback: use authorize.",
+            options: [mvpdOption]),
+        CommandSpec(
+            name: "authorize", usage: "passauth authorize [--mvpd ID] [--show-token] RESOURCE...",
+            summary: "authorization decisions for playback, with the media token's validity",
+            details: "Prints each decision and its media token's validity. The token itself (a secret for the Media\nToken Verifier) is printed only with --show-token. Exit status 8 when any resource is denied.",
+            options: [
+                mvpdOption,
+                OptionSpec(name: "show-token", value: nil, help: "also print the serialized media token"),
+            ]),
+        CommandSpec(
+            name: "logout", usage: "passauth logout [--mvpd ID] [--redirect-url URL]",
+            summary: "end the login with a TV provider",
+            details: "Forgets the stored profile and says whether a logout page must still be opened (its URL).",
+            options: [
+                mvpdOption,
+                OptionSpec(name: "redirect-url", value: "URL", help: "where the provider's logout page returns (default https://www.adobe.com/)"),
+            ]),
+        CommandSpec(
+            name: "version", usage: "passauth version", summary: "print the version", details: "", options: []),
+    ]
+
+    static func named(_ name: String) -> CommandSpec? { all.first { $0.name == name } }
+
+    static let exitStatusTable = """
+    Exit status:
+      0    success
+      2    usage error or invalid argument/configuration
+      3    registration refused (software statement, client) or 401 after a token refresh
+      4    authentication needed: no profile, profile or code expired, login not finished
+      5    service error (enhanced error code, HTTP error, malformed response)
+      6    transport failure, timeout or throttling (try again later)
+      7    the persistent store could not be read or written
+      8    authorize: at least one resource was denied
+      10   internal error
+      130  cancelled (Ctrl-C)
+    """
+
+    static let configurationText = """
+    Configuration (flags > environment > config file):
+      --config FILE / PASSAUTH_CONFIG        JSON object with the keys of passauth_client_new
+                                             (default ~/.config/passauth/config.json when it exists)
+      --base-url / PASSAUTH_BASE_URL         --environment / PASSAUTH_ENVIRONMENT
+      --service-provider / PASSAUTH_SERVICE_PROVIDER
+      --software-statement / PASSAUTH_SOFTWARE_STATEMENT
+      --store / PASSAUTH_STORE               --device-id / PASSAUTH_DEVICE_ID
+      --ca-file / PASSAUTH_CA_FILE           --log-level / PASSAUTH_LOG_LEVEL
+    """
+
+    static func optionLines(_ options: [OptionSpec]) -> String {
+        options.map { option in
+            var left = "  --\(option.name)"
+            if let value = option.value { left += " \(value)" }
+            let pad = max(1, 28 - left.count)
+            return left + String(repeating: " ", count: pad) + option.help
+        }.joined(separator: "\n")
+    }
+
+    static var mainHelp: String {
+        let commandLines = all.map { "  " + $0.name + String(repeating: " ", count: max(1, 15 - $0.name.count)) + $0.summary }
+        return """
+        passauth — Adobe Pass Authentication (REST API V2) from the terminal
+
+        Usage: passauth [options] <command> [command options] [arguments]
+
+        Commands:
+        \(commandLines.joined(separator: "\n"))
+
+        Options (every command):
+        \(optionLines(globalOptions))
+
+        \(configurationText)
+
+        \(exitStatusTable)
+
+        Run 'passauth <command> --help' for a command's options.
+        """
+    }
+
+    static func help(for command: CommandSpec) -> String {
+        var text = "Usage: \(command.usage)\n\n\(command.summary.prefix(1).uppercased() + command.summary.dropFirst()).\n"
+        if !command.details.isEmpty { text += "\n\(command.details)\n" }
+        if !command.options.isEmpty { text += "\nOptions:\n\(optionLines(command.options))\n" }
+        text += "\nOptions (every command):\n\(optionLines(globalOptions))\n\n\(configurationText)\n\n\(exitStatusTable)"
+        return text
+    }
+}

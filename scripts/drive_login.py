@@ -1,0 +1,41 @@
+"""Runs a command that prints an authentication code ("code: XXXX" or the CLI's "one-time code: XXXX")
+and completes that login through the emulator's control API, as a user on a second screen would.
+
+    python3 scripts/drive_login.py <emulator-base-url> -- <command> [args...]
+
+The command's output is passed through; the exit status is the command's."""
+
+import json
+import re
+import subprocess
+import sys
+import urllib.request
+
+CODE = re.compile(r"code: ([A-Za-z0-9_-]+)")
+
+
+def complete_login(base_url, code):
+    request = urllib.request.Request(f"{base_url}/_emulator/login", data=json.dumps({"code": code}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def run(base_url, command, env=None, timeout=120):
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    completed = False
+    for line in process.stdout:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        match = CODE.search(line)
+        if match and not completed:
+            complete_login(base_url, match.group(1))
+            print(f"   (second screen: the emulator completed the login for {match.group(1)})", flush=True)
+            completed = True
+    return process.wait(timeout=timeout)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4 or sys.argv[2] != "--":
+        sys.exit(__doc__)
+    sys.exit(run(sys.argv[1], sys.argv[3:]))
