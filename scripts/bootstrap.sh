@@ -3,7 +3,7 @@
 set -euo pipefail
 
 need_apt=()
-for pkg in libjansson-dev libcurl4-openssl-dev pkg-config openssl python3-venv; do
+for pkg in libjansson-dev libcurl4-openssl-dev pkg-config openssl python3-venv redis-server; do  # redis-server: the shared-store tests
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -18,6 +18,7 @@ need_pip=()
 "$PYTHON" -c 'import pytest' 2>/dev/null || need_pip+=(pytest)
 "$PYTHON" -c 'import mypy' 2>/dev/null || need_pip+=(mypy)          # the package's mypy --strict test
 "$PYTHON" -c 'import requests' 2>/dev/null || need_pip+=(requests)  # benchmarks/python_authorize.py baseline
+"$PYTHON" -c 'import redis' 2>/dev/null || need_pip+=(redis)        # passauth.stores.RedisStore and its tests
 "$PYTHON" -c 'import setuptools' 2>/dev/null || need_pip+=(setuptools)
 "$PYTHON" -c 'import wheel' 2>/dev/null || need_pip+=(wheel)        # tests/test_install.py builds the wheel offline
 if [ ${#need_pip[@]} -gt 0 ]; then
