@@ -134,6 +134,7 @@ def main() -> int:
     parser.add_argument("--spread", type=float, default=10.0, help="logins complete over this many seconds after")
     parser.add_argument("--interval", type=float, default=4.0)
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--no-pacing", action="store_true")
     args = parser.parse_args()
 
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(args.pending), str(args.spread), str(args.latency_ms)],
@@ -144,7 +145,7 @@ def main() -> int:
         before = proc_status()
         client = passauth.Client({"baseUrl": base_url, "serviceProvider": "REF30", "softwareStatement": STATEMENT,
                                   "store": tempfile.mkdtemp(prefix="passauth-polls-"), "logLevel": "error",
-                                  "device": {"id": "bench-default"}})
+                                  "pacing": not args.no_pacing, "device": {"id": "bench-default"}})
         client.register()
         not_after = int(time.time() * 1000) + 3_600_000
         started = time.monotonic()
@@ -162,12 +163,15 @@ def main() -> int:
             if time.monotonic() > started + args.pending + args.spread + 2 * args.interval:
                 break
         ok = 0
+        failures: Dict[str, int] = {}
         for p in polls:
             try:
                 p.wait(timeout=max(0.0, deadline - time.monotonic()))
                 ok += 1
-            except passauth.PassAuthError:
-                pass
+            except passauth.PassAuthError as error:
+                name = type(error).__name__
+                failures[name] = failures.get(name, 0) + 1
+        stats = client.stats()
         elapsed = time.monotonic() - started
         now = proc_status()
         peak = {k: max(peak[k], now[k]) for k in peak}
@@ -187,6 +191,8 @@ def main() -> int:
               f"({seen['requests'] / elapsed:.0f}/s, ideal {args.polls / args.interval:.0f}/s), "
               f"min gap {seen['minGapS']:.2f} s, mean max gap {seen['meanMaxGapS']:.2f} s, max gap {seen['maxGapS']:.2f} s, "
               f"gaps < 3 s: {seen['under3s']}  {'PASS' if passed else 'FAIL'}")
+        print(f"  failures {failures}; client stats: requestsTotal {stats.get('requestsTotal')}, retries "
+              f"{stats.get('retries')}, connectionsOpened {stats.get('connectionsOpened')}")
         return 0 if passed else 1
     finally:
         server.terminate()

@@ -20,22 +20,32 @@ final class Pacer: Sendable {
         var updated: Int64
     }
 
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private struct Table {
+        var buckets: [String: Bucket] = [:]
+        /// Prune when the table grows past this (doubled after a prune that freed little), so that
+        /// many live devices cost an amortised O(1) per request, not a scan each time.
+        var pruneAt = Pacer.maxTrackedDevices
+    }
+
+    private let buckets = Mutex<Table>(Table())
 
     /// Milliseconds the caller must wait before sending for `key` (0: at once); the slot is reserved.
     func reserve(for key: String, timeoutMs: Int, endpoint: String, now: Int64 = Clock.monotonicMs()) throws(PassAuthError) -> Int64 {
-        let wait: Int64? = buckets.withLock { table in
-            if table.count > Pacer.maxTrackedDevices { forgetIdle(&table, now: now) }
-            var bucket = table[key] ?? Bucket(tokens: burst, updated: now)
+        let wait: Int64? = buckets.withLock { state in
+            if state.buckets.count > state.pruneAt {
+                forgetIdle(&state.buckets, now: now)
+                state.pruneAt = max(Pacer.maxTrackedDevices, state.buckets.count * 2)
+            }
+            var bucket = state.buckets[key] ?? Bucket(tokens: burst, updated: now)
             bucket.tokens = min(burst, bucket.tokens + Double(now - bucket.updated) * refillPerMs)
             bucket.updated = now
             let wait = bucket.tokens >= 1 ? 0 : Int64(((1 - bucket.tokens) / refillPerMs).rounded(.up))
             guard wait <= Int64(timeoutMs) else {
-                table[key] = bucket
+                state.buckets[key] = bucket
                 return nil
             }
             bucket.tokens -= 1
-            table[key] = bucket
+            state.buckets[key] = bucket
             return wait
         }
         guard let wait else {

@@ -79,3 +79,16 @@ import Testing
         do { _ = try store.load(); Issue.record("expected a store error") } catch { #expect(error.status == .store) }
     }
 }
+
+@Suite struct StoredProfileBoundsTests {
+    @Test func expiredProfilesAreDroppedWithTheirDevices() {
+        let section: JSON = ["old": ["Dish": ["notAfter": 100]],
+                             "mixed": ["Dish": ["notAfter": 100], "Cablevision": ["notAfter": 5_000]],
+                             "undated": ["Dish": ["type": "regular"]]]
+        let pruned = Client.withoutExpiredProfiles(section, now: 1_000)
+        #expect(pruned["old"] == nil)
+        #expect(pruned["mixed"]?["Dish"] == nil)
+        #expect(pruned["mixed"]?["Cablevision"] != nil)
+        #expect(pruned["undated"]?["Dish"] != nil)
+    }
+}
