@@ -150,8 +150,13 @@ void passauth_free(void *ptr);
  *   "connectTimeoutMs"  integer: time allowed to connect (default 10000, at most timeoutMs)
  *   "caFile"            string: PEM bundle of the CAs to trust (TLS is always verified)
  *   "allowInsecureHttp" boolean: permit plain http to a non-loopback host (default false)
- *   "pacing"            boolean: client-side throttle, 1 request/s with a burst of 10 per device IP
+ *   "pacing"            boolean: client-side throttle, a token bucket per device IP (the device's "ip",
+ *                       else its "id") so that the service's throttle (1 request/s, burst 10) never
+ *                       answers 429: callers are delayed, not failed, unless the wait exceeds timeoutMs
  *                       (default true)
+ *   "pacingRatePerSecond" number > 0 and <= 1000: the bucket's refill rate, requests per second per
+ *                       device (default 1)
+ *   "pacingBurst"       integer 1..1000: the bucket's size, requests a device may send at once (default 10)
  *   "logLevel"          string: "none", "error", "warn" (default), "info", "debug", "trace"; logs go to
  *                       stderr and never contain secrets
  *   "maxResponseBytes"  integer: larger responses are refused with PASSAUTH_E_PROTOCOL (default 4 MiB)
@@ -165,6 +170,44 @@ void passauth_free(void *ptr);
  * Thread-safe.
  */
 int passauth_client_new(const char *config_json, passauth_client **out);
+
+/*
+ * passauth_store — a persistent store supplied by the application, for state shared by several
+ * service instances (processes or hosts): DCR client credentials, the access token, MVPD selections
+ * and stored profiles. The library keeps one JSON document per service provider and never interprets
+ * keys of its own in the store: the callbacks only move that document.
+ *   load    sets *out_json to the stored document, allocated with malloc(3) (the library releases it
+ *           with free(3)), or to NULL when nothing is stored yet; returns 0, or non-zero on failure.
+ *   save    replaces the document with `json` atomically (a later load sees the old or the new
+ *           document, never a mix); returns 0, or non-zero on failure.
+ *   lock    acquires the store's exclusive lock for the service provider (across threads, processes
+ *           and hosts), waiting at most timeout_ms; may set *out_token to anything (a lease id) that
+ *           unlock then receives; returns 0 when held, non-zero on failure or timeout.
+ *   unlock  releases the lock taken by the lock call that produced `token`. Its result is ignored: a
+ *           lock that cannot be released must expire in the store (e.g. a lease of a few minutes;
+ *           it is held across at most one registration, i.e. two requests of at most timeoutMs each).
+ * The library calls load/save under lock when it changes the document, load alone when it reads it.
+ * A non-zero return, or a loaded document that is not a passauth state, fails the call with
+ * PASSAUTH_E_STORE (the message names the callback and its return value); nothing is saved then, so a
+ * store outage fails calls but never corrupts the state. Callbacks may be called from any thread, also
+ * concurrently, and must not call back into the library.
+ */
+typedef struct passauth_store {
+    void *user_data;
+    int (*load)(void *user_data, const char *service_provider, char **out_json);
+    int (*save)(void *user_data, const char *service_provider, const char *json);
+    int (*lock)(void *user_data, const char *service_provider, int timeout_ms, void **out_token);
+    int (*unlock)(void *user_data, const char *service_provider, void *token);
+} passauth_store;
+
+/*
+ * passauth_client_new_with_store — as passauth_client_new, with the state kept in `store` instead of the
+ * file store (the config's "store" directory is then unused). The store is chosen at creation and never
+ * changes for the client's life. *store is copied (the struct may be released after the call);
+ * user_data and the callbacks must stay valid until passauth_client_free returns. All four callbacks
+ * are required (PASSAUTH_E_INVALID_ARGUMENT otherwise). No callback is called here. Thread-safe.
+ */
+int passauth_client_new_with_store(const char *config_json, const passauth_store *store, passauth_client **out);
 
 /*
  * passauth_client_free — releases a client. NULL is a no-op. The caller must ensure no other thread is

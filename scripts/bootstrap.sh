@@ -3,7 +3,8 @@
 set -euo pipefail
 
 need_apt=()
-for pkg in libjansson-dev libcurl4-openssl-dev pkg-config openssl python3-venv g++ binutils; do
+# g++/binutils: the C++ wrapper test and the ABI checks; redis-server: the shared-store tests.
+for pkg in libjansson-dev libcurl4-openssl-dev pkg-config openssl python3-venv g++ binutils redis-server; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -18,6 +19,7 @@ need_pip=()
 "$PYTHON" -c 'import pytest' 2>/dev/null || need_pip+=(pytest)
 "$PYTHON" -c 'import mypy' 2>/dev/null || need_pip+=(mypy)          # the package's mypy --strict test
 "$PYTHON" -c 'import requests' 2>/dev/null || need_pip+=(requests)  # benchmarks/python_authorize.py baseline
+"$PYTHON" -c 'import redis' 2>/dev/null || need_pip+=(redis)        # passauth.stores.RedisStore and its tests
 "$PYTHON" -c 'import setuptools' 2>/dev/null || need_pip+=(setuptools)
 "$PYTHON" -c 'import wheel' 2>/dev/null || need_pip+=(wheel)        # tests/test_install.py builds the wheel offline
 if [ ${#need_pip[@]} -gt 0 ]; then

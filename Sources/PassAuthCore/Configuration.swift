@@ -15,6 +15,9 @@ public struct Configuration: Sendable {
     public var caFile: String?
     public var allowInsecureHttp = false
     public var pacing = true
+    /// The pacing token bucket: refill rate (requests/s per device) and size.
+    public var pacingRatePerSecond = 1.0
+    public var pacingBurst = 10
     public var logLevel: LogLevel = .warn
     /// Responses larger than this are refused (PASSAUTH_E_PROTOCOL) instead of being buffered.
     public var maxResponseBytes = 4 << 20
@@ -28,7 +31,7 @@ public struct Configuration: Sendable {
 
     static let keys = ["environment", "baseUrl", "serviceProvider", "softwareStatement", "redirectUri", "store",
                        "device", "timeoutMs", "connectTimeoutMs", "caFile", "allowInsecureHttp", "pacing",
-                       "logLevel", "maxResponseBytes", "configurationCacheMs", "pollIntervalMs", "preauthorizeBatchSize"]
+                       "pacingRatePerSecond", "pacingBurst", "logLevel", "maxResponseBytes", "configurationCacheMs", "pollIntervalMs", "preauthorizeBatchSize"]
 
     public init(json: JSON, environmentVariables env: (String) -> String? = Configuration.processEnvironment) throws(PassAuthError) {
         guard case .object(let members) = json else {
@@ -108,6 +111,19 @@ public struct Configuration: Sendable {
         connectTimeoutMs = min(try integer("connectTimeoutMs", in: 1...600_000) ?? connectTimeoutMs, timeoutMs)
         maxResponseBytes = try integer("maxResponseBytes", in: 1024...(256 << 20)) ?? maxResponseBytes
         pacing = try bool("pacing") ?? true
+        if let value = seen["pacingRatePerSecond"] {
+            let rate: Double
+            switch value {
+            case .int(let number): rate = Double(number)
+            case .double(let number): rate = number
+            default: throw .invalid("config key 'pacingRatePerSecond' must be a number, got \(value.typeName)", key: "pacingRatePerSecond")
+            }
+            guard rate > 0, rate <= 1000 else {
+                throw .invalid("config key 'pacingRatePerSecond' must be greater than 0 and at most 1000, got \(rate)", key: "pacingRatePerSecond")
+            }
+            pacingRatePerSecond = rate
+        }
+        pacingBurst = try integer("pacingBurst", in: 1...1000) ?? pacingBurst
         configurationCacheMs = try integer("configurationCacheMs", in: 0...3_600_000) ?? configurationCacheMs
         pollIntervalMs = try integer("pollIntervalMs", in: Poller.minimumIntervalMs...60_000) ?? pollIntervalMs
         preauthorizeBatchSize = try integer("preauthorizeBatchSize", in: 1...50) ?? preauthorizeBatchSize

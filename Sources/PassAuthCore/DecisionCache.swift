@@ -59,10 +59,14 @@ final class DecisionCache: Sendable {
         }
     }
 
-    /// Forgets every decision of one device for one MVPD (logout).
+    /// Forgets every decision of one device id (whatever identity it was cached under, see
+    /// `Device.decisionKey`) for one MVPD (logout).
     func removeAll(device: String, mvpd: String) {
+        let identities = device + "\u{0}"
         table.withLock { table in
-            table.entries = table.entries.filter { !($0.key.device == device && $0.key.mvpd == mvpd) }
+            table.entries = table.entries.filter {
+                !(($0.key.device == device || $0.key.device.hasPrefix(identities)) && $0.key.mvpd == mvpd)
+            }
         }
     }
 

@@ -8,7 +8,7 @@ extension Client {
     public func preauthorize(device: Device, mvpd: String, resources: JSON) throws(PassAuthError) -> JSON {
         let list = try Decisions.resources(resources)
         try Decisions.checkMVPD(mvpd)
-        let deviceKey = device.stateKey
+        let deviceKey = device.decisionKey
         var answers = [JSON?](repeating: nil, count: list.count)
         var missing: [Int] = []
         for (index, resource) in list.enumerated() {

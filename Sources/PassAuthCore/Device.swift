@@ -99,6 +99,21 @@ public struct Device: Sendable, Equatable {
 
     /// A key that separates per-device state (profiles, caches, polls) between devices.
     var stateKey: String { id ?? "" }
+
+    /// Who a cached decision belongs to: the device id and every identity header that can change the
+    /// service's answer (SSO tokens, partner status, TempPass identity), hashed so no secret is kept
+    /// as a key. Two contexts of one device id with different identities never share a cached permit.
+    var decisionKey: String {
+        let parts = [id ?? "", subjectToken ?? "", rokuConnectToken ?? "", serviceToken ?? "",
+                     partnerFrameworkStatus?.serialized() ?? "", tempPassIdentity?.serialized() ?? ""]
+        guard parts.dropFirst().contains(where: { !$0.isEmpty }) else { return id ?? "" }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for part in parts.dropFirst() {
+            for byte in part.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            hash = (hash ^ 0x1F) &* 0x100_0000_01b3
+        }
+        return (id ?? "") + "\u{0}" + String(hash, radix: 16)
+    }
 }
 
 /// Values that end up in an HTTP header line must not be able to start a new one.

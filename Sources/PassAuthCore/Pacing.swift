@@ -5,35 +5,51 @@ import Synchronization
 /// are delayed, not failed, unless the wait would exceed their timeout. Waiting happens outside the
 /// lock; a reservation is taken before sleeping so concurrent callers queue in order.
 final class Pacer: Sendable {
-    static let burst = 10.0
-    static let refillPerMs = 1.0 / 1000
     static let maxTrackedDevices = 10_000
+    let burst: Double
+    let refillPerMs: Double
+
+    /// `ratePerSecond` requests per second per device, `burst` at once (config pacingRatePerSecond, pacingBurst).
+    init(ratePerSecond: Double = 1, burst: Int = 10) {
+        self.burst = Double(burst)
+        refillPerMs = ratePerSecond / 1000
+    }
 
     private struct Bucket {
         var tokens: Double
         var updated: Int64
     }
 
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private struct Table {
+        var buckets: [String: Bucket] = [:]
+        /// Prune when the table grows past this (doubled after a prune that freed little), so that
+        /// many live devices cost an amortised O(1) per request, not a scan each time.
+        var pruneAt = Pacer.maxTrackedDevices
+    }
+
+    private let buckets = Mutex<Table>(Table())
 
     /// Milliseconds the caller must wait before sending for `key` (0: at once); the slot is reserved.
     func reserve(for key: String, timeoutMs: Int, endpoint: String, now: Int64 = Clock.monotonicMs()) throws(PassAuthError) -> Int64 {
-        let wait: Int64? = buckets.withLock { table in
-            if table.count > Pacer.maxTrackedDevices { Pacer.forgetIdle(&table, now: now) }
-            var bucket = table[key] ?? Bucket(tokens: Pacer.burst, updated: now)
-            bucket.tokens = min(Pacer.burst, bucket.tokens + Double(now - bucket.updated) * Pacer.refillPerMs)
+        let wait: Int64? = buckets.withLock { state in
+            if state.buckets.count > state.pruneAt {
+                forgetIdle(&state.buckets, now: now)
+                state.pruneAt = max(Pacer.maxTrackedDevices, state.buckets.count * 2)
+            }
+            var bucket = state.buckets[key] ?? Bucket(tokens: burst, updated: now)
+            bucket.tokens = min(burst, bucket.tokens + Double(now - bucket.updated) * refillPerMs)
             bucket.updated = now
-            let wait = bucket.tokens >= 1 ? 0 : Int64(((1 - bucket.tokens) / Pacer.refillPerMs).rounded(.up))
+            let wait = bucket.tokens >= 1 ? 0 : Int64(((1 - bucket.tokens) / refillPerMs).rounded(.up))
             guard wait <= Int64(timeoutMs) else {
-                table[key] = bucket
+                state.buckets[key] = bucket
                 return nil
             }
             bucket.tokens -= 1
-            table[key] = bucket
+            state.buckets[key] = bucket
             return wait
         }
         guard let wait else {
-            var error = PassAuthError(.throttled, "\(endpoint): this device has used its request budget (1/s, burst 10); waiting would exceed timeoutMs (\(timeoutMs))")
+            var error = PassAuthError(.throttled, "\(endpoint): this device has used its request budget (\(refillPerMs * 1000)/s, burst \(Int(burst))); waiting would exceed timeoutMs (\(timeoutMs))")
             error.retryAfterMs = 1_000
             error.endpoint = endpoint
             throw error
@@ -42,7 +58,7 @@ final class Pacer: Sendable {
     }
 
     /// Devices whose bucket has refilled completely carry no information: drop them.
-    private static func forgetIdle(_ table: inout [String: Bucket], now: Int64) {
+    private func forgetIdle(_ table: inout [String: Bucket], now: Int64) {
         table = table.filter { Double(now - $0.value.updated) * refillPerMs + $0.value.tokens < burst }
     }
 }

@@ -16,8 +16,10 @@ public final class Poller: @unchecked Sendable {
     // Guarded by `monitor`.
     private let monitor = Monitor()
     private var heap = TimerHeap<Poll>()
-    private var newestCode: [String: String] = [:]
+    /// notAfter of codes seen in passauth_session_create, for polls started without one. Bounded:
+    /// expired codes go first, then those closest to expiry (`maxKnownExpiries`).
     private var knownExpiry: [String: Int64] = [:]
+    static let maxKnownExpiries = 10_000
     private var workers: [pthread_t] = []
     private var stopping = false
     private var fetchProfile: Fetch?
@@ -36,9 +38,7 @@ public final class Poller: @unchecked Sendable {
     /// older code of the same device at once.
     func started(code: String, notAfter: Int64?, for device: Device) {
         let superseded: [Poll] = monitor.withLock {
-            if knownExpiry.count > 10_000 { knownExpiry = knownExpiry.filter { $0.value > Clock.nowMs() } }
-            if let notAfter { knownExpiry[code] = notAfter }
-            newestCode[device.stateKey] = code
+            if let notAfter { rememberExpiryLocked(code: code, notAfter: notAfter) }
             return heap.items.filter { $0.device.stateKey == device.stateKey && $0.code != code }
         }
         for poll in superseded {
@@ -58,7 +58,6 @@ public final class Poller: @unchecked Sendable {
             if poll.notAfter == nil { poll.notAfter = knownExpiry[code] }
             try startWorkersLocked()
             // Starting a poll for a code is also "a newer code for this device" when it differs.
-            newestCode[device.stateKey] = code
             let older = heap.items.filter { $0.device.stateKey == device.stateKey && $0.code != code }
             // The first profile request waits one interval (the user needs time to log in); a code of
             // unknown expiry is looked up at once (and validated) through the sessions API.
@@ -72,6 +71,20 @@ public final class Poller: @unchecked Sendable {
         }
         return poll
     }
+
+    private func rememberExpiryLocked(code: String, notAfter: Int64) {
+        if knownExpiry.count >= Poller.maxKnownExpiries, knownExpiry[code] == nil {
+            let now = Clock.nowMs()
+            knownExpiry = knownExpiry.filter { $0.value > now }
+            if knownExpiry.count >= Poller.maxKnownExpiries {
+                let excess = knownExpiry.count - Poller.maxKnownExpiries * 9 / 10
+                for (stale, _) in knownExpiry.sorted(by: { $0.value < $1.value }).prefix(excess) { knownExpiry[stale] = nil }
+            }
+        }
+        knownExpiry[code] = notAfter
+    }
+
+    var knownExpiryCount: Int { monitor.withLock { knownExpiry.count } }
 
     /// Drops an ended poll from the schedule.
     func forget(_ poll: Poll) {

@@ -27,6 +27,17 @@ extension Client {
         }
     }
 
+    /// The profiles section without the profiles whose numeric notAfter has passed, and without the
+    /// devices left with none.
+    static func withoutExpiredProfiles(_ section: JSON, now: Int64) -> JSON {
+        guard case .object(let devices) = section else { return section }
+        return .object(devices.compactMap { device, profiles in
+            guard case .object(let byMVPD) = profiles else { return (device, profiles) }
+            let live = byMVPD.filter { _, profile in (profile["notAfter"]?.int64Value).map { $0 > now } ?? true }
+            return live.isEmpty ? nil : (device, .object(live))
+        })
+    }
+
     /// The persisted profiles of `device`: `{"profiles": {mvpd: {...}}}` (possibly empty). No request.
     public func storedProfiles(device: Device) throws(PassAuthError) -> JSON {
         ["profiles": try store.load()["profiles"]?[device.stateKey] ?? .object([])]

@@ -55,7 +55,10 @@ extension Client {
             var state = try store.load()
             let current = state[section] ?? .object([])
             let updated = change(current[device.stateKey])
-            let next = updated.map { current.setting(device.stateKey, $0) } ?? current.removing(device.stateKey)
+            var next = updated.map { current.setting(device.stateKey, $0) } ?? current.removing(device.stateKey)
+            // Bounded per-device state: a write also drops every device's profiles that have expired,
+            // so a long-running server-to-server store does not keep every device it ever saw.
+            if section == "profiles" { next = Client.withoutExpiredProfiles(next, now: Clock.nowMs()) }
             guard next != current else { return }
             state[section] = next
             try store.save(state)

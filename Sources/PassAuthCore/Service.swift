@@ -36,7 +36,7 @@ final class Service: Sendable {
          policy: RetryPolicy = RetryPolicy()) {
         self.config = config
         self.policy = policy
-        pacer = config.pacing ? Pacer() : nil
+        pacer = config.pacing ? Pacer(ratePerSecond: config.pacingRatePerSecond, burst: config.pacingBurst) : nil
         self.transport = transport
         self.registration = registration
         self.stats = stats

@@ -25,6 +25,18 @@ poll_p_p = ctypes.POINTER(ctypes.c_void_p)  # passauth_poll **
 # typedef void (*passauth_poll_callback)(void *user_data, int status, const char *result_json);
 POLL_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
 
+# struct passauth_store: the application's persistent store callbacks.
+STORE_LOAD = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p))
+STORE_SAVE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
+STORE_LOCK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p))
+STORE_UNLOCK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)
+
+
+class PassauthStore(ctypes.Structure):
+    _fields_ = [("user_data", ctypes.c_void_p), ("load", STORE_LOAD), ("save", STORE_SAVE),
+                ("lock", STORE_LOCK), ("unlock", STORE_UNLOCK)]
+
+
 # Status codes (enum passauth_status).
 PASSAUTH_OK = 0
 PASSAUTH_E_INVALID_ARGUMENT = -1
@@ -49,6 +61,7 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "passauth_last_error": (c_char_p, []),
     "passauth_free": (None, [c_void_p]),
     "passauth_client_new": (c_int, [c_char_p, client_p_p]),
+    "passauth_client_new_with_store": (c_int, [c_char_p, ctypes.POINTER(PassauthStore), client_p_p]),
     "passauth_client_free": (None, [client_p]),
     "passauth_stats": (c_int, [client_p, c_char_p_p]),
     "passauth_register": (c_int, [client_p, c_char_p_p]),

@@ -13,6 +13,7 @@ from . import _native
 from .authentication import Poll, PollCallback, Profile, Session, profiles_from
 from .decisions import Decision, Logout
 from .errors import InvalidArgumentError, check
+from .stores import Store, _Binding
 
 JSONObject = Dict[str, Any]
 Device = Union[Mapping[str, Any], str, None]
@@ -110,11 +111,19 @@ class Client:
             client.register()
     """
 
-    def __init__(self, config: Union[Mapping[str, Any], str]) -> None:
+    def __init__(self, config: Union[Mapping[str, Any], str], store: Optional[Store] = None) -> None:
+        """``store`` (a :class:`passauth.stores.Store`, e.g. ``RedisStore``) replaces the file store: the
+        state is then shared by every client using the same store (passauth_client_new_with_store)."""
         self._lib = _native.library()
         text = config if isinstance(config, str) else json.dumps(config)
         handle = ctypes.c_void_p()
-        check(self._lib.passauth_client_new(text.encode("utf-8"), ctypes.byref(handle)))
+        # The binding (and its C callbacks) lives as long as this object, i.e. longer than the handle.
+        self._store = _Binding(store) if store is not None else None
+        if self._store is not None:
+            check(self._lib.passauth_client_new_with_store(text.encode("utf-8"), ctypes.byref(self._store.struct),
+                                                           ctypes.byref(handle)))
+        else:
+            check(self._lib.passauth_client_new(text.encode("utf-8"), ctypes.byref(handle)))
         self._handle: Optional[int] = handle.value
         self._closing = threading.Lock()
 

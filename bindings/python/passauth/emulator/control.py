@@ -82,7 +82,8 @@ class Control:
 
     def get_config(self, _):
         s = self.state.settings
-        return {"throttle": s.throttle,
+        return {"throttle": s.throttle, "throttleRatePerSecond": self.throttle.rate,
+                "throttleBurst": int(self.throttle.capacity) - 1,
                 **{key: getattr(s, attr) for key, attr in TTL_KEYS.items()},
                 "tempPass": {"durationSeconds": s.temp_pass_ttl, "maxResources": s.temp_pass_max_resources},
                 "unapprovedSoftwareStatements": sorted(s.unapproved_statements),
@@ -94,6 +95,14 @@ class Control:
         for key, value in document.items():
             if key == "throttle":
                 s.throttle = bool(value)
+            elif key == "throttleRatePerSecond":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1000:
+                    raise ControlError(400, "throttleRatePerSecond must be a number in (0, 1000]")
+                self.throttle.configure(rate=value)
+            elif key == "throttleBurst":
+                if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+                    raise ControlError(400, "throttleBurst must be an integer in [1, 1000]")
+                self.throttle.configure(burst=value)
             elif key in TTL_KEYS:
                 setattr(s, TTL_KEYS[key], _seconds(key, value))
             elif key == "tempPass":

@@ -28,12 +28,23 @@ class Throttle:
         self._clock = clock
         self._buckets = {}  # client key -> (tokens, last refill time)
         self._lock = threading.Lock()
+        self.rate = RATE_PER_S
+        self.capacity = CAPACITY
+
+    def configure(self, rate=None, burst=None):
+        """Scaled throttles for fast tests (config keys throttleRatePerSecond, throttleBurst)."""
+        with self._lock:
+            if rate is not None:
+                self.rate = float(rate)
+            if burst is not None:
+                self.capacity = float(burst) + 1.0
+            self._buckets.clear()
 
     def allow(self, key):
         with self._lock:
             now = self._clock()
-            tokens, last = self._buckets.get(key, (CAPACITY, now))
-            tokens = min(CAPACITY, tokens + (now - last) * RATE_PER_S)
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
             allowed = tokens >= 1.0
             if allowed:
                 tokens -= 1.0
@@ -43,6 +54,7 @@ class Throttle:
     def reset(self):
         with self._lock:
             self._buckets.clear()
+            self.rate, self.capacity = RATE_PER_S, CAPACITY
 
 
 def client_key(forwarded_for, peer_ip):

@@ -1,0 +1,50 @@
+"""Server-to-server polling at scale (issue #7): a few hundred codes of different devices polled at once
+by the library's fixed set of threads, logins completing at random times; every poll ends with its own
+device's profile and no code is ever asked for twice within 3 s."""
+
+import random
+import threading
+import time
+from collections import defaultdict
+
+import passauth
+
+POLLS = 300
+
+
+def test_hundreds_of_concurrent_polls_with_logins_at_random_times(emu, make_config):
+    with passauth.Client(make_config(pacing=False)) as client:
+        client.register()
+        devices = [{"id": f"many-{i}", "ip": f"10.1.{i >> 8}.{i & 255}"} for i in range(POLLS)]
+        sessions = [client.create_session("Cablevision", "adobe.com", "https://adobe.com", device=d) for d in devices]
+        polls = [client.poll(s.code, interval=3, not_after_ms=s.not_after_ms, device=d) for s, d in zip(sessions, devices)]
+        rng = random.Random(7)
+        schedule = sorted((rng.uniform(0.5, 9.0), s.code) for s in sessions)
+
+        def log_in() -> None:
+            started = time.monotonic()
+            for at, code in schedule:
+                time.sleep(max(0.0, started + at - time.monotonic()))
+                emu.control("login", {"code": code})
+
+        logins = threading.Thread(target=log_in)
+        logins.start()
+        try:
+            results = [p.wait(timeout=60) for p in polls]
+        finally:
+            logins.join()
+            for p in polls:
+                p.close()
+        assert all("Cablevision" in r for r in results)
+        # Each device got (and stored) its own profile, no other device's.
+        for device in devices[:20]:
+            assert "Cablevision" in client.stored_profiles(device)
+        assert client.stored_profiles({"id": "many-never-logged-in"}) == {}
+
+    by_code = defaultdict(list)
+    for request in emu.control("requests")["requests"]:
+        if request["endpoint"] == "profiles.code":
+            by_code[request["path"].rsplit("/", 1)[1]].append(request["timeMs"])
+    assert len(by_code) == POLLS
+    gaps = [b - a for times in by_code.values() for a, b in zip(times, times[1:])]
+    assert gaps and min(gaps) >= 2990
