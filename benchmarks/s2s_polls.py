@@ -203,7 +203,10 @@ def main() -> int:
               f"gaps < 3 s: {seen['under3s']}  {'PASS' if passed else 'FAIL'}")
         print(f"  failures {failures}; client stats: requestsTotal {stats.get('requestsTotal')}, retries "
               f"{stats.get('retries')}, connectionsOpened {stats.get('connectionsOpened')}")
-        return 0 if passed else 1
+        print(f"BENCH|S2S {args.polls} concurrent polls (RSS, threads, min gap per code)|"
+              f"{rss_mb:.0f} MB, {threads - before['Threads']} threads, min gap {seen['minGapS']:.2f} s, {ok}/{args.polls} done|"
+              f"-|-|<= 64 MB, <= 4 threads, >= 3 s, all done|{'PASS' if passed else 'FAIL'}", flush=True)
+        return 0
     finally:
         server.terminate()
         server.wait()
