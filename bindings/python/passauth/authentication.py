@@ -8,10 +8,11 @@ import sys
 import threading
 import traceback
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set
 
 from . import _native
+from ._time import Validity, utc
 from .errors import PassAuthError, TimedOutError, error_from_info, error_from_last
 
 if TYPE_CHECKING:
@@ -20,13 +21,8 @@ if TYPE_CHECKING:
 JSONObject = Dict[str, Any]
 
 
-def utc(ms: Optional[int]) -> Optional[datetime]:
-    """Milliseconds since the epoch as an aware UTC datetime."""
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-
-
 @dataclass(frozen=True)
-class Session:
+class Session(Validity):
     """An authentication session: what to do next (``action_name``) and the code for a second screen."""
 
     action_name: str
@@ -40,15 +36,7 @@ class Session:
     not_after_ms: Optional[int]
     raw: JSONObject = field(default_factory=dict, repr=False)
 
-    @property
-    def not_before(self) -> Optional[datetime]:
-        """When the code became valid, as an aware UTC datetime."""
-        return utc(self.not_before_ms)
 
-    @property
-    def not_after(self) -> Optional[datetime]:
-        """When the code expires, as an aware UTC datetime (also the latest end of a poll)."""
-        return utc(self.not_after_ms)
 
     @property
     def needs_user_agent(self) -> bool:
@@ -65,7 +53,7 @@ class Session:
 
 
 @dataclass(frozen=True)
-class Profile:
+class Profile(Validity):
     """A user's authenticated profile with one MVPD."""
 
     mvpd: str
@@ -76,15 +64,7 @@ class Profile:
     attributes: JSONObject
     raw: JSONObject = field(default_factory=dict, repr=False)
 
-    @property
-    def not_before(self) -> Optional[datetime]:
-        """Start of the profile's validity, as an aware UTC datetime."""
-        return utc(self.not_before_ms)
 
-    @property
-    def not_after(self) -> Optional[datetime]:
-        """End of the profile's validity, as an aware UTC datetime."""
-        return utc(self.not_after_ms)
 
     @classmethod
     def from_json(cls, mvpd: str, raw: JSONObject) -> "Profile":

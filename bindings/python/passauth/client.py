@@ -6,10 +6,11 @@ import ctypes
 import json
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _native
+from ._time import utc
 from .authentication import Poll, PollCallback, Profile, Session, profiles_from
 from .decisions import Decision, Logout
 from .errors import InvalidArgumentError, check
@@ -17,10 +18,6 @@ from .stores import Store, _Binding
 
 JSONObject = Dict[str, Any]
 Device = Union[Mapping[str, Any], str, None]
-
-
-def _utc(ms: Optional[int]) -> Optional[datetime]:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
 
 def _json(value: Optional[Mapping[str, Any]]) -> Optional[bytes]:
@@ -41,7 +38,7 @@ class Registration:
     @property
     def access_token_expires_at(self) -> Optional[datetime]:
         """When the access token expires, as an aware UTC datetime."""
-        return _utc(self.access_token_expires_at_ms)
+        return utc(self.access_token_expires_at_ms)
 
     @classmethod
     def from_json(cls, raw: JSONObject) -> "Registration":

@@ -8,14 +8,12 @@ not an exception. The media token is a secret: it is left out of every ``repr``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Dict, List, Optional
 
+from ._time import Validity, utc
+
 JSONObject = Dict[str, Any]
-
-
-def _utc(ms: Optional[int]) -> Optional[datetime]:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,7 @@ class DecisionError:
 
 
 @dataclass(frozen=True)
-class MediaToken:
+class MediaToken(Validity):
     """The media token of a permit, to be verified by the Media Token Verifier. Never cached by
     passauth; its value is not shown by ``repr``."""
 
@@ -53,20 +51,12 @@ class MediaToken:
     not_after_ms: Optional[int] = None
     issued_at_ms: Optional[int] = None
 
-    @property
-    def not_before(self) -> Optional[datetime]:
-        """Start of the token's validity, as an aware UTC datetime."""
-        return _utc(self.not_before_ms)
 
-    @property
-    def not_after(self) -> Optional[datetime]:
-        """End of the token's validity, as an aware UTC datetime."""
-        return _utc(self.not_after_ms)
 
     @property
     def issued_at(self) -> Optional[datetime]:
         """When the token was issued, as an aware UTC datetime (when the service says)."""
-        return _utc(self.issued_at_ms)
+        return utc(self.issued_at_ms)
 
     @classmethod
     def from_json(cls, raw: JSONObject) -> "MediaToken":
@@ -76,7 +66,7 @@ class MediaToken:
 
 
 @dataclass(frozen=True)
-class Decision:
+class Decision(Validity):
     """One resource's decision. ``source`` is ``mvpd``, ``degradation``, ``temppass`` or ``dummy``."""
 
     resource: str
@@ -89,15 +79,7 @@ class Decision:
     not_after_ms: Optional[int] = None
     raw: JSONObject = field(default_factory=dict, repr=False)
 
-    @property
-    def not_before(self) -> Optional[datetime]:
-        """Start of the decision's validity, as an aware UTC datetime."""
-        return _utc(self.not_before_ms)
 
-    @property
-    def not_after(self) -> Optional[datetime]:
-        """End of the decision's validity, as an aware UTC datetime."""
-        return _utc(self.not_after_ms)
 
     @classmethod
     def from_json(cls, raw: JSONObject) -> "Decision":
