@@ -18,7 +18,8 @@ PYPATH        := PYTHONPATH=$(abspath bindings/python) PASSAUTH_LIBRARY=$(abspat
 C_TESTS       := $(patsubst tests/c/%.c,$(OUT)/tests/%,$(filter-out tests/c/harness.c,$(wildcard tests/c/test_*.c)))
 C_EXAMPLES    := $(OUT)/examples/journey
 
-.PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-python demo emulator install clean
+.PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-python demo emulator install clean \
+        fuzz fuzz-build test-fuzz memcheck helgrind soak
 
 all: build
 
@@ -27,6 +28,10 @@ help:
 	@echo "make test      build everything and run the Swift, C and Python tests"
 	@echo "make build     build $(LIB) (+ SONAME symlinks)"
 	@echo "make emulator  run the Adobe Pass emulator on http://127.0.0.1:8642"
+	@echo "make fuzz      build the libFuzzer targets and run each for FUZZ_RUNS (1,000,000) executions"
+	@echo "make memcheck  every C test under valgrind memcheck (definite leaks and memory errors fail)"
+	@echo "make helgrind  the 16-thread stress test under valgrind helgrind"
+	@echo "make soak      long runs: 2,000 SIGKILLs of a store writer, a long stress run, make fuzz"
 	@echo "make install   install library, header and pkg-config file under PREFIX=$(PREFIX)"
 
 bootstrap:
@@ -57,7 +62,7 @@ $(OUT)/examples/%: examples/c/%.c Include/passauth.h $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -ljansson
 
 test: build
-	@$(MAKE) --no-print-directory test-abi test-swift test-c test-python
+	@$(MAKE) --no-print-directory test-abi test-swift test-c test-python test-fuzz
 
 test-abi: $(LIB)
 	tests/abi/test_shared_object.sh $(LIB) Include/passauth.h
@@ -87,3 +92,70 @@ install: build
 
 clean:
 	rm -rf $(OUT) .build $(dir $(PYLIB))
+
+# --- hardening (issue 11): fuzzing, valgrind, soak ------------------------------------------------
+CLANG         ?= /opt/swift/usr/bin/clang
+SWIFTC        ?= swiftc
+FUZZ_RUNS     ?= 1000000
+FUZZ_SHORT    ?= 20000
+FUZZ_DIR      ?= $(OUT)/fuzz
+FUZZ_TARGETS  := $(FUZZ_DIR)/fuzz_json_inputs $(FUZZ_DIR)/fuzz_caller_inputs $(FUZZ_DIR)/fuzz_responses
+VALGRIND      := valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=definite \
+                 --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp
+
+# Caller JSON through the C ABI (the library as built, linked into an ASan+libFuzzer harness).
+$(FUZZ_DIR)/fuzz_json_inputs: fuzz/fuzz_json_inputs.c Include/passauth.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CLANG) -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address -fuse-ld=lld -IInclude -o $@ $< \
+	    -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth
+
+# Swift targets: the core's sources and one harness compiled as one module with
+# `swiftc -sanitize=fuzzer,address` (coverage-guided over the Swift decoders themselves).
+# fuzz_responses: every service-response decoder; fuzz_caller_inputs: every caller-JSON decoder.
+$(FUZZ_DIR)/ccurl.o: Sources/CCurl/ccurl.c Sources/CCurl/include/ccurl.h
+	@mkdir -p $(FUZZ_DIR)/ccurl
+	printf 'module CCurl {\n    header "%s/Sources/CCurl/include/ccurl.h"\n    link "curl"\n    export *\n}\n' \
+	    "$(abspath .)" > $(FUZZ_DIR)/ccurl/module.modulemap
+	$(CLANG) -c -O1 -g -fsanitize=address,fuzzer-no-link -ISources/CCurl/include -o $@ $<
+
+$(FUZZ_DIR)/fuzz_responses: fuzz/FuzzResponses.swift
+$(FUZZ_DIR)/fuzz_caller_inputs: fuzz/FuzzCallerInputs.swift
+$(FUZZ_DIR)/fuzz_responses $(FUZZ_DIR)/fuzz_caller_inputs: $(wildcard Sources/PassAuthCore/*.swift) $(FUZZ_DIR)/ccurl.o
+	$(SWIFTC) -O -g -parse-as-library -module-name PassAuthCore -sanitize=fuzzer,address \
+	    -I Sources/CJansson -I $(FUZZ_DIR)/ccurl Sources/PassAuthCore/*.swift $(filter fuzz/%.swift,$^) \
+	    $(FUZZ_DIR)/ccurl.o -lcurl -ljansson -o $@
+
+fuzz-build: $(FUZZ_TARGETS)
+
+# $(1): target name, $(2): seed corpus, $(3): runs. New inputs go to a scratch corpus under build/.
+define run_fuzzer
+	@mkdir -p $(FUZZ_DIR)/work-$(1)
+	@echo "== fuzz $(1): $(3) executions"
+	@set -o pipefail; $(FUZZ_DIR)/$(1) -runs=$(3) -max_len=8192 -print_final_stats=1 $(FUZZ_DIR)/work-$(1) $(2) 2>&1 \
+	    | grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|DONE|ERROR|SUMMARY|==[0-9]+==" || true; \
+	    test $${PIPESTATUS[0]} -eq 0
+endef
+
+fuzz: fuzz-build
+	$(call run_fuzzer,fuzz_json_inputs,fuzz/corpus/inputs,$(FUZZ_RUNS))
+	$(call run_fuzzer,fuzz_caller_inputs,fuzz/corpus/inputs,$(FUZZ_RUNS))
+	$(call run_fuzzer,fuzz_responses,fuzz/corpus/responses,$(FUZZ_RUNS))
+
+# The short run inside `make test`.
+test-fuzz: fuzz-build
+	$(call run_fuzzer,fuzz_json_inputs,fuzz/corpus/inputs,$(FUZZ_SHORT))
+	$(call run_fuzzer,fuzz_caller_inputs,fuzz/corpus/inputs,$(FUZZ_SHORT))
+	$(call run_fuzzer,fuzz_responses,fuzz/corpus/responses,$(FUZZ_SHORT))
+
+memcheck: $(C_TESTS)
+	@set -e; for t in $(C_TESTS); do echo "== memcheck $$t"; \
+	    $(PYPATH) PASSAUTH_KILLS=20 PASSAUTH_STRESS_ROUNDS=2 $(VALGRIND) $$t; done
+
+helgrind: $(OUT)/tests/test_stress
+	$(PYPATH) PASSAUTH_STRESS_ROUNDS=2 valgrind -q --tool=helgrind --error-exitcode=1 \
+	    --suppressions=tests/valgrind.supp $(OUT)/tests/test_stress
+
+soak: $(OUT)/tests/test_store_kill $(OUT)/tests/test_stress
+	$(PYPATH) PASSAUTH_KILLS=2000 $(OUT)/tests/test_store_kill
+	$(PYPATH) PASSAUTH_STRESS_ROUNDS=60 $(OUT)/tests/test_stress
+	@$(MAKE) --no-print-directory fuzz
