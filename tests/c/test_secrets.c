@@ -138,7 +138,8 @@ static void test_journey_at_trace_leaks_nothing(void) {
               "the trace log says nothing useful:\n%.400s", log);
 
     /* the secrets, as they went over the wire */
-    json_t *requests = json_object_get(emulator_get(&emu, "/_emulator/requests"), "requests");
+    json_t *request_log = emulator_get(&emu, "/_emulator/requests");
+    json_t *requests = json_object_get(request_log, "requests");
     int secrets = 0;
     char *found[64];
     size_t i;
@@ -155,6 +156,7 @@ static void test_journey_at_trace_leaks_nothing(void) {
             found[secrets++] = v;
         }
     }
+    json_decref(request_log);
     found[secrets++] = strdup(SUBJECT_TOKEN);
     found[secrets++] = strdup(SERVICE_TOKEN);
     CHECK_MSG(media_token != NULL, "no media token from authorize");
