@@ -56,7 +56,7 @@ public final class Client: Sendable {
     public func device(_ json: JSON?) throws(PassAuthError) -> Device {
         guard let json else { return config.device }
         let device = try Device(json: json)
-        for secret in device.secrets { redactor.remember(secret) }
+        for secret in device.secrets { redactor.rememberRecent(secret) }
         return device
     }
 
