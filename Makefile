@@ -19,7 +19,7 @@ C_TESTS       := $(patsubst tests/c/%.c,$(OUT)/tests/%,$(filter-out tests/c/harn
 C_EXAMPLES    := $(OUT)/examples/journey
 
 .PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-python demo emulator install clean \
-        fuzz fuzz-build test-fuzz memcheck helgrind soak
+        fuzz fuzz-build test-fuzz asan memcheck helgrind soak
 
 all: build
 
@@ -29,6 +29,7 @@ help:
 	@echo "make build     build $(LIB) (+ SONAME symlinks)"
 	@echo "make emulator  run the Adobe Pass emulator on http://127.0.0.1:8642"
 	@echo "make fuzz      build the libFuzzer targets and run each for FUZZ_RUNS (1,000,000) executions"
+	@echo "make asan      every C test built with AddressSanitizer + UBSan (LeakSanitizer on)"
 	@echo "make memcheck  every C test under valgrind memcheck (definite leaks and memory errors fail)"
 	@echo "make helgrind  the 16-thread stress test under valgrind helgrind"
 	@echo "make soak      long runs: 2,000 SIGKILLs of a store writer, a long stress run, make fuzz"
@@ -146,6 +147,19 @@ test-fuzz: fuzz-build
 	$(call run_fuzzer,fuzz_json_inputs,fuzz/corpus/inputs,$(FUZZ_SHORT))
 	$(call run_fuzzer,fuzz_caller_inputs,fuzz/corpus/inputs,$(FUZZ_SHORT))
 	$(call run_fuzzer,fuzz_responses,fuzz/corpus/responses,$(FUZZ_SHORT))
+
+# The C tests with ASan/UBSan/LSan. The library is not instrumented (SwiftPM, static Swift runtime),
+# but ASan's allocator still catches its double frees, bad frees and leaks of what it mallocs.
+ASAN_TESTS    := $(patsubst $(OUT)/tests/%,$(OUT)/asan/%,$(C_TESTS))
+
+$(OUT)/asan/%: tests/c/%.c tests/c/harness.c tests/c/harness.h Include/passauth.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fuse-ld=lld -IInclude \
+	    -o $@ $< tests/c/harness.c $(TEST_LDLIBS)
+
+asan: $(ASAN_TESTS)
+	@set -e; for t in $(ASAN_TESTS); do echo "== asan $$t"; \
+	    $(PYPATH) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 $$t; done
 
 memcheck: $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do echo "== memcheck $$t"; \
