@@ -45,8 +45,9 @@
  *                                non-empty strings (e.g. {"email": "user@example.com"}), sent
  *                                base64-encoded JSON as AP-TempPass-Identity
  *       "visitorId"              sent as AP-Visitor-Identifier
- *     Unknown keys (also inside the two objects), wrong types and CR/LF/NUL in any string are
- *     PASSAUTH_E_INVALID_ARGUMENT.
+ *     Unknown keys (also inside the two objects), wrong types and CR/LF/NUL in any string sent as a
+ *     header value as it is are PASSAUTH_E_INVALID_ARGUMENT (the values inside "info" and
+ *     "tempPassIdentity" travel base64-encoded and may hold any text).
  *     Each call sends only the device headers its reference page lists (Adobe's checklist: send only
  *     expected headers); values a call does not accept are left out, silently:
  *       configuration                   AP-Device-Identifier, X-Device-Info, X-Forwarded-For, User-Agent
@@ -130,7 +131,7 @@ const char *passauth_last_error(void);
 
 /*
  * passauth_free — releases a string the library returned through an out-parameter. NULL is a no-op.
- * Thread-safe.
+ * Freeing a string twice, or a pointer the library did not return, is undefined behaviour. Thread-safe.
  */
 void passauth_free(void *ptr);
 
@@ -211,7 +212,8 @@ int passauth_client_new_with_store(const char *config_json, const passauth_store
 
 /*
  * passauth_client_free — releases a client. NULL is a no-op. The caller must ensure no other thread is
- * still using the client; freeing a client twice is undefined behaviour.
+ * still using the client; freeing a client twice, or using it after it was freed, is undefined behaviour.
+ * Polls of the client stay valid handles (see passauth_poll_start).
  */
 void passauth_client_free(passauth_client *client);
 
@@ -466,7 +468,8 @@ int passauth_poll_wait(passauth_poll *poll, int timeout_ms, char **out_json);
 
 /*
  * passauth_poll_cancel — ends the poll with PASSAUTH_E_CANCELLED (the callback fires, once) unless it has
- * already ended. Safe from any thread, including from inside the callback. NULL is a no-op.
+ * already ended. Safe from any thread, including from inside the callback. NULL is a no-op; cancelling
+ * (or waiting on) a poll after passauth_poll_free is undefined behaviour.
  */
 void passauth_poll_cancel(passauth_poll *poll);
 

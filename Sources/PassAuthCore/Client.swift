@@ -19,7 +19,7 @@ public final class Client: Sendable {
         logger = Logger(level: config.logLevel, redactor: redactor)
         redactor.remember(config.softwareStatement)
         for secret in config.device.secrets { redactor.remember(secret) }
-        let network: HTTPTransport
+        var network: HTTPTransport
         if let transport {
             network = transport
         } else {
@@ -28,6 +28,7 @@ public final class Client: Sendable {
                                maxResponseBytes: config.maxResponseBytes, userAgent: "passauth/\(Version.string)"),
                 stats: stats)
         }
+        if config.logLevel >= .debug { network = LoggingTransport(inner: network, logger: logger) }
         self.store = store ?? FileStore(directory: config.storeDirectory, serviceProvider: config.serviceProvider)
         registration = Registration(config: config, store: self.store, transport: network, stats: stats, redactor: redactor, logger: logger)
         service = Service(config: config, transport: network, registration: registration, stats: stats, redactor: redactor,
@@ -55,7 +56,7 @@ public final class Client: Sendable {
     public func device(_ json: JSON?) throws(PassAuthError) -> Device {
         guard let json else { return config.device }
         let device = try Device(json: json)
-        for secret in device.secrets { redactor.remember(secret) }
+        for secret in device.secrets { redactor.rememberRecent(secret) }
         return device
     }
 

@@ -81,7 +81,7 @@ enum Decisions {
             guard case .object = decision, decision["authorized"]?.boolValue != nil else {
                 throw malformed(endpoint, "a decision is not an object with a boolean \"authorized\"")
             }
-            client.redactor.remember(decision["token"]?["serializedToken"]?.stringValue)
+            client.redactor.rememberRecent(decision["token"]?["serializedToken"]?.stringValue)
         }
         return try ordered(decisions.map(normalizingTimestamps), for: resources, endpoint: endpoint)
     }

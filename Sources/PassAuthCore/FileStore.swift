@@ -62,6 +62,7 @@ public final class FileStore: StateStore {
 
     public func save(_ state: StoredState) throws(PassAuthError) {
         try makeDirectory()
+        removeStaleTemporaries()
         let temporary = "\(path).tmp.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw storeError("cannot create a temporary file next to") }
@@ -83,6 +84,25 @@ public final class FileStore: StateStore {
         // The rename is durable only once the directory entry is.
         let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirfd >= 0 { fsync(dirfd); close(dirfd) }
+    }
+
+    /// A writer killed between creating its temporary file and renaming it leaves the file behind.
+    /// Temporaries of processes that no longer exist are removed before each save, so they never pile up
+    /// (a live writer's, including this process's, are left alone).
+    private func removeStaleTemporaries() {
+        let prefix = String(path.split(separator: "/").last ?? "") + ".tmp."
+        guard let dir = opendir(directory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            // strlen-bounded: the bytes of d_name after its NUL are not initialised.
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) { String(cString: $0) }
+            }
+            guard name.hasPrefix(prefix) else { continue }
+            let rest = name.dropFirst(prefix.count)
+            guard let pid = rest.split(separator: ".").first.flatMap({ pid_t($0) }), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
+        }
     }
 
     public func withLock<T>(timeoutMs: Int, _ body: () throws(PassAuthError) -> T) throws(PassAuthError) -> T {

@@ -4,6 +4,7 @@ extension Client {
     public func profiles(device: Device) throws(PassAuthError) -> JSON {
         let result = try service.call(Operation(
             method: "GET", path: "/api/v2/\(serviceProviderSegment)/profiles", endpoint: "profiles"), device: device)
+        try ResponseShape.profiles(result, endpoint: "profiles")
         try rememberProfiles(result, device: device, replacingAll: true)
         return result
     }
@@ -13,6 +14,7 @@ extension Client {
         let result = try service.call(Operation(
             method: "GET", path: "/api/v2/\(serviceProviderSegment)/profiles/\(URLEncoding.segment(mvpd))",
             endpoint: "profiles.mvpd"), device: device)
+        try ResponseShape.profiles(result, endpoint: "profiles.mvpd")
         try rememberProfiles(result, device: device, replacingAll: false)
         return result
     }
@@ -23,6 +25,7 @@ extension Client {
         let result = try service.call(Operation(
             method: "GET", path: "/api/v2/\(serviceProviderSegment)/profiles/code/\(URLEncoding.segment(code))",
             endpoint: "profiles.code", requiresDeviceId: false, retriable: retriable), device: device)
+        try ResponseShape.profiles(result, endpoint: "profiles.code")
         try rememberProfiles(result, device: device, replacingAll: false)
         return result
     }

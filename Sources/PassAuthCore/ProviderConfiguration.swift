@@ -15,6 +15,7 @@ extension Client {
         let document = try service.call(Operation(method: "GET", path: "/api/v2/\(serviceProviderSegment)/configuration",
                                                    endpoint: "configuration", requiresDeviceId: false),
                                          device: device)
+        try ResponseShape.configuration(document)
         if config.configurationCacheMs > 0 {
             configurationCache.insert(key, document, expiresAt: now + Int64(config.configurationCacheMs))
         }

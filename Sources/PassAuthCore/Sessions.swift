@@ -6,6 +6,7 @@ extension Client {
         let session = try service.call(Operation(
             method: "POST", path: "/api/v2/\(serviceProviderSegment)/sessions", form: parameters.form,
             endpoint: "sessions.create", requiresDeviceId: true), device: device)
+        try ResponseShape.session(session, endpoint: "sessions.create")
         let result = resolvingURL(session)
         if let code = result["code"]?.stringValue {
             poller.started(code: code, notAfter: result["notAfter"]?.int64Value, for: device)
@@ -17,10 +18,12 @@ extension Client {
     /// the checklist's way to validate a code typed on a second screen that has a preselected MVPD.
     public func resumeSession(device: Device, code: String, parameters: SessionParameters) throws(PassAuthError) -> JSON {
         let code = try AuthenticationCode.validated(code)
-        return resolvingURL(try service.call(Operation(
+        let answer = try service.call(Operation(
             method: "POST", path: "/api/v2/\(serviceProviderSegment)/sessions/\(URLEncoding.segment(code))",
             form: parameters.form, endpoint: "sessions.resume", requiresDeviceId: false),
-            device: device))
+            device: device)
+        try ResponseShape.session(answer, endpoint: "sessions.resume")
+        return resolvingURL(answer)
     }
 
     /// `GET /api/v2/{sp}/sessions/{code}`: the session behind a code (validates a typed-in code).

@@ -140,6 +140,17 @@ import Testing
         error.bodyExcerpt = "you sent super-secret-token"
         #expect(error.redacted(by: redactor).bodyExcerpt == "you sent [redacted]")
     }
+
+    /// A long-lived client does not grow without bound: per-call secrets (media tokens, callers' SSO
+    /// tokens) are kept in a bounded window; the client's own credentials are kept for good.
+    @Test func redactorKeepsABoundedWindowOfPerCallSecrets() {
+        let redactor = Redactor()
+        redactor.remember("client-secret-value")
+        for i in 0..<(Redactor.recentCapacity * 5) { redactor.rememberRecent("media-token-\(i)") }
+        #expect(redactor.count == Redactor.recentCapacity + 1)
+        let last = "media-token-\(Redactor.recentCapacity * 5 - 1)"
+        #expect(redactor.scrub("a \(last) b client-secret-value") == "a [redacted] b [redacted]")
+    }
 }
 
 @Suite(.serialized) struct EmulatorIntegrationTests {

@@ -70,7 +70,7 @@ static int check_poll_gaps(const char *code) {
 }
 
 static void test_configuration_cache_filter_and_selection(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     passauth_client *client = new_client(NULL);
     char *out = NULL;
     CHECK_STATUS(passauth_configuration(client, NULL, &out), PASSAUTH_OK);
@@ -80,11 +80,13 @@ static void test_configuration_cache_filter_and_selection(void) {
     CHECK(emulator_stat(&emu, NULL, "configuration") == 1);
 
     CHECK_STATUS(passauth_mvpds(client, NULL, "{\"tempPass\":false}", &out), PASSAUTH_OK);
-    json_t *list = json_object_get(harness_parse(out), "mvpds");
+    json_t *listed = harness_parse(out);
+    json_t *list = json_object_get(listed, "mvpds");
     size_t i;
     json_t *mvpd;
     CHECK(json_array_size(list) > 0);
     json_array_foreach(list, i, mvpd) CHECK(!json_is_true(json_object_get(mvpd, "isTempPass")));
+    json_decref(listed);
     passauth_free(out);
     CHECK_STATUS(passauth_mvpds(client, NULL, "{\"search\":\"CABLE\"}", &out), PASSAUTH_OK);
     json_t *found = harness_parse(out);
@@ -135,7 +137,7 @@ static void *login_later(void *p) {
 }
 
 static void test_first_screen_journey(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     passauth_client *client = new_client(NULL);
     char *out = NULL;
     CHECK_STATUS(passauth_session_create(client, NULL,
@@ -196,7 +198,7 @@ static void test_first_screen_journey(void) {
 }
 
 static void test_second_screen_resume_and_code_validation(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     passauth_client *client = new_client(NULL);
     char *out = NULL;
     CHECK_STATUS(passauth_session_create(client, NULL, NULL, &out), PASSAUTH_OK);
@@ -240,8 +242,8 @@ static void test_second_screen_resume_and_code_validation(void) {
 }
 
 static void test_expired_code_ends_the_poll(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
-    emulator_post(&emu, "/_emulator/config", "{\"codeTtlSeconds\": 4}");
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
+    json_decref(emulator_post(&emu, "/_emulator/config", "{\"codeTtlSeconds\": 4}"));
     passauth_client *client = new_client(NULL);
     const char *code = create_session(client, NULL);
     struct outcome result = {0};
@@ -254,7 +256,7 @@ static void test_expired_code_ends_the_poll(void) {
     usleep(50 * 1000);
     CHECK(atomic_load(&result.calls) == 1 && atomic_load(&result.status) == PASSAUTH_E_EXPIRED);
     passauth_poll_free(poll);
-    emulator_post(&emu, "/_emulator/config", "{\"codeTtlSeconds\": 1800}");
+    json_decref(emulator_post(&emu, "/_emulator/config", "{\"codeTtlSeconds\": 1800}"));
     passauth_client_free(client);
 }
 
@@ -265,7 +267,7 @@ static void *cancel_later(void *p) {
 }
 
 static void test_cancel_from_another_thread_and_from_the_callback(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     passauth_client *client = new_client(NULL);
     const char *code = create_session(client, NULL);
     struct outcome result = {0};
@@ -294,7 +296,7 @@ static void test_cancel_from_another_thread_and_from_the_callback(void) {
 }
 
 static void test_newer_code_supersedes_the_old_poll(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     passauth_client *client = new_client(NULL);
     char first[64];
     snprintf(first, sizeof first, "%s", create_session(client, NULL));
@@ -317,12 +319,12 @@ static void test_newer_code_supersedes_the_old_poll(void) {
 }
 
 static void test_slow_and_failing_server_slow_the_poll_down(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     passauth_client *client = new_client("\"timeoutMs\":5000");
     const char *code = create_session(client, NULL);
-    emulator_post(&emu, "/_emulator/faults",
+    json_decref(emulator_post(&emu, "/_emulator/faults",
         "{\"faults\":[{\"kind\":\"delay\",\"delayMs\":2500,\"count\":1,\"endpoint\":\"profiles.code\"},"
-        "{\"kind\":\"http503\",\"count\":1,\"endpoint\":\"profiles.code\"}]}");
+        "{\"kind\":\"http503\",\"count\":1,\"endpoint\":\"profiles.code\"}]}"));
     passauth_poll *poll = NULL;
     CHECK_STATUS(passauth_poll_start(client, NULL, code, NULL, NULL, NULL, &poll), PASSAUTH_OK);
     usleep(8000 * 1000);
@@ -337,7 +339,7 @@ static void test_slow_and_failing_server_slow_the_poll_down(void) {
 }
 
 static void test_login_after_20_seconds_costs_few_requests(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     passauth_client *client = new_client(NULL);
     const char *code = create_session(client, NULL);
     passauth_poll *poll = NULL;

@@ -109,7 +109,7 @@ static int child_register(const char *store, const char *base_url) {
 }
 
 static void test_first_run_registers_second_process_reuses(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     const char *store = harness_temp_dir();
     passauth_client *client = new_client(store, NULL);
     char *out = NULL;
@@ -155,8 +155,8 @@ static void test_first_run_registers_second_process_reuses(void) {
 }
 
 static void test_expired_token_is_refreshed_before_use(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
-    emulator_post(&emu, "/_emulator/config", "{\"tokenTtlSeconds\": 1}");
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
+    json_decref(emulator_post(&emu, "/_emulator/config", "{\"tokenTtlSeconds\": 1}"));
     passauth_client *client = new_client(harness_temp_dir(), NULL);
     char *out = NULL;
     CHECK_STATUS(passauth_register(client, &out), PASSAUTH_OK);
@@ -168,16 +168,16 @@ static void test_expired_token_is_refreshed_before_use(void) {
     CHECK(emulator_stat(&emu, NULL, "token") == 2);
     CHECK(emulator_stat(&emu, NULL, "configuration") == 1); /* refreshed ahead of time: no 401 round trip */
     passauth_client_free(client);
-    emulator_post(&emu, "/_emulator/config", "{\"tokenTtlSeconds\": 3600}");
+    json_decref(emulator_post(&emu, "/_emulator/config", "{\"tokenTtlSeconds\": 3600}"));
 }
 
 static void test_401_refreshes_once_and_retries_once(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     passauth_client *client = new_client(harness_temp_dir(), "\"configurationCacheMs\":0");
     char *out = NULL;
     CHECK_STATUS(passauth_register(client, &out), PASSAUTH_OK);
     passauth_free(out);
-    emulator_post(&emu, "/_emulator/expire-tokens", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/expire-tokens", NULL));
     CHECK_STATUS(passauth_configuration(client, NULL, &out), PASSAUTH_OK);
     json_t *config = harness_parse(out);
     CHECK(json_object_get(config, "requestor") != NULL);
@@ -187,7 +187,7 @@ static void test_401_refreshes_once_and_retries_once(void) {
     CHECK(emulator_stat(&emu, NULL, "configuration") == 2);
 
     /* 401 twice in a row: one refresh, one retry, then the caller hears PASSAUTH_E_UNAUTHORIZED. */
-    emulator_post(&emu, "/_emulator/faults", "{\"faults\":[{\"kind\":\"http401\",\"count\":2,\"endpoint\":\"configuration\"}]}");
+    json_decref(emulator_post(&emu, "/_emulator/faults", "{\"faults\":[{\"kind\":\"http401\",\"count\":2,\"endpoint\":\"configuration\"}]}"));
     out = NULL;
     CHECK_STATUS(passauth_configuration(client, NULL, &out), PASSAUTH_E_UNAUTHORIZED);
     CHECK(out == NULL);
@@ -200,7 +200,7 @@ static void test_401_refreshes_once_and_retries_once(void) {
 }
 
 static void test_registration_errors(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     char config[4096];
     snprintf(config, sizeof config,
              "{\"baseUrl\":\"%s\",\"serviceProvider\":\"REF30\",\"softwareStatement\":\"not-a-statement\",\"store\":\"%s\"}",
@@ -218,7 +218,7 @@ static void test_registration_errors(void) {
 
     char body[2048];
     snprintf(body, sizeof body, "{\"unapprovedSoftwareStatements\":[\"%s\"]}", HARNESS_SOFTWARE_STATEMENT);
-    emulator_post(&emu, "/_emulator/config", body);
+    json_decref(emulator_post(&emu, "/_emulator/config", body));
     client = new_client(harness_temp_dir(), NULL);
     CHECK_STATUS(passauth_register(client, &out), PASSAUTH_E_REGISTRATION);
     err = last_error();
@@ -226,18 +226,18 @@ static void test_registration_errors(void) {
           strcmp(json_string_value(json_object_get(err, "code")), "unapproved_software_statement") == 0);
     json_decref(err);
     passauth_client_free(client);
-    emulator_post(&emu, "/_emulator/config", "{\"unapprovedSoftwareStatements\":[]}");
+    json_decref(emulator_post(&emu, "/_emulator/config", "{\"unapprovedSoftwareStatements\":[]}"));
 }
 
 static void test_invalid_client_registers_again_once(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     const char *store = harness_temp_dir();
     passauth_client *client = new_client(store, NULL);
     char *out = NULL;
     CHECK_STATUS(passauth_register(client, &out), PASSAUTH_OK);
     passauth_free(out);
-    emulator_post(&emu, "/_emulator/revoke-clients", NULL);
-    emulator_post(&emu, "/_emulator/expire-tokens", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/revoke-clients", NULL));
+    json_decref(emulator_post(&emu, "/_emulator/expire-tokens", NULL));
     CHECK_STATUS(passauth_configuration(client, NULL, &out), PASSAUTH_OK);
     passauth_free(out);
     CHECK(emulator_stat(&emu, NULL, "register") == 2);
@@ -256,7 +256,7 @@ static void *register_thread(void *p) {
 }
 
 static void test_concurrent_threads_register_once(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     passauth_client *client = new_client(harness_temp_dir(), NULL);
     enum { N = 16 };
     pthread_t threads[N];
@@ -290,7 +290,7 @@ static void test_corrupt_store_is_an_error_and_left_untouched(void) {
 }
 
 static void test_secrets_never_in_errors_or_stats(void) {
-    emulator_post(&emu, "/_emulator/reset", NULL);
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     const char *store = harness_temp_dir();
     passauth_client *client = new_client(store, NULL);
     char *out = NULL;
@@ -303,7 +303,7 @@ static void test_secrets_never_in_errors_or_stats(void) {
     const char *token = json_string_value(json_object_get(json_object_get(state, "accessToken"), "value"));
     CHECK(secret && token);
     /* A hostile answer echoing the bearer token back in a non-JSON error body. */
-    emulator_post(&emu, "/_emulator/faults", "{\"faults\":[{\"kind\":\"echo-request\",\"endpoint\":\"configuration\",\"count\":3}]}");
+    json_decref(emulator_post(&emu, "/_emulator/faults", "{\"faults\":[{\"kind\":\"echo-request\",\"endpoint\":\"configuration\",\"count\":3}]}"));
     CHECK(passauth_configuration(client, NULL, &out) != PASSAUTH_OK);
     const char *err = passauth_last_error();
     CHECK_MSG(secret && token && !strstr(err, secret) && !strstr(err, token), "%s", err);

@@ -1,0 +1,96 @@
+// libFuzzer target over every decoder of service responses (issue 11). Compiled by `make fuzz`
+// together with Sources/PassAuthCore/*.swift into one module (internal access), with
+// `swiftc -sanitize=fuzzer,address`. A fake transport answers every request with the fuzz input:
+// byte 0 picks the HTTP status, byte 1 the Content-Type and a Retry-After header, the rest is the
+// body. Each input drives the whole response path of every REST API V2 call (Service: status
+// mapping, enhanced errors, JSON parsing, timestamp normalisation; then each family's shape checks,
+// decision ordering, profile persistence, URL resolution), the DCR register/token decoders, the
+// profile picker and the store-file decoder. An in-memory store with a fresh token avoids disk I/O.
+import Glibc
+import Synchronization
+
+private final class MemoryStore: StateStore, @unchecked Sendable {
+    private let state: Mutex<StoredState>
+    init(_ initial: StoredState) { state = Mutex(initial) }
+    func load() throws(PassAuthError) -> StoredState { state.withLock { $0 } }
+    func save(_ s: StoredState) throws(PassAuthError) { state.withLock { $0 = s } }
+    func withLock<T>(timeoutMs: Int, _ body: () throws(PassAuthError) -> T) throws(PassAuthError) -> T { try body() }
+}
+
+private final class FuzzTransport: HTTPTransport, @unchecked Sendable {
+    var response = HTTPResponse(status: 200, contentType: nil, retryAfter: nil, location: nil, body: [])
+    func send(_ request: HTTPRequest) throws(PassAuthError) -> HTTPResponse { response }
+}
+
+private let statement = "eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6IngifQ.c2ln"
+private let statuses = [200, 200, 200, 201, 204, 302, 400, 401, 403, 404, 405, 410, 412, 429, 500, 502, 503, 504]
+private let contentTypes: [String?] = ["application/json", "application/json;charset=utf-8", "text/html", nil, "text/plain"]
+
+private func seededState() -> StoredState {
+    var state = StoredState.empty
+    state.credentials = ClientCredentials(clientId: "client-1", clientSecret: "secret-123456", issuedAt: 1,
+                                          statementFingerprint: ClientCredentials.fingerprint(of: statement))
+    let now = Clock.nowMs()
+    state.accessToken = AccessToken(value: "token-123456", obtainedAt: now, expiresAt: now + 86_400_000)
+    return state
+}
+
+private let transport = FuzzTransport()
+private let emptyStore = MemoryStore(.empty)
+/// Registers on every input (its store is emptied first): the DCR register and token decoders.
+private let registering: Client = {
+    let json = try! JSON.parse(#"{"serviceProvider":"REF30","softwareStatement":"\#(statement)","baseUrl":"http://127.0.0.1:9","#
+        + #""logLevel":"none","pacing":false,"timeoutMs":50}"#)
+    var policy = RetryPolicy()
+    policy.maxAttempts = 1
+    return try! Client(config: Configuration(json: json), transport: transport, store: emptyStore, retryPolicy: policy)
+}()
+private let client: Client = {
+    let json = try! JSON.parse(#"{"serviceProvider":"REF30","softwareStatement":"\#(statement)","baseUrl":"http://127.0.0.1:9","#
+        + #""logLevel":"none","pacing":false,"timeoutMs":50,"configurationCacheMs":0,"device":{"id":"tv-1"}}"#)
+    var policy = RetryPolicy()
+    policy.maxAttempts = 1
+    return try! Client(config: Configuration(json: json), transport: transport, store: MemoryStore(seededState()),
+                       retryPolicy: policy)
+}()
+private let device = try! Device(json: try! JSON.parse(#"{"id":"tv-1","ip":"10.0.0.1"}"#))
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let status = bytes.isEmpty ? 200 : statuses[Int(bytes[0]) % statuses.count]
+    let selector = bytes.count > 1 ? Int(bytes[1]) : 0
+    let contentType = contentTypes[selector % contentTypes.count]
+    let retryAfter: String? = selector & 0x80 != 0 ? String(selector & 0x7f) : nil
+    let body = bytes.count > 2 ? Array(bytes[2...]) : []
+    transport.response = HTTPResponse(status: status, contentType: contentType, retryAfter: retryAfter, location: nil, body: body)
+
+    try? emptyStore.save(.empty)
+    _ = try? registering.register(device: device)
+
+    let resources: JSON = .array([.string("REF30"), .string("REF40")])
+    _ = try? client.configuration(device: device)
+    _ = try? client.mvpds(device: device, filter: MVPDFilter(json: nil))
+    _ = try? client.createSession(device: device, parameters: SessionParameters(json: nil))
+    _ = try? client.resumeSession(device: device, code: "ABC123", parameters: SessionParameters(json: nil))
+    _ = try? client.session(device: device, code: "ABC123")
+    _ = try? client.profiles(device: device)
+    _ = try? client.profile(device: device, mvpd: "Cablevision")
+    _ = try? client.profile(device: device, code: "ABC123")
+    _ = try? client.preauthorize(device: device, mvpd: "Cablevision", resources: resources)
+    _ = try? client.authorize(device: device, mvpd: "Cablevision", resources: resources)
+    _ = try? client.logout(device: device, mvpd: "Cablevision", redirectURL: "https://adobe.com")
+
+    // Error mapping and excerpts of any response, as the C ABI would report them.
+    let error = ResponseErrors.error(for: transport.response, endpoint: "fuzz")
+    _ = error.status
+    // Stand-alone decoders: the profile picker and the store file.
+    if let document = try? JSON.parse(body) {
+        _ = try? ProfilePicker.longestValid(document)
+        let stored = StoredState(document: document)
+        _ = stored.credentials
+        _ = stored.accessToken
+        _ = normalizingTimestamps(document).serialized()
+    }
+    return 0
+}
