@@ -115,7 +115,7 @@ demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
 	@$(PYPATH) $(PYTHON) scripts/demo.py $(abspath $(OUT)/examples) $(abspath $(CLI))
 
 # Benchmarks (benchmarks/README.md): C programs in build/bench/, then benchmarks/run.py prints one table.
-BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/footprint \
+BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver \
                   $(patsubst benchmarks/%.c,$(OUT)/bench/%,$(wildcard benchmarks/s2s_*.c))
 
 bench: build bench-programs
@@ -124,6 +124,10 @@ bench: build bench-programs
 bench-programs: $(BENCH_PROGRAMS)
 
 $(OUT)/bench/authorize_bench: benchmarks/c/authorize_bench.c Include/passauth.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
+
+$(OUT)/bench/poll_driver: benchmarks/c/poll_driver.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
 

@@ -3,26 +3,18 @@
 cadence (intervalMs, >= 3 s), against a fast canned server in a separate process. Target (issue #7):
 10,000 polls with RSS <= 64 MB and <= 4 threads of the library, never two requests for one code < 3 s apart.
 
-    make build && PYTHONPATH=bindings/python python3 benchmarks/s2s_polls.py [--polls 10000] [--pending 30]
+    make build bench-programs && python3 benchmarks/s2s_polls.py [--polls 10000] [--pending 30]
         [--interval 4] [--latency-ms 0]
 
-Every code stays pending for --pending seconds, then the server answers its profile (each code at a random
-moment of the following --spread seconds). Reported:
-  - peak RSS and peak thread count of this process (/proc/self/status; the Python interpreter's own
-    ~10 MB and 1 thread included; the benchmark's main thread only sleeps and samples);
+The polls run in a C process (build/bench/poll_driver: one shared callback, the main thread only samples
+/proc/self/status), so the figures are the library's, not a binding's. Every code stays pending for
+--pending seconds, then the server answers its profile (each code at a random moment of the following
+--spread seconds); every found profile is persisted in the client's file store. Reported:
+  - peak RSS (VmHWM) of the polling process, and its RSS before the client and once the polls started;
+  - the library's threads: the process's peak thread count minus its main thread;
   - per code, as recorded by the server: the minimum and the maximum gap between two requests (the
     minimum must be >= 3 s; the maximum shows whether the poller keeps each code's cadence);
   - how many polls ended OK, and the request rate the server saw.
-
-What the current design (Poller.swift: 2 worker threads, one blocking request each, a timer heap) reaches
-on the development VM, 10,000 polls at 4 s: while codes are pending, ~2,000 requests/s of the 2,500/s the
-cadence asks (each code is polled every ~5 s instead of 4 s), 3 threads in the process, peak RSS ~53 MB,
-never two requests for one code < 3 s apart (min gap 4.00 s). When the logins complete, every success
-persists the profile through the store (lock, read, rewrite and fsync of the one state document, which
-holds every device's profiles): that O(devices) write per success, on the poller's 2 threads, collapses
-the rate to ~650/s and most polls time out in the benchmark's window (RSS peaks ~70 MB). The fixes this
-points to: a curl-multi poller (requests of all codes in flight at once, not 2) and profile writes taken
-off the poller threads and batched (one store write for many successes) — not done yet (issue #7).
 """
 
 from __future__ import annotations
@@ -33,16 +25,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))
-
-import passauth  # noqa: E402
-
 STATEMENT = ("eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6ImJlbmNoIiwiY2xpZW50X25hbWUiOiJiZW5jaCJ9."
              "c2lnbmF0dXJl")
 
@@ -127,14 +114,11 @@ asyncio.run(main())
 '''
 
 
-def proc_status() -> Dict[str, int]:
-    values = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM", "Threads"):
-                values[key] = int(rest.split()[0])
-    return values
+DRIVER = os.path.join(HERE, "..", "build", "bench", "poll_driver")
+
+
+def secs(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f} s"
 
 
 def main() -> int:
@@ -146,70 +130,47 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--no-pacing", action="store_true")
     args = parser.parse_args()
+    if not os.path.exists(DRIVER):
+        print(f"{DRIVER} is missing: run `make bench-programs`", file=sys.stderr)
+        return 1
 
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(args.pending), str(args.spread), str(args.latency_ms)],
                               stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     base_url = server.stdout.readline().split()[1]
     try:
-        before = proc_status()
-        client = passauth.Client({"baseUrl": base_url, "serviceProvider": "REF30", "softwareStatement": STATEMENT,
-                                  "store": tempfile.mkdtemp(prefix="passauth-polls-"), "logLevel": "error",
-                                  "pacing": not args.no_pacing, "device": {"id": "bench-default"}})
-        client.register()
+        config = {"baseUrl": base_url, "serviceProvider": "REF30", "softwareStatement": STATEMENT,
+                  "store": tempfile.mkdtemp(prefix="passauth-polls-"), "logLevel": "error",
+                  "pacing": not args.no_pacing, "device": {"id": "bench-default"}}
         not_after = int(time.time() * 1000) + 3_600_000
-        started = time.monotonic()
-        polls = []
-        for i in range(args.polls):
-            device = {"id": f"poll-device-{i}", "ip": f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"}
-            polls.append(client.poll(f"CODE{i:06d}", interval=args.interval, not_after_ms=not_after, device=device))
-        start_seconds = time.monotonic() - started
-        peak = proc_status()
-        deadline = started + args.pending + args.spread + 4 * args.interval + 60
-        while time.monotonic() < deadline:
-            now = proc_status()
-            peak = {k: max(peak[k], now[k]) for k in peak}
-            time.sleep(0.5)
-            if time.monotonic() > started + args.pending + args.spread + 2 * args.interval:
-                break
-        ok = 0
-        failures: Dict[str, int] = {}
-        for p in polls:
-            try:
-                p.wait(timeout=max(0.0, deadline - time.monotonic()))
-                ok += 1
-            except passauth.PassAuthError as error:
-                name = type(error).__name__
-                failures[name] = failures.get(name, 0) + 1
-        stats = client.stats()
-        elapsed = time.monotonic() - started
-        now = proc_status()
-        peak = {k: max(peak[k], now[k]) for k in peak}
+        window_ms = int((args.pending + args.spread + 4 * args.interval + 60) * 1000)
+        out = subprocess.run([DRIVER, json.dumps(config), str(args.polls), str(int(args.interval * 1000)),
+                              str(not_after), str(window_ms)], stdout=subprocess.PIPE, text=True, check=True)
+        run: Dict[str, Any] = json.loads(out.stdout)
         with urllib.request.urlopen(f"{base_url}/_stats") as response:
             seen: Dict[str, Any] = json.loads(response.read())
-        for p in polls:
-            p.close()
-        client.close()
-        rss_mb = peak["VmHWM"] / 1024
-        threads = peak["Threads"]
-        passed = (rss_mb <= 64 and threads - before["Threads"] <= 4 and (seen["minGapS"] or 99) >= 3.0
-                  and ok == args.polls)
-        print(f"s2s_polls {args.polls} polls (interval {args.interval} s, pending {args.pending} s): "
-              f"started in {start_seconds:.1f} s, {ok}/{args.polls} ended OK after {elapsed:.1f} s; "
-              f"peak RSS {rss_mb:.1f} MB (before client {before['VmRSS'] / 1024:.1f} MB), "
-              f"peak threads {threads} (interpreter {before['Threads']}); server: {seen['requests']} requests "
-              f"({seen['requests'] / elapsed:.0f}/s, ideal {args.polls / args.interval:.0f}/s), "
-              f"min gap {seen['minGapS']:.2f} s, mean max gap {seen['meanMaxGapS']:.2f} s, max gap {seen['maxGapS']:.2f} s, "
-              f"gaps < 3 s: {seen['under3s']}  {'PASS' if passed else 'FAIL'}")
-        print(f"  failures {failures}; client stats: requestsTotal {stats.get('requestsTotal')}, retries "
-              f"{stats.get('retries')}, connectionsOpened {stats.get('connectionsOpened')}")
-        print(f"BENCH|S2S {args.polls} concurrent polls (RSS, threads, min gap per code)|"
-              f"{rss_mb:.0f} MB, {threads - before['Threads']} threads, min gap {seen['minGapS']:.2f} s, {ok}/{args.polls} done|"
-              f"-|-|<= 64 MB, <= 4 threads, >= 3 s, all done|{'PASS' if passed else 'FAIL'}", flush=True)
-        return 0
     finally:
         server.terminate()
         server.wait()
+    elapsed = run["elapsedMs"] / 1000
+    rss_mb = run["rssPeakKb"] / 1024
+    threads = run["threads"] - 1
+    ok = run["ok"]
+    passed = rss_mb <= 64 and threads <= 4 and (seen["minGapS"] or 0) >= 3.0 and ok == args.polls
+    print(f"s2s_polls {args.polls} polls (interval {args.interval} s, pending {args.pending} s): "
+          f"started in {run['startMs'] / 1000:.1f} s, {ok}/{args.polls} ended OK after {elapsed:.1f} s; "
+          f"peak RSS {rss_mb:.1f} MB (before the client {run['rssBeforeKb'] / 1024:.1f} MB, polls started "
+          f"{run['rssStartedKb'] / 1024:.1f} MB), library threads {threads}; server: {seen['requests']} requests "
+          f"({seen['requests'] / elapsed:.0f}/s, ideal {args.polls / args.interval:.0f}/s), "
+          f"min gap {secs(seen['minGapS'])}, mean max gap {secs(seen['meanMaxGapS'])}, max gap {secs(seen['maxGapS'])}, "
+          f"gaps < 3 s: {seen['under3s']}  {'PASS' if passed else 'FAIL'}", file=sys.stderr)
+    stats = run["stats"] or {}
+    print(f"  failures {run['failures']}; client stats: requestsTotal {stats.get('requestsTotal')}, retries "
+          f"{stats.get('retries')}, connectionsOpened {stats.get('connectionsOpened')}", file=sys.stderr)
+    print(f"BENCH|S2S {args.polls} concurrent polls (RSS, threads, min gap per code)|"
+          f"{rss_mb:.0f} MB, {threads} threads, min gap {secs(seen['minGapS'])}, {ok}/{args.polls} done|"
+          f"-|-|<= 64 MB, <= 4 threads, >= 3 s, all done|{'PASS' if passed else 'FAIL'}", flush=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "ccurl.h"
 #include <pthread.h>
 #include <stdlib.h>
@@ -7,12 +8,20 @@ CURLcode ccurl_setopt_str(CURL *h, CURLoption opt, const char *value) { return c
 CURLcode ccurl_setopt_ptr(CURL *h, CURLoption opt, void *value) { return curl_easy_setopt(h, opt, value); }
 CURLcode ccurl_setopt_off(CURL *h, CURLoption opt, curl_off_t value) { return curl_easy_setopt(h, opt, value); }
 CURLcode ccurl_setopt_write(CURL *h, CURLoption opt, ccurl_write_cb cb) { return curl_easy_setopt(h, opt, cb); }
-CURLcode ccurl_setopt_sockopt(CURL *h, ccurl_sockopt_cb cb) { return curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, cb); }
 CURLcode ccurl_getinfo_long(CURL *h, CURLINFO info, long *out) { return curl_easy_getinfo(h, info, out); }
-CURLcode ccurl_getinfo_double(CURL *h, CURLINFO info, double *out) { return curl_easy_getinfo(h, info, out); }
-CURLcode ccurl_getinfo_off(CURL *h, CURLINFO info, curl_off_t *out) { return curl_easy_getinfo(h, info, out); }
-CURLcode ccurl_getinfo_str(CURL *h, CURLINFO info, char **out) { return curl_easy_getinfo(h, info, out); }
 CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption opt, long value) { return curl_multi_setopt(m, opt, value); }
+
+int ccurl_multi_next_done(CURLM *m, CURL **easy, CURLcode *result) {
+    int left = 0;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(m, &left))) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        *easy = msg->easy_handle;
+        *result = msg->data.result;
+        return 1;
+    }
+    return 0;
+}
 
 struct ccurl_share {
     CURLSH *handle;
@@ -53,13 +62,4 @@ void ccurl_share_free(ccurl_share *share) {
     free(share);
 }
 
-static int cancel_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
-    (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
-    return *(const volatile int *)clientp ? 1 : 0;
-}
-
-CURLcode ccurl_set_cancel_flag(CURL *h, const volatile int *cancel_flag) {
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cancel_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)cancel_flag);
-    return curl_easy_setopt(h, CURLOPT_NOPROGRESS, cancel_flag ? 0L : 1L);
-}
+void ccurl_name_this_thread(const char *name) { pthread_setname_np(pthread_self(), name); }

@@ -33,14 +33,16 @@ public final class Client: Sendable {
         registration = Registration(config: config, store: self.store, transport: network, stats: stats, redactor: redactor, logger: logger)
         service = Service(config: config, transport: network, registration: registration, stats: stats, redactor: redactor,
                           policy: retryPolicy)
-        // Weak: the poller's threads must never keep a freed client alive.
-        poller.attach(profile: { [weak self] device, code throws(PassAuthError) in
-            guard let self else { throw PassAuthError(.cancelled, "the client was freed") }
-            return try self.profile(device: device, code: code, retriable: false)
-        }, session: { [weak self] device, code throws(PassAuthError) in
-            guard let self else { throw PassAuthError(.cancelled, "the client was freed") }
-            return try self.session(device: device, code: code)
-        })
+        let serviceProvider = URLEncoding.segment(config.serviceProvider)
+        poller.attach(PollContext(
+            service: service,
+            profileOperation: { Client.profileByCode($0, serviceProvider: serviceProvider) },
+            sessionOperation: { Client.sessionByCode($0, serviceProvider: serviceProvider) },
+            // Weak: the poller's thread must never keep a freed client alive.
+            persist: { [weak self] found throws(PassAuthError) in
+                guard let self else { throw PassAuthError(.cancelled, "the client was freed") }
+                try self.rememberProfiles(found)
+            }))
     }
 
     deinit { poller.shutdown() }

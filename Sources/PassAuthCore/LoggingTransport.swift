@@ -9,17 +9,33 @@ struct LoggingTransport: HTTPTransport {
 
     func send(_ request: HTTPRequest) throws(PassAuthError) -> HTTPResponse {
         let started = Clock.monotonicMs()
-        let path = LoggingTransport.pathOnly(request.url)
         do throws(PassAuthError) {
             let response = try inner.send(request)
-            let elapsed = Clock.monotonicMs() - started
-            logger.log(.debug, "\(request.method) \(path) (\(request.endpoint)) -> HTTP \(response.status) in \(elapsed) ms")
-            logger.log(.trace, "\(request.endpoint): \(response.body.count) bytes, content type \(response.contentType ?? "none")")
+            LoggingTransport.log(logger, request, .success(response), since: started)
             return response
         } catch {
-            let elapsed = Clock.monotonicMs() - started
-            logger.log(.debug, "\(request.method) \(path) (\(request.endpoint)) -> \(error.status.name) after \(elapsed) ms")
+            LoggingTransport.log(logger, request, .failure(error), since: started)
             throw error
+        }
+    }
+
+    func submit(_ request: HTTPRequest, completion: @escaping HTTPCompletion) {
+        let started = Clock.monotonicMs()
+        inner.submit(request) { [logger] outcome in
+            LoggingTransport.log(logger, request, outcome, since: started)
+            completion(outcome)
+        }
+    }
+
+    private static func log(_ logger: Logger, _ request: HTTPRequest, _ outcome: Result<HTTPResponse, PassAuthError>, since started: Int64) {
+        let elapsed = Clock.monotonicMs() - started
+        let path = LoggingTransport.pathOnly(request.url)
+        switch outcome {
+        case .success(let response):
+            logger.log(.debug, "\(request.method) \(path) (\(request.endpoint)) -> HTTP \(response.status) in \(elapsed) ms")
+            logger.log(.trace, "\(request.endpoint): \(response.body.count) bytes, content type \(response.contentType ?? "none")")
+        case .failure(let error):
+            logger.log(.debug, "\(request.method) \(path) (\(request.endpoint)) -> \(error.status.name) after \(elapsed) ms")
         }
     }
 

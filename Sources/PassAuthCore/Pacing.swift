@@ -31,21 +31,10 @@ final class Pacer: Sendable {
 
     /// Milliseconds the caller must wait before sending for `key` (0: at once); the slot is reserved.
     func reserve(for key: String, timeoutMs: Int, endpoint: String, now: Int64 = Clock.monotonicMs()) throws(PassAuthError) -> Int64 {
-        let wait: Int64? = buckets.withLock { state in
-            if state.buckets.count > state.pruneAt {
-                forgetIdle(&state.buckets, now: now)
-                state.pruneAt = max(Pacer.maxTrackedDevices, state.buckets.count * 2)
-            }
-            var bucket = state.buckets[key] ?? Bucket(tokens: burst, updated: now)
-            bucket.tokens = min(burst, bucket.tokens + Double(now - bucket.updated) * refillPerMs)
-            bucket.updated = now
-            let wait = bucket.tokens >= 1 ? 0 : Int64(((1 - bucket.tokens) / refillPerMs).rounded(.up))
-            guard wait <= Int64(timeoutMs) else {
-                state.buckets[key] = bucket
-                return nil
-            }
+        let wait: Int64? = withBucket(key, now: now) { bucket in
+            let wait = waitMs(bucket)
+            guard wait <= Int64(timeoutMs) else { return nil }
             bucket.tokens -= 1
-            state.buckets[key] = bucket
             return wait
         }
         guard let wait else {
@@ -55,6 +44,36 @@ final class Pacer: Sendable {
             throw error
         }
         return wait
+    }
+
+    /// For callers that reschedule instead of sleeping (the poller): 0 when a token was available (it
+    /// is taken), otherwise the wait until one is (nothing is taken).
+    func take(for key: String, now: Int64 = Clock.monotonicMs()) -> Int64 {
+        withBucket(key, now: now) { bucket in
+            let wait = waitMs(bucket)
+            if wait == 0 { bucket.tokens -= 1 }
+            return wait
+        }
+    }
+
+    private func waitMs(_ bucket: Bucket) -> Int64 {
+        bucket.tokens >= 1 ? 0 : Int64(((1 - bucket.tokens) / refillPerMs).rounded(.up))
+    }
+
+    /// Runs `body` on `key`'s bucket, refilled up to `now`.
+    private func withBucket<T>(_ key: String, now: Int64, _ body: (inout Bucket) -> T) -> T {
+        buckets.withLock { state in
+            if state.buckets.count > state.pruneAt {
+                forgetIdle(&state.buckets, now: now)
+                state.pruneAt = max(Pacer.maxTrackedDevices, state.buckets.count * 2)
+            }
+            var bucket = state.buckets[key] ?? Bucket(tokens: burst, updated: now)
+            bucket.tokens = min(burst, bucket.tokens + Double(now - bucket.updated) * refillPerMs)
+            bucket.updated = now
+            let result = body(&bucket)
+            state.buckets[key] = bucket
+            return result
+        }
     }
 
     /// Devices whose bucket has refilled completely carry no information: drop them.

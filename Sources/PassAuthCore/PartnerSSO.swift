@@ -25,7 +25,7 @@ extension Client {
         let result = try service.call(Operation(
             method: "POST", path: "/api/v2/\(serviceProviderSegment)/profiles/sso/\(URLEncoding.segment(partner))",
             form: parameters.form, endpoint: "profiles.sso"), device: device)
-        try rememberProfiles(result, device: device, replacingAll: false)
+        try rememberProfiles([(device, result)])
         return result
     }
 }

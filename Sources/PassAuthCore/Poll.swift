@@ -23,9 +23,13 @@ public final class Poll: @unchecked Sendable {
     private var outcome: PollOutcome?
     private var callback: PollCallback?
     private var callbackThread: pthread_t?
+
+    // The poller's scheduling thread's own once the poll is started.
     /// The code's expiry (wall-clock ms), once known.
     var notAfter: Int64?
     var intervalMs: Int
+    /// A 401 renewed the access token since the last answer (the checklist's refresh-once rule).
+    var renewedToken = false
     weak var poller: Poller?
 
     init(code: String, device: Device, intervalMs: Int, deadline: Int64?, notAfter: Int64?, callback: PollCallback?) {
@@ -55,6 +59,7 @@ public final class Poll: @unchecked Sendable {
             return (true, taken)
         }
         guard won else { return false }
+        poller?.ended(self)
         if let callback {
             callback(ending)
             monitor.withLock {
@@ -79,9 +84,7 @@ public final class Poll: @unchecked Sendable {
 
     /// Ends the poll with PASSAUTH_E_CANCELLED (no-op when it already ended). Any thread.
     public func cancel() {
-        if finish(.cancelled, error: PassAuthError(.cancelled, "the poll for code \(code) was cancelled")) {
-            poller?.forget(self)
-        }
+        finish(.cancelled, error: PassAuthError(.cancelled, "the poll for code \(code) was cancelled"))
     }
 
     /// What `passauth_poll_free` does: cancel, then make sure the callback is not running on another

@@ -1,51 +1,81 @@
+import CCurl
 import Glibc
 
-/// Polls codes for profiles on a small fixed set of threads. Each poll has its own cadence (never
-/// below 3 s, the checklist's floor) and ends on a profile, on the code's notAfter, on cancel, on a
-/// newer code for the same device, on the caller's timeout, or on a non-retryable error. Transient
-/// failures and 429s slow a poll down instead of ending it.
+/// What the poller needs from its client: the two requests a poll makes and where found profiles go.
+struct PollContext: Sendable {
+    let service: Service
+    /// GET /profiles/code/{code}
+    let profileOperation: @Sendable (String) -> Operation
+    /// GET /sessions/{code}, for a code whose expiry the library does not know.
+    let sessionOperation: @Sendable (String) -> Operation
+    /// Persists the profiles of many polls in one store write.
+    let persist: @Sendable ([(Device, JSON)]) throws(PassAuthError) -> Void
+}
+
+/// Polls codes for profiles, thousands at once, on two threads plus the transport's HTTP thread
+/// (CurlMulti): the scheduler keeps every code's timer, starts the due requests without waiting for
+/// them and judges the answers as they come back, so one slow request never delays another code; the
+/// deliverer persists found profiles (one store write for all those found meanwhile) and then ends
+/// their polls and runs the callbacks, so neither disk nor a caller's callback delays the cadence. Each poll has its own cadence (never below 3 s, the checklist's floor) and ends on a profile,
+/// on the code's notAfter, on cancel, on a newer code for the same device, on the caller's timeout, or
+/// on a non-retryable error. Transient failures and 429s slow a poll down instead of ending it. A code
+/// has at most one request in flight, and the next is scheduled only after its answer, so two requests
+/// for one code are never closer than the interval.
 public final class Poller: @unchecked Sendable {
     public static let minimumIntervalMs = 3_000
     static let maximumBackoffMs = 30_000
     /// Codes whose expiry the service did not state are polled for at most this long.
     static let defaultCodeLifetimeMs: Int64 = 30 * 60_000
-    static let workerCount = 2
+    /// Due polls started per scheduling round, so answers are judged in between.
+    static let roundSize = 256
 
-    typealias Fetch = @Sendable (Device, String) throws(PassAuthError) -> JSON
+    /// How a poll ends, waiting for the deliverer.
+    private struct Delivery {
+        let poll: Poll
+        let status: Status
+        var result: JSON? = nil
+        var error: PassAuthError? = nil
+    }
+
+    /// One request's outcome, waiting for the scheduler.
+    private struct Answer {
+        let poll: Poll
+        let lookup: Bool
+        let operation: Operation
+        let token: AccessToken
+        let outcome: Result<HTTPResponse, PassAuthError>
+    }
 
     // Guarded by `monitor`.
     private let monitor = Monitor()
     private var heap = TimerHeap<Poll>()
+    private var answers: [Answer] = []
+    private var deliveries: [Delivery] = []
+    /// Every poll that has not ended, and the newest of each device (a newer code ends the older).
+    private var live: [ObjectIdentifier: Poll] = [:]
+    private var newestByDevice: [String: Poll] = [:]
     /// notAfter of codes seen in passauth_session_create, for polls started without one. Bounded:
     /// expired codes go first, then those closest to expiry (`maxKnownExpiries`).
     private var knownExpiry: [String: Int64] = [:]
     static let maxKnownExpiries = 10_000
-    private var workers: [pthread_t] = []
+    private var threads: [pthread_t] = []
     private var stopping = false
-    private var fetchProfile: Fetch?
-    private var fetchSession: Fetch?
+    private var context: PollContext?
 
     init() {}
 
-    func attach(profile: @escaping Fetch, session: @escaping Fetch) {
-        monitor.withLock {
-            fetchProfile = profile
-            fetchSession = session
-        }
+    func attach(_ context: PollContext) {
+        monitor.withLock { self.context = context }
     }
 
     /// A session was created for `device` with `code`: remembers its expiry and ends any poll of an
     /// older code of the same device at once.
     func started(code: String, notAfter: Int64?, for device: Device) {
-        let superseded: [Poll] = monitor.withLock {
+        let superseded: Poll? = monitor.withLock {
             if let notAfter { rememberExpiryLocked(code: code, notAfter: notAfter) }
-            return heap.items.filter { $0.device.stateKey == device.stateKey && $0.code != code }
+            return newestByDevice[device.stateKey].flatMap { $0.code != code ? $0 : nil }
         }
-        for poll in superseded {
-            if poll.finish(.cancelled, error: PassAuthError(.cancelled, "a newer authentication code was started for this device")) {
-                forget(poll)
-            }
-        }
+        superseded?.finish(.cancelled, error: Poller.supersededError)
     }
 
     public func start(code: String, device: Device, intervalMs: Int, timeoutMs: Int?, notAfter: Int64?,
@@ -53,24 +83,28 @@ public final class Poller: @unchecked Sendable {
         let poll = Poll(code: code, device: device, intervalMs: max(intervalMs, Poller.minimumIntervalMs),
                         deadline: timeoutMs.map { Clock.monotonicMs() + Int64($0) }, notAfter: notAfter, callback: callback)
         poll.poller = self
-        let superseded: [Poll] = try monitor.withLock { () throws(PassAuthError) -> [Poll] in
+        let superseded: Poll? = try monitor.withLock { () throws(PassAuthError) -> Poll? in
             guard !stopping else { throw PassAuthError(.invalidArgument, "the client is being freed") }
             if poll.notAfter == nil { poll.notAfter = knownExpiry[code] }
-            try startWorkersLocked()
+            if threads.isEmpty { try startThreadsLocked() }
             // Starting a poll for a code is also "a newer code for this device" when it differs.
-            let older = heap.items.filter { $0.device.stateKey == device.stateKey && $0.code != code }
-            // The first profile request waits one interval (the user needs time to log in); a code of
-            // unknown expiry is looked up at once (and validated) through the sessions API.
-            let firstDue = Clock.monotonicMs() + (poll.notAfter == nil ? 0 : Int64(poll.intervalMs))
-            heap.insert(poll, due: firstDue)
+            let older = newestByDevice[device.stateKey].flatMap { $0.code != code ? $0 : nil }
+            newestByDevice[device.stateKey] = poll
+            live[ObjectIdentifier(poll)] = poll
+            // The first profile request leaves at a random moment of the first interval, so polls
+            // started together (a server-to-server batch) reach the service spread evenly over the
+            // interval instead of in one burst; a code of unknown expiry is looked up at once (and
+            // validated) through the sessions API.
+            let firstDelay = poll.notAfter == nil ? 0 : Int64.random(in: Int64(poll.intervalMs / 4)...Int64(poll.intervalMs))
+            heap.insert(poll, due: Clock.monotonicMs() + firstDelay)
             monitor.broadcast()
             return older
         }
-        for old in superseded where old.finish(.cancelled, error: PassAuthError(.cancelled, "a newer authentication code was started for this device")) {
-            forget(old)
-        }
+        superseded?.finish(.cancelled, error: Poller.supersededError)
         return poll
     }
+
+    private static let supersededError = PassAuthError(.cancelled, "a newer authentication code was started for this device")
 
     private func rememberExpiryLocked(code: String, notAfter: Int64) {
         if knownExpiry.count >= Poller.maxKnownExpiries, knownExpiry[code] == nil {
@@ -86,24 +120,26 @@ public final class Poller: @unchecked Sendable {
 
     var knownExpiryCount: Int { monitor.withLock { knownExpiry.count } }
 
-    /// Drops an ended poll from the schedule.
-    func forget(_ poll: Poll) {
+    /// Called by Poll.finish, once per poll: the poll no longer counts as live. A poll still in the
+    /// timer heap is dropped when it comes due.
+    func ended(_ poll: Poll) {
         monitor.withLock {
-            heap.remove(poll)
-            monitor.broadcast()
+            live[ObjectIdentifier(poll)] = nil
+            if newestByDevice[poll.device.stateKey] === poll { newestByDevice[poll.device.stateKey] = nil }
         }
     }
 
-    /// Ends every poll (PASSAUTH_E_CANCELLED) and stops the threads; joins them unless called on one.
+    /// Ends every poll (PASSAUTH_E_CANCELLED) and stops the thread; joins it unless called on it.
     func shutdown() {
         let (polls, threads): ([Poll], [pthread_t]) = monitor.withLock {
             stopping = true
-            let polls = heap.items
+            let polls = Array(live.values)
             heap = TimerHeap()
-            let threads = workers
-            workers = []
+            answers = []
+            deliveries = []
+            defer { self.threads = [] }
             monitor.broadcast()
-            return (polls, threads)
+            return (polls, self.threads)
         }
         for poll in polls { poll.finish(.cancelled, error: PassAuthError(.cancelled, "the client was freed")) }
         for thread in threads {
@@ -111,89 +147,175 @@ public final class Poller: @unchecked Sendable {
         }
     }
 
-    // MARK: - Worker threads
+    // MARK: - The threads
 
-    private func startWorkersLocked() throws(PassAuthError) {
-        guard workers.isEmpty else { return }
-        for _ in 0..<Poller.workerCount {
+    private func startThreadsLocked() throws(PassAuthError) {
+        let roles: [(String, (Poller) -> Void)] = [("passauth-poll", { $0.schedule() }), ("passauth-deliver", { $0.deliver() })]
+        for (name, body) in roles {
             var thread = pthread_t()
-            let context = Unmanaged.passRetained(self).toOpaque()
-            let result = pthread_create(&thread, nil, { context in
-                let poller = Unmanaged<Poller>.fromOpaque(context!).takeRetainedValue()
-                poller.work()
+            let start = Unmanaged.passRetained(ThreadStart(name: name, poller: self, body: body)).toOpaque()
+            let result = pthread_create(&thread, nil, { start in
+                let start = Unmanaged<ThreadStart>.fromOpaque(start!).takeRetainedValue()
+                ccurl_name_this_thread(start.name)
+                start.body(start.poller)
                 return nil
-            }, context)
+            }, start)
             guard result == 0 else {
-                Unmanaged<Poller>.fromOpaque(context).release()
+                Unmanaged<ThreadStart>.fromOpaque(start).release()
                 throw PassAuthError(.internal, "cannot start a poller thread (error \(result))")
             }
-            workers.append(thread)
+            threads.append(thread)
         }
     }
 
-    private func work() {
-        while let poll = nextDue() { step(poll) }
+    private final class ThreadStart {
+        let name: String
+        let poller: Poller
+        let body: (Poller) -> Void
+        init(name: String, poller: Poller, body: @escaping (Poller) -> Void) {
+            self.name = name
+            self.poller = poller
+            self.body = body
+        }
     }
 
-    /// The next poll whose time has come, or nil when stopping.
-    private func nextDue() -> Poll? {
+    private func schedule() {
+        while let (context, due, answered) = nextRound() {
+            for poll in due { begin(poll, context) }
+            if !answered.isEmpty { judge(answered, context) }
+        }
+    }
+
+    /// The polls whose time has come (at most `roundSize`) and the answers that arrived; waits until
+    /// there is one or the other. nil when stopping.
+    private func nextRound() -> (PollContext, [Poll], [Answer])? {
         monitor.withLock {
             while !stopping {
-                guard let (poll, due) = heap.peek() else { monitor.wait(until: nil); continue }
-                if due <= Clock.monotonicMs() {
+                guard let context else { monitor.wait(until: nil); continue }
+                var due: [Poll] = []
+                let now = Clock.monotonicMs()
+                while due.count < Poller.roundSize, let (poll, at) = heap.peek(), at <= now {
                     heap.popFirst()
-                    if poll.isFinished { continue }
-                    return poll
+                    if live[ObjectIdentifier(poll)] != nil { due.append(poll) }
                 }
-                monitor.wait(until: due)
+                if !due.isEmpty || !answers.isEmpty {
+                    defer { answers = [] }
+                    return (context, due, answers)
+                }
+                monitor.wait(until: heap.peek()?.1)
             }
             return nil
         }
     }
 
-    private func step(_ poll: Poll) {
-        let (fetchProfile, fetchSession) = monitor.withLock { (self.fetchProfile, self.fetchSession) }
-        guard let fetchProfile, let fetchSession else { return }
+    /// Sends the poll's next request (or ends it on its timeout or expiry); the answer comes back
+    /// through `answered`.
+    private func begin(_ poll: Poll, _ context: PollContext) {
         if let deadline = poll.deadline, Clock.monotonicMs() >= deadline {
-            poll.finish(.timeout, error: PassAuthError(.timeout, "no profile for code \(poll.code) within the poll's timeout"))
+            conclude(poll, .timeout, error: PassAuthError(.timeout, "no profile for code \(poll.code) within the poll's timeout"))
             return
         }
-        if poll.notAfter == nil {
-            do {
-                let session = try fetchSession(poll.device, poll.code)
-                poll.notAfter = session["notAfter"]?.int64Value ?? (Clock.nowMs() + Poller.defaultCodeLifetimeMs)
-                reschedule(poll, afterMs: poll.intervalMs)
-            } catch {
-                handle(error, poll)
-            }
-            return
-        }
+        let lookup = poll.notAfter == nil
         if let notAfter = poll.notAfter, Clock.nowMs() >= notAfter {
-            poll.finish(.expired, error: expired(poll))
+            conclude(poll, .expired, error: expired(poll))
             return
         }
-        do {
-            let answer = try fetchProfile(poll.device, poll.code)
-            if case .object(let profiles)? = answer["profiles"], !profiles.isEmpty {
-                poll.finish(.ok, result: answer)
-            } else {
-                poll.intervalMs = poll.baseIntervalMs
-                reschedule(poll, afterMs: poll.intervalMs)
+        // A 429's wait or the device's pacing budget: come back later rather than block the others.
+        let wait = context.service.readiness(for: poll.device)
+        guard wait == 0 else { return reschedule(poll, afterMs: Int(wait)) }
+        let operation = lookup ? context.sessionOperation(poll.code) : context.profileOperation(poll.code)
+        do throws(PassAuthError) {
+            let (request, token) = try context.service.prepare(operation, device: poll.device)
+            context.service.submit(request) { [self] outcome in
+                monitor.withLock {
+                    guard !stopping else { return }
+                    answers.append(Answer(poll: poll, lookup: lookup, operation: operation, token: token, outcome: outcome))
+                    monitor.broadcast()
+                }
             }
         } catch {
             handle(error, poll)
         }
     }
 
+    /// Judges a round of answers: reschedules the pending codes, hands the found profiles and the
+    /// failures to the deliverer.
+    private func judge(_ answered: [Answer], _ context: PollContext) {
+        for answer in answered where !answer.poll.isFinished {
+            let poll = answer.poll
+            do throws(PassAuthError) {
+                let json = try context.service.answer(answer.outcome, to: answer.operation, device: poll.device, token: answer.token)
+                poll.renewedToken = false
+                if answer.lookup {
+                    poll.notAfter = json["notAfter"]?.int64Value ?? (Clock.nowMs() + Poller.defaultCodeLifetimeMs)
+                    reschedule(poll, afterMs: poll.intervalMs)
+                    continue
+                }
+                try ResponseShape.profiles(json, endpoint: answer.operation.endpoint)
+                if case .object(let profiles)? = json["profiles"], !profiles.isEmpty {
+                    conclude(poll, .ok, result: json)
+                } else {
+                    poll.intervalMs = poll.baseIntervalMs
+                    reschedule(poll, afterMs: poll.intervalMs)
+                }
+            } catch {
+                handle(error, poll)
+            }
+        }
+    }
+
+    /// Hands an ended poll to the deliverer.
+    private func conclude(_ poll: Poll, _ status: Status, result: JSON? = nil, error: PassAuthError? = nil) {
+        monitor.withLock {
+            guard !stopping else { return }
+            deliveries.append(Delivery(poll: poll, status: status, result: result, error: error))
+            monitor.broadcast()
+        }
+    }
+
+    /// The deliverer: persists the profiles found since its last round with one store write (before
+    /// their polls end, so a caller woken by a poll finds them stored), then ends the polls.
+    private func deliver() {
+        while let (context, batch) = nextDeliveries() {
+            var batch = batch
+            let found = batch.indices.filter { batch[$0].status == .ok }
+            if !found.isEmpty {
+                do throws(PassAuthError) {
+                    try context.persist(found.map { (batch[$0].poll.device, batch[$0].result ?? .null) })
+                } catch {
+                    for index in found { batch[index] = Delivery(poll: batch[index].poll, status: error.status, error: error) }
+                }
+            }
+            for delivery in batch { delivery.poll.finish(delivery.status, result: delivery.result, error: delivery.error) }
+        }
+    }
+
+    private func nextDeliveries() -> (PollContext, [Delivery])? {
+        monitor.withLock {
+            while !stopping {
+                if let context, !deliveries.isEmpty {
+                    defer { deliveries = [] }
+                    return (context, deliveries)
+                }
+                monitor.wait(until: nil)
+            }
+            return nil
+        }
+    }
+
     private func handle(_ error: PassAuthError, _ poll: Poll) {
         if ["invalid_authentication_session", "authentication_session_expired"].contains(error.code ?? "") || error.httpStatus == 410 {
-            poll.finish(.expired, error: expired(poll))
+            conclude(poll, .expired, error: expired(poll))
+        } else if error.httpStatus == 401 && !poll.renewedToken {
+            // Service.answer renewed the access token; the next request (one interval on) carries it.
+            poll.renewedToken = true
+            reschedule(poll, afterMs: poll.intervalMs)
         } else if Poller.isTransient(error) {
             // Slow down, never hammer: back off up to 30 s, and at least as long as a 429 asks.
             poll.intervalMs = min(max(poll.intervalMs * 3 / 2, error.retryAfterMs ?? 0), Poller.maximumBackoffMs)
             reschedule(poll, afterMs: poll.intervalMs)
         } else {
-            poll.finish(error.status, error: error)
+            conclude(poll, error.status, error: error)
         }
     }
 
@@ -216,7 +338,7 @@ public final class Poller: @unchecked Sendable {
         if let notAfter = poll.notAfter { delay = min(delay, max(notAfter - Clock.nowMs(), 0)) }
         if let deadline = poll.deadline { delay = min(delay, max(deadline - Clock.monotonicMs(), 0)) }
         monitor.withLock {
-            guard !stopping, !poll.isFinished else { return }
+            guard !stopping, live[ObjectIdentifier(poll)] != nil else { return }
             heap.insert(poll, due: Clock.monotonicMs() + delay)
             monitor.broadcast()
         }
@@ -227,8 +349,6 @@ public final class Poller: @unchecked Sendable {
 struct TimerHeap<Item: AnyObject> {
     private var entries: [(due: Int64, sequence: UInt64, item: Item)] = []
     private var sequence: UInt64 = 0
-
-    var items: [Item] { entries.map(\.item) }
 
     func peek() -> (Item, Int64)? { entries.first.map { ($0.item, $0.due) } }
 
@@ -251,20 +371,6 @@ struct TimerHeap<Item: AnyObject> {
         let first = entries.removeLast()
         siftDown(from: 0)
         return first.item
-    }
-
-    mutating func remove(_ item: Item) {
-        guard let index = entries.firstIndex(where: { $0.item === item }) else { return }
-        entries.swapAt(index, entries.count - 1)
-        entries.removeLast()
-        if index < entries.count {
-            siftDown(from: index)
-            var child = index
-            while child > 0, less(child, (child - 1) / 2) {
-                entries.swapAt(child, (child - 1) / 2)
-                child = (child - 1) / 2
-            }
-        }
     }
 
     private func less(_ a: Int, _ b: Int) -> Bool {

@@ -5,18 +5,23 @@
 extension Client {
     static let persistedProfileKeys = ["notBefore", "notAfter", "issuer", "type", "attributes"]
 
-    func rememberProfiles(_ answer: JSON, device: Device, replacingAll: Bool) throws(PassAuthError) {
-        guard case .object(let profiles)? = answer["profiles"] else { return }
-        if profiles.isEmpty && !replacingAll { return }
-        try updateDeviceSection("profiles", device: device) { current in
-            var kept: [(String, JSON)] = replacingAll ? [] : (current?.objectValue ?? [])
-            for (mvpd, profile) in profiles {
-                let parts = JSON.object(Client.persistedProfileKeys.compactMap { key in profile[key].map { (key, $0) } })
-                kept.removeAll { $0.0 == mvpd }
-                kept.append((mvpd, parts))
-            }
-            return kept.isEmpty ? nil : .object(kept)
+    /// Persists the profile parts of each (device, profiles answer) in one store write. `replacingAll`:
+    /// the answers list all of their devices' profiles (GET /profiles), so others are dropped.
+    func rememberProfiles(_ answers: [(Device, JSON)], replacingAll: Bool = false) throws(PassAuthError) {
+        let changes: [(Device, (JSON?) -> JSON?)] = answers.compactMap { device, answer in
+            guard case .object(let profiles)? = answer["profiles"], !profiles.isEmpty || replacingAll else { return nil }
+            return (device, { current in
+                var kept: [(String, JSON)] = replacingAll ? [] : (current?.objectValue ?? [])
+                for (mvpd, profile) in profiles {
+                    let parts = JSON.object(Client.persistedProfileKeys.compactMap { key in profile[key].map { (key, $0) } })
+                    kept.removeAll { $0.0 == mvpd }
+                    kept.append((mvpd, parts))
+                }
+                return kept.isEmpty ? nil : .object(kept)
+            })
         }
+        guard !changes.isEmpty else { return }
+        try updateDeviceSections("profiles", changes)
     }
 
     /// Removes the stored profile of `device` for `mvpd` (saves only when something was removed).

@@ -5,7 +5,7 @@ extension Client {
         let result = try service.call(Operation(
             method: "GET", path: "/api/v2/\(serviceProviderSegment)/profiles", endpoint: "profiles"), device: device)
         try ResponseShape.profiles(result, endpoint: "profiles")
-        try rememberProfiles(result, device: device, replacingAll: true)
+        try rememberProfiles([(device, result)], replacingAll: true)
         return result
     }
 
@@ -15,19 +15,22 @@ extension Client {
             method: "GET", path: "/api/v2/\(serviceProviderSegment)/profiles/\(URLEncoding.segment(mvpd))",
             endpoint: "profiles.mvpd"), device: device)
         try ResponseShape.profiles(result, endpoint: "profiles.mvpd")
-        try rememberProfiles(result, device: device, replacingAll: false)
+        try rememberProfiles([(device, result)])
         return result
     }
 
-    /// `retriable` is false for the poller, which paces its own requests.
-    public func profile(device: Device, code: String, retriable: Bool = true) throws(PassAuthError) -> JSON {
+    public func profile(device: Device, code: String) throws(PassAuthError) -> JSON {
         let code = try AuthenticationCode.validated(code)
-        let result = try service.call(Operation(
-            method: "GET", path: "/api/v2/\(serviceProviderSegment)/profiles/code/\(URLEncoding.segment(code))",
-            endpoint: "profiles.code", requiresDeviceId: false, retriable: retriable), device: device)
+        let result = try service.call(Client.profileByCode(code, serviceProvider: serviceProviderSegment), device: device)
         try ResponseShape.profiles(result, endpoint: "profiles.code")
-        try rememberProfiles(result, device: device, replacingAll: false)
+        try rememberProfiles([(device, result)])
         return result
+    }
+
+    /// GET /profiles/code/{code}; `code` already validated, `serviceProvider` already encoded.
+    static func profileByCode(_ code: String, serviceProvider: String) -> Operation {
+        Operation(method: "GET", path: "/api/v2/\(serviceProvider)/profiles/code/\(URLEncoding.segment(code))",
+                  endpoint: "profiles.code", requiresDeviceId: false)
     }
 }
 

@@ -51,12 +51,21 @@ extension Client {
     }
 
     /// Read-modify-write of one device's entry in a store section, under the store lock.
-    func updateDeviceSection(_ section: String, device: Device, _ change: (JSON?) -> JSON?) throws(PassAuthError) {
+    func updateDeviceSection(_ section: String, device: Device, _ change: @escaping (JSON?) -> JSON?) throws(PassAuthError) {
+        try updateDeviceSections(section, [(device, change)])
+    }
+
+    /// Several devices' entries of `section` changed in one locked read-modify-write (the poller
+    /// stores a round's profiles at once). Saves only when something changed.
+    func updateDeviceSections(_ section: String, _ changes: [(Device, (JSON?) -> JSON?)]) throws(PassAuthError) {
         try store.withLock(timeoutMs: config.timeoutMs) { () throws(PassAuthError) in
             var state = try store.load()
             let current = state[section] ?? .object([])
-            let updated = change(current[device.stateKey])
-            var next = updated.map { current.setting(device.stateKey, $0) } ?? current.removing(device.stateKey)
+            var next = current
+            for (device, change) in changes {
+                let updated = change(next[device.stateKey])
+                next = updated.map { next.setting(device.stateKey, $0) } ?? next.removing(device.stateKey)
+            }
             // Bounded per-device state: a write also drops every device's profiles that have expired,
             // so a long-running server-to-server store does not keep every device it ever saw.
             if section == "profiles" { next = Client.withoutExpiredProfiles(next, now: Clock.nowMs()) }

@@ -10,9 +10,6 @@ struct Operation {
     var endpoint: String
     /// Endpoints whose reference page marks AP-Device-Identifier as required.
     var requiresDeviceId = true
-    /// Whether RetryPolicy may repeat the call. The poller turns it off: it has its own cadence, and a
-    /// retry inside one poll step would put two requests for a code closer than 3 s.
-    var retriable = true
 
     /// The device headers this endpoint's reference page lists (only those are sent): EndpointHeaders.
     var deviceHeaders: Set<DeviceHeader> { EndpointHeaders.headers(for: endpoint) }
@@ -44,9 +41,7 @@ final class Service: Sendable {
     }
 
     func call(_ operation: Operation, device: Device) throws(PassAuthError) -> JSON {
-        if operation.requiresDeviceId && device.id == nil {
-            throw .invalid("\(operation.endpoint) needs a device id: set 'id' in the device context or in the config's 'device'", key: "device.id")
-        }
+        try checkDevice(operation, device)
         let key = RetryPolicy.deviceKey(device)
         var reregistered = false
         var attempt = 0
@@ -61,10 +56,7 @@ final class Service: Sendable {
                 if error.status == .throttled {
                     throttle.deferRequests(for: key, byMs: policy.throttleWait(retryAfterMs: error.retryAfterMs))
                 }
-                let verdict = operation.retriable
-                    ? policy.verdict(for: error, attempt: attempt, reregistered: reregistered, timeoutMs: config.timeoutMs)
-                    : .surface
-                switch verdict {
+                switch policy.verdict(for: error, attempt: attempt, reregistered: reregistered, timeoutMs: config.timeoutMs) {
                 case .surface:
                     throw error
                 case .retry(let delayMs):
@@ -91,6 +83,11 @@ final class Service: Sendable {
             usedToken = token
             response = try transport.send(request(operation, device: device, token: token))
         }
+        return try decode(response, operation)
+    }
+
+    /// A 2xx answer as a JSON object with numeric timestamps; anything else as a typed error.
+    private func decode(_ response: HTTPResponse, _ operation: Operation) throws(PassAuthError) -> JSON {
         guard (200..<300).contains(response.status) else {
             if response.status == 429 { stats.throttled.add() }
             throw ResponseErrors.error(for: response, endpoint: operation.endpoint).redacted(by: redactor)
@@ -105,6 +102,55 @@ final class Service: Sendable {
             failure.httpStatus = response.status
             failure.bodyExcerpt = ResponseErrors.excerpt(response.body).map(redactor.scrub)
             throw failure
+        }
+    }
+
+    private func checkDevice(_ operation: Operation, _ device: Device) throws(PassAuthError) {
+        if operation.requiresDeviceId && device.id == nil {
+            throw .invalid("\(operation.endpoint) needs a device id: set 'id' in the device context or in the config's 'device'", key: "device.id")
+        }
+    }
+
+    // MARK: - Exchanges run by the caller (the poller submits them to the transport itself)
+
+    /// Milliseconds `device` must still wait before its next request (after a 429, or for its pacing
+    /// budget); when 0 it may send now and a pacing token has been taken. Never sleeps.
+    func readiness(for device: Device) -> Int64 {
+        let key = RetryPolicy.deviceKey(device)
+        let throttled = throttle.remainingMs(for: key)
+        if throttled > 0 { return throttled }
+        return pacer?.take(for: key) ?? 0
+    }
+
+    /// Runs `request` on the transport without waiting for it (see HTTPTransport.submit).
+    func submit(_ request: HTTPRequest, completion: @escaping HTTPCompletion) {
+        transport.submit(request, completion: completion)
+    }
+
+    /// The request for `operation` with a current access token; hand the outcome to `answer`.
+    func prepare(_ operation: Operation, device: Device) throws(PassAuthError) -> (HTTPRequest, AccessToken) {
+        try checkDevice(operation, device)
+        let token = try registration.token(device: device)
+        return (request(operation, device: device, token: token), token)
+    }
+
+    /// What `call` would return for one attempt's outcome, without retrying: a 401 renews the access
+    /// token (the next request carries the new one) before its error is thrown, and a 429 defers the
+    /// device's next request.
+    func answer(_ outcome: Result<HTTPResponse, PassAuthError>, to operation: Operation, device: Device,
+                token: AccessToken) throws(PassAuthError) -> JSON {
+        do throws(PassAuthError) {
+            let response = try outcome.get()
+            if response.status == 401 {
+                stats.unauthorizedRefreshes.add()
+                _ = try registration.token(after: token, device: device)
+            }
+            return try decode(response, operation)
+        } catch {
+            if error.status == .throttled {
+                throttle.deferRequests(for: RetryPolicy.deviceKey(device), byMs: policy.throttleWait(retryAfterMs: error.retryAfterMs))
+            }
+            throw error
         }
     }
 

@@ -29,9 +29,13 @@ extension Client {
     /// `GET /api/v2/{sp}/sessions/{code}`: the session behind a code (validates a typed-in code).
     public func session(device: Device, code: String) throws(PassAuthError) -> JSON {
         let code = try AuthenticationCode.validated(code)
-        return resolvingURL(try service.call(Operation(
-            method: "GET", path: "/api/v2/\(serviceProviderSegment)/sessions/\(URLEncoding.segment(code))",
-            endpoint: "sessions.get", requiresDeviceId: false), device: device))
+        return resolvingURL(try service.call(Client.sessionByCode(code, serviceProvider: serviceProviderSegment), device: device))
+    }
+
+    /// GET /sessions/{code}; `code` already validated, `serviceProvider` already encoded.
+    static func sessionByCode(_ code: String, serviceProvider: String) -> Operation {
+        Operation(method: "GET", path: "/api/v2/\(serviceProvider)/sessions/\(URLEncoding.segment(code))",
+                  endpoint: "sessions.get", requiresDeviceId: false)
     }
 
     /// The URL a user agent (this screen's browser or a second-screen app) opens to log in with the MVPD:

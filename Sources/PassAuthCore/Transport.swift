@@ -31,12 +31,27 @@ public struct HTTPResponse: Sendable {
 
 /// The seam between the core and the network, so policy can be tested without sockets.
 public protocol HTTPTransport: Sendable {
+    /// One exchange on the calling thread.
     func send(_ request: HTTPRequest) throws(PassAuthError) -> HTTPResponse
+    /// Starts `request` and calls `completion` exactly once with its outcome, on a thread of the
+    /// transport's choosing; `completion` must be quick (it may run on a thread shared by many
+    /// exchanges). The poller uses this to keep thousands of codes in flight on a few threads. The
+    /// default runs `send` on the calling thread.
+    func submit(_ request: HTTPRequest, completion: @escaping HTTPCompletion)
 }
 
-/// libcurl-backed transport. A pool of easy handles shares one connection cache, DNS cache and TLS
-/// session cache, so sequential calls reuse one kept-alive connection and concurrent calls from many
-/// threads each get a handle without waiting for one another.
+public typealias HTTPCompletion = @Sendable (Result<HTTPResponse, PassAuthError>) -> Void
+
+extension HTTPTransport {
+    public func submit(_ request: HTTPRequest, completion: @escaping HTTPCompletion) {
+        do throws(PassAuthError) { completion(.success(try send(request))) } catch { completion(.failure(error)) }
+    }
+}
+
+/// libcurl-backed transport. Blocking calls (`send`) take an easy handle from a pool; the handles share
+/// one connection cache, DNS cache and TLS session cache, so sequential calls reuse one kept-alive
+/// connection and concurrent calls from many threads each get a handle without waiting for one
+/// another. Submitted calls (`submit`) run on one CurlMulti thread, started on first use.
 public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     private let share: OpaquePointer
     /// Idle connections kept alive for reuse (all hosts together).
@@ -45,6 +60,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     private let idle = Mutex<[EasyHandle]>([])
     private let options: Options
     private let stats: Stats
+    private let multi = Mutex<CurlMulti?>(nil)
 
     public struct Options: Sendable {
         public var timeoutMs: Int
@@ -63,6 +79,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     }
 
     deinit {
+        multi.withLock { $0 }?.shutdown()
         for handle in idle.withLock({ $0 }) { curl_easy_cleanup(handle.raw) }
         ccurl_share_free(share)
     }
@@ -70,12 +87,49 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     public func send(_ request: HTTPRequest) throws(PassAuthError) -> HTTPResponse {
         guard let handle = checkout() else { throw PassAuthError(.internal, "libcurl easy handle allocation failed") }
         defer { checkin(handle) }
-        let easy = handle.raw
+        let exchange = CurlExchange(request: request, easy: handle.raw, options: options, share: ccurl_share_handle(share))
+        return try exchange.outcome(curl_easy_perform(handle.raw), stats: stats).get()
+    }
 
-        let sink = ResponseSink(limit: options.maxResponseBytes)
+    public func submit(_ request: HTTPRequest, completion: @escaping HTTPCompletion) {
+        let loop = multi.withLock { loop in
+            if loop == nil { loop = CurlMulti(options: options, stats: stats) }
+            return loop
+        }
+        guard let loop else {
+            return completion(.failure(PassAuthError(.internal, "libcurl multi handle allocation failed")))
+        }
+        loop.submit(request, completion: completion)
+    }
+
+    private func checkout() -> EasyHandle? {
+        if let handle = idle.withLock({ $0.popLast() }) { return handle }
+        return curl_easy_init().map { EasyHandle(raw: $0) }
+    }
+
+    private func checkin(_ handle: EasyHandle) {
+        idle.withLock { $0.append(handle) }
+    }
+}
+
+/// One request on an easy handle: sets its options, owns the header list and the response while the
+/// transfer runs, and turns the transfer's result into a response or a typed error. The blocking pool
+/// and the multi loop share it, so both send exactly the same thing.
+final class CurlExchange {
+    let request: HTTPRequest
+    let easy: UnsafeMutableRawPointer
+    private let sink: ResponseSink
+    private let maxResponseBytes: Int
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+
+    /// `share`: the share handle of the blocking pool; nil inside a multi handle, which has its own
+    /// connection cache.
+    init(request: HTTPRequest, easy: UnsafeMutableRawPointer, options: CurlTransport.Options, share: UnsafeMutableRawPointer?) {
+        self.request = request
+        self.easy = easy
+        sink = ResponseSink(limit: options.maxResponseBytes)
+        maxResponseBytes = options.maxResponseBytes
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
-        var headerList: UnsafeMutablePointer<curl_slist>? = nil
-        defer { curl_slist_free_all(headerList) }
         for (name, value) in request.headers {
             headerList = curl_slist_append(headerList, "\(name): \(value)")
         }
@@ -83,7 +137,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         headerList = curl_slist_append(headerList, "Expect:")
 
         ccurl_setopt_str(easy, CURLOPT_URL, request.url)
-        ccurl_setopt_ptr(easy, CURLOPT_SHARE, UnsafeMutableRawPointer(ccurl_share_handle(share)))
+        ccurl_setopt_ptr(easy, CURLOPT_SHARE, share)
         ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         ccurl_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https")
         ccurl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
@@ -116,62 +170,52 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         })
         ccurl_setopt_ptr(easy, CURLOPT_HEADERDATA, sinkPointer)
 
-        let code: CURLcode
-        switch request.method {
-        case "GET":
+        if request.method == "GET" {
+            ccurl_setopt_str(easy, CURLOPT_CUSTOMREQUEST, nil)
             ccurl_setopt_long(easy, CURLOPT_HTTPGET, 1)
-            code = curl_easy_perform(easy)
-        default:
+        } else {
             ccurl_setopt_str(easy, CURLOPT_CUSTOMREQUEST, request.method == "POST" ? nil : request.method)
             let body = request.body ?? []
-            code = body.withUnsafeBufferPointer { buffer in
+            body.withUnsafeBufferPointer { buffer in
                 ccurl_setopt_long(easy, CURLOPT_POST, 1)
                 ccurl_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(buffer.count))
-                // Copy: the handle may be reused after this buffer's lifetime.
+                // Copied by libcurl: the handle outlives this buffer.
                 ccurl_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!))
-                return curl_easy_perform(easy)
             }
-            ccurl_setopt_str(easy, CURLOPT_CUSTOMREQUEST, nil)
         }
+    }
 
+    deinit { curl_slist_free_all(headerList) }
+
+    /// The exchange's outcome once the transfer ended with `code`; counts the request and the
+    /// connections it opened.
+    func outcome(_ code: CURLcode, stats: Stats) -> Result<HTTPResponse, PassAuthError> {
         var connects = 0
         ccurl_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects)
         stats.connectionsOpened.add(connects)
         stats.countRequest(request.endpoint)
-
-        guard code == CURLE_OK else { throw transportError(code, sink: sink, request: request) }
+        guard code == CURLE_OK else { return .failure(transportError(code)) }
         var status = 0
         ccurl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status, contentType: sink.header("content-type"), retryAfter: sink.header("retry-after"),
-                            location: sink.header("location"), body: sink.body)
+        return .success(HTTPResponse(status: status, contentType: sink.header("content-type"), retryAfter: sink.header("retry-after"),
+                                     location: sink.header("location"), body: sink.body))
     }
 
-    private func transportError(_ code: CURLcode, sink: ResponseSink, request: HTTPRequest) -> PassAuthError {
+    private func transportError(_ code: CURLcode) -> PassAuthError {
         let reason = String(cString: curl_easy_strerror(code))
         var error: PassAuthError
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
             error = PassAuthError(.timeout, "\(request.endpoint): no complete answer within the timeout (\(reason))")
         case CURLE_WRITE_ERROR where sink.overflowed, CURLE_FILESIZE_EXCEEDED:
-            error = PassAuthError(.protocol, "\(request.endpoint): response larger than the \(options.maxResponseBytes)-byte limit")
+            error = PassAuthError(.protocol, "\(request.endpoint): response larger than the \(maxResponseBytes)-byte limit")
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CONNECT_ERROR:
             error = PassAuthError(.transport, "\(request.endpoint): TLS failure: \(reason) (set caFile to trust a private CA)")
-        case CURLE_ABORTED_BY_CALLBACK:
-            error = PassAuthError(.cancelled, "\(request.endpoint): cancelled")
         default:
             error = PassAuthError(.transport, "\(request.endpoint): \(reason)")
         }
         error.endpoint = request.endpoint
         return error
-    }
-
-    private func checkout() -> EasyHandle? {
-        if let handle = idle.withLock({ $0.popLast() }) { return handle }
-        return curl_easy_init().map { EasyHandle(raw: $0) }
-    }
-
-    private func checkin(_ handle: EasyHandle) {
-        idle.withLock { $0.append(handle) }
     }
 }
 

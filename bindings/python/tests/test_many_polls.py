@@ -2,6 +2,7 @@
 by the library's fixed set of threads, logins completing at random times; every poll ends with its own
 device's profile and no code is ever asked for twice within 3 s."""
 
+import os
 import random
 import threading
 import time
@@ -10,6 +11,18 @@ from collections import defaultdict
 import passauth
 
 POLLS = 300
+
+
+def library_threads() -> int:
+    """Threads of this process the library started (it names them passauth-*)."""
+    names = []
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/comm") as comm:
+                names.append(comm.read().strip())
+        except FileNotFoundError:
+            pass
+    return sum(1 for name in names if name.startswith("passauth-"))
 
 
 def test_hundreds_of_concurrent_polls_with_logins_at_random_times(emu, make_config):
@@ -29,6 +42,9 @@ def test_hundreds_of_concurrent_polls_with_logins_at_random_times(emu, make_conf
 
         logins = threading.Thread(target=log_in)
         logins.start()
+        time.sleep(1.0)
+        # The poller's scheduler and deliverer plus the HTTP thread, whatever the number of polls.
+        assert 1 <= library_threads() <= 4
         try:
             results = [p.wait(timeout=60) for p in polls]
         finally:
@@ -48,3 +64,19 @@ def test_hundreds_of_concurrent_polls_with_logins_at_random_times(emu, make_conf
     assert len(by_code) == POLLS
     gaps = [b - a for times in by_code.values() for a, b in zip(times, times[1:])]
     assert gaps and min(gaps) >= 2990
+
+
+def test_a_401_while_polling_renews_the_token_once_and_the_poll_goes_on(emu, make_config):
+    with passauth.Client(make_config(pacing=False)) as client:
+        session = client.create_session("Cablevision", "adobe.com", "https://adobe.com")
+        emu.control("faults", {"faults": [{"kind": "http401", "count": 1, "endpoint": "profiles.code"}]})
+        poll = client.poll(session.code, interval=3, not_after_ms=session.not_after_ms)
+        timer = threading.Timer(4.0, lambda: emu.control("login", {"code": session.code}))
+        timer.start()
+        try:
+            assert "Cablevision" in poll.wait(timeout=30)
+        finally:
+            timer.join()
+            poll.close()
+        assert client.stats()["unauthorizedRefreshes"] == 1
+    assert emu.control("stats")["tokensIssued"] == 2
