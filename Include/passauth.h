@@ -431,7 +431,16 @@ int passauth_profile_partner_sso(passauth_client *client, const char *device_jso
  *   - with PASSAUTH_E_TIMEOUT when options "timeoutMs" passes;
  *   - with the error's status on a non-retryable error.
  * Transient failures (transport, timeouts, 5xx, "retry" actions) and 429s do not end a poll; they slow
- * it down (up to 30 s between requests, at least the 429's wait).
+ * it down (up to 30 s between requests, at least the 429's wait). A 401 renews the access token once and
+ * the poll goes on.
+ *
+ * Any number of polls (tens of thousands) share three threads per client, started with the first poll:
+ * passauth-poll keeps every code's timer and never waits for the network, passauth-http runs up to 64
+ * requests at once (libcurl multi), passauth-deliver stores the profiles found (one store write for all
+ * found meanwhile) and then ends their polls and runs the callbacks. A code has at most one request in
+ * flight; the next leaves intervalMs after the answer, so two requests for one code are never closer
+ * than 3 s. The first request of a poll leaves at a random moment of its first interval, so polls
+ * started together reach the service spread out.
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct passauth_poll passauth_poll;
@@ -439,10 +448,12 @@ typedef struct passauth_poll passauth_poll;
 /*
  * The outcome callback: called exactly once per poll, with the final status and, as result_json, the
  * profiles answer (PASSAUTH_OK) or the error object (the same fields as passauth_last_error()).
- * result_json is valid only during the call. It runs on a library thread, or on the thread calling
- * passauth_poll_cancel / passauth_poll_free / passauth_client_free when that ends the poll; it may call
- * passauth_poll_cancel and passauth_poll_free on its own poll. It must not block for long: the poller's
- * threads are shared by all polls of the client.
+ * result_json is valid only during the call. It runs on the passauth-deliver thread, or on the thread
+ * calling passauth_poll_cancel / passauth_poll_free / passauth_client_free (or starting a newer code for
+ * the device) when that ends the poll; it may call passauth_poll_cancel and passauth_poll_free on its
+ * own poll. On PASSAUTH_OK the profile is already in the store (passauth_profiles_stored sees it). It
+ * must not block for long: the deliverer is shared by all polls of the client (a slow callback delays
+ * other polls' outcomes, never their requests).
  */
 typedef void (*passauth_poll_callback)(void *user_data, int status, const char *result_json);
 

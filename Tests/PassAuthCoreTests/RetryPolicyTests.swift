@@ -171,6 +171,18 @@ private func failing(_ count: Int, with failure: HTTPResponse, then success: HTT
         #expect(try pacer.reserve(for: "a", timeoutMs: 30_000, endpoint: "x", now: t0 + 500) == 2_500)
     }
 
+    @Test func takeNeverReservesAhead() {
+        // The poller's way: a token now, or the wait until one is, with nothing taken meanwhile.
+        let pacer = Pacer()
+        for _ in 0..<10 { #expect(pacer.take(for: "a", now: 0) == 0) }
+        #expect(pacer.take(for: "a", now: 0) == 1_000)
+        #expect(pacer.take(for: "a", now: 0) == 1_000)
+        #expect(pacer.take(for: "a", now: 400) == 600)
+        #expect(pacer.take(for: "a", now: 1_000) == 0)
+        #expect(pacer.take(for: "a", now: 1_000) == 1_000)
+        #expect(pacer.take(for: "b", now: 1_000) == 0)
+    }
+
     @Test func aWaitBeyondTheTimeoutFailsFastAndReservesNothing() throws {
         let pacer = Pacer()
         for _ in 0..<10 { _ = try pacer.reserve(for: "a", timeoutMs: 500, endpoint: "x", now: 0) }

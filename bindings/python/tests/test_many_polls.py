@@ -80,3 +80,18 @@ def test_a_401_while_polling_renews_the_token_once_and_the_poll_goes_on(emu, mak
             poll.close()
         assert client.stats()["unauthorizedRefreshes"] == 1
     assert emu.control("stats")["tokensIssued"] == 2
+
+
+def test_a_found_profile_is_stored_before_the_poll_ends(emu, make_config):
+    device = {"id": "stored-first", "ip": "10.9.0.1"}
+    with passauth.Client(make_config(pacing=False)) as client:
+        session = client.create_session("Cablevision", "adobe.com", "https://adobe.com", device=device)
+        seen_in_callback = []
+        emu.control("login", {"code": session.code})
+        poll = client.poll(session.code, interval=3, not_after_ms=session.not_after_ms, device=device,
+                           callback=lambda result: seen_in_callback.append(dict(client.stored_profiles(device))))
+        try:
+            assert "Cablevision" in poll.wait(timeout=20)
+        finally:
+            poll.close()
+        assert len(seen_in_callback) == 1 and "Cablevision" in seen_in_callback[0]
