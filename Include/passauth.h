@@ -436,7 +436,7 @@ int passauth_profile_partner_sso(passauth_client *client, const char *device_jso
  *
  * Any number of polls (tens of thousands) share three threads per client, started with the first poll:
  * passauth-poll keeps every code's timer and never waits for the network, passauth-http runs up to 64
- * requests at once (libcurl multi), passauth-deliver stores the profiles found (one store write for all
+ * requests at once (libcurl multi), passauth-result stores the profiles found (one store write for all
  * found meanwhile) and then ends their polls and runs the callbacks. A code has at most one request in
  * flight; the next leaves intervalMs after the answer, so two requests for one code are never closer
  * than 3 s. The first request of a poll leaves at a random moment of its first interval, so polls
@@ -448,7 +448,7 @@ typedef struct passauth_poll passauth_poll;
 /*
  * The outcome callback: called exactly once per poll, with the final status and, as result_json, the
  * profiles answer (PASSAUTH_OK) or the error object (the same fields as passauth_last_error()).
- * result_json is valid only during the call. It runs on the passauth-deliver thread, or on the thread
+ * result_json is valid only during the call. It runs on the passauth-result thread, or on the thread
  * calling passauth_poll_cancel / passauth_poll_free / passauth_client_free (or starting a newer code for
  * the device) when that ends the poll; it may call passauth_poll_cancel and passauth_poll_free on its
  * own poll. On PASSAUTH_OK the profile is already in the store (passauth_profiles_stored sees it). It

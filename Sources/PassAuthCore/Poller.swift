@@ -150,7 +150,7 @@ public final class Poller: @unchecked Sendable {
     // MARK: - The threads
 
     private func startThreadsLocked() throws(PassAuthError) {
-        let roles: [(String, (Poller) -> Void)] = [("passauth-poll", { $0.schedule() }), ("passauth-deliver", { $0.deliver() })]
+        let roles: [(String, (Poller) -> Void)] = [("passauth-poll", { $0.schedule() }), ("passauth-result", { $0.deliver() })]
         for (name, body) in roles {
             var thread = pthread_t()
             let start = Unmanaged.passRetained(ThreadStart(name: name, poller: self, body: body)).toOpaque()
@@ -226,7 +226,10 @@ public final class Poller: @unchecked Sendable {
         let operation = lookup ? context.sessionOperation(poll.code) : context.profileOperation(poll.code)
         do throws(PassAuthError) {
             let (request, token) = try context.service.prepare(operation, device: poll.device)
-            context.service.submit(request) { [self] outcome in
+            // Weak: the transport outlives nothing of the client's; a request still in flight when the
+            // client is freed is cancelled by the transport's shutdown, not waited for.
+            context.service.submit(request) { [weak self] outcome in
+                guard let self else { return }
                 monitor.withLock {
                     guard !stopping else { return }
                     answers.append(Answer(poll: poll, lookup: lookup, operation: operation, token: token, outcome: outcome))

@@ -68,7 +68,7 @@ import Testing
         do { _ = try store.load(); Issue.record("load: expected a store error") } catch { #expect(error.status == .store) }
         do { try store.save(.empty); Issue.record("save: expected a store error") } catch { #expect(error.status == .store) }
         do {
-            try store.withLock(timeoutMs: 100) { () throws(PassAuthError) in Issue.record("the body ran without the lock") }
+            _ = try store.withLock(timeoutMs: 100) { () throws(PassAuthError) in Issue.record("the body ran without the lock") }
             Issue.record("lock: expected a store error")
         } catch { #expect(error.status == .store) }
         box.failing = false

@@ -25,7 +25,7 @@ ccurl_share *ccurl_share_new(void);
 CURLSH *ccurl_share_handle(ccurl_share *share);
 void ccurl_share_free(ccurl_share *share);
 
-/* Names the calling thread (at most 15 bytes), so the library's threads show as passauth-* in ps, top
+/* Names the calling thread (at most 15 bytes: a longer name is refused), so the library's threads show as passauth-* in ps, top
    and debuggers. Not curl's: the one other GNU extension the core needs. */
 void ccurl_name_this_thread(const char *name);
 #endif

@@ -9,6 +9,7 @@ import time
 from collections import defaultdict
 
 import passauth
+import pytest
 
 POLLS = 300
 
@@ -95,3 +96,19 @@ def test_a_found_profile_is_stored_before_the_poll_ends(emu, make_config):
         finally:
             poll.close()
         assert len(seen_in_callback) == 1 and "Cablevision" in seen_in_callback[0]
+
+
+def test_freeing_the_client_cancels_requests_in_flight_and_stops_its_threads(emu, make_config):
+    client = passauth.Client(make_config(pacing=False, timeoutMs=20000))
+    session = client.create_session("Cablevision", "adobe.com", "https://adobe.com")
+    emu.control("faults", {"faults": [{"kind": "delay", "delayMs": 15000, "endpoint": "profiles.code"}]})
+    poll = client.poll(session.code, interval=3, not_after_ms=session.not_after_ms)
+    time.sleep(3.5)  # the first request leaves within the first interval (3 s) and hangs for 15 s
+    assert library_threads() == 3
+    started = time.monotonic()
+    client.close()
+    assert time.monotonic() - started < 5, "client_free waited for the request in flight"
+    assert library_threads() == 0
+    with pytest.raises(passauth.CancelledError):
+        poll.wait(timeout=5)
+    poll.close()
