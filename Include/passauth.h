@@ -439,8 +439,8 @@ int passauth_profile_partner_sso(passauth_client *client, const char *device_jso
  * requests at once (libcurl multi), passauth-result stores the profiles found (one store write for all
  * found meanwhile) and then ends their polls and runs the callbacks. A code has at most one request in
  * flight; the next leaves intervalMs after the answer, so two requests for one code are never closer
- * than 3 s. The first request of a poll leaves at a random moment of its first interval, so polls
- * started together reach the service spread out.
+ * than 3 s. The first request of a poll leaves at a random moment between intervalMs/4 and intervalMs
+ * after the start, so polls started together reach the service spread out.
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct passauth_poll passauth_poll;

@@ -13,12 +13,14 @@ struct PollContext: Sendable {
 }
 
 /// Polls codes for profiles, thousands at once, on two threads plus the transport's HTTP thread
-/// (CurlMulti): the scheduler keeps every code's timer, starts the due requests without waiting for
-/// them and judges the answers as they come back, so one slow request never delays another code; the
-/// deliverer persists found profiles (one store write for all those found meanwhile) and then ends
-/// their polls and runs the callbacks, so neither disk nor a caller's callback delays the cadence. Each poll has its own cadence (never below 3 s, the checklist's floor) and ends on a profile,
-/// on the code's notAfter, on cancel, on a newer code for the same device, on the caller's timeout, or
-/// on a non-retryable error. Transient failures and 429s slow a poll down instead of ending it. A code
+/// (CurlMulti). The scheduler keeps every code's timer, starts the due requests without waiting for
+/// them and judges the answers as they come back, so one slow request never delays another code. The
+/// deliverer persists found profiles (one store write for all those found meanwhile), then ends their
+/// polls and runs the callbacks, so neither disk nor a caller's callback delays the cadence.
+///
+/// Each poll has its own cadence (never below 3 s, the checklist's floor) and ends on a profile, on
+/// the code's notAfter, on cancel, on a newer code for the same device, on the caller's timeout, or on
+/// a non-retryable error. Transient failures and 429s slow a poll down instead of ending it. A code
 /// has at most one request in flight, and the next is scheduled only after its answer, so two requests
 /// for one code are never closer than the interval.
 public final class Poller: @unchecked Sendable {
@@ -91,9 +93,9 @@ public final class Poller: @unchecked Sendable {
             let older = newestByDevice[device.stateKey].flatMap { $0.code != code ? $0 : nil }
             newestByDevice[device.stateKey] = poll
             live[ObjectIdentifier(poll)] = poll
-            // The first profile request leaves at a random moment of the first interval, so polls
-            // started together (a server-to-server batch) reach the service spread evenly over the
-            // interval instead of in one burst; a code of unknown expiry is looked up at once (and
+            // The first profile request leaves at a random moment between a quarter of an interval and
+            // one interval, so polls started together (a server-to-server batch) reach the service
+            // spread out instead of in one burst; a code of unknown expiry is looked up at once (and
             // validated) through the sessions API.
             let firstDelay = poll.notAfter == nil ? 0 : Int64.random(in: Int64(poll.intervalMs / 4)...Int64(poll.intervalMs))
             heap.insert(poll, due: Clock.monotonicMs() + firstDelay)
@@ -129,7 +131,7 @@ public final class Poller: @unchecked Sendable {
         }
     }
 
-    /// Ends every poll (PASSAUTH_E_CANCELLED) and stops the thread; joins it unless called on it.
+    /// Ends every poll (PASSAUTH_E_CANCELLED) and stops the threads; joins them unless called on one.
     func shutdown() {
         let (polls, threads): ([Poll], [pthread_t]) = monitor.withLock {
             stopping = true
@@ -230,10 +232,10 @@ public final class Poller: @unchecked Sendable {
             // client is freed is cancelled by the transport's shutdown, not waited for.
             context.service.submit(request) { [weak self] outcome in
                 guard let self else { return }
-                monitor.withLock {
-                    guard !stopping else { return }
-                    answers.append(Answer(poll: poll, lookup: lookup, operation: operation, token: token, outcome: outcome))
-                    monitor.broadcast()
+                self.monitor.withLock {
+                    guard !self.stopping else { return }
+                    self.answers.append(Answer(poll: poll, lookup: lookup, operation: operation, token: token, outcome: outcome))
+                    self.monitor.broadcast()
                 }
             }
         } catch {
