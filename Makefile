@@ -24,7 +24,7 @@ CPP_EXAMPLES  := $(OUT)/examples/cpp-journey
 CPP_TESTS     := $(OUT)/tests/test_wrapper
 
 .PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-cpp test-python test-cli test-install \
-        demo emulator install clean bench bench-programs fuzz fuzz-build test-fuzz asan memcheck helgrind soak
+        demo emulator install clean bench bench-programs fuzz fuzz-build test-fuzz asan asan-swift tsan memcheck helgrind soak
 
 all: build
 
@@ -35,7 +35,8 @@ help:
 	@echo "make bench     build and run the benchmarks (benchmarks/README.md): one table, under 10 minutes"
 	@echo "make emulator  run the Adobe Pass emulator on http://127.0.0.1:8642"
 	@echo "make fuzz      build the libFuzzer targets and run each for FUZZ_RUNS (1,000,000) executions"
-	@echo "make asan      every C test built with AddressSanitizer + UBSan (LeakSanitizer on)"
+	@echo "make asan      every C test built with AddressSanitizer + UBSan (LeakSanitizer on), then the Swift tests under ASan"
+	@echo "make tsan      the Swift tests under ThreadSanitizer"
 	@echo "make memcheck  every C test under valgrind memcheck (definite leaks and memory errors fail)"
 	@echo "make helgrind  the 16-thread stress test under valgrind helgrind: fails on any report not in tests/helgrind.supp"
 	@echo "make soak      long runs: 2,000 SIGKILLs of a store writer, a long stress run, make fuzz"
@@ -216,6 +217,18 @@ $(OUT)/asan/%: tests/c/%.c tests/c/harness.c tests/c/harness.h Include/passauth.
 asan: $(ASAN_TESTS)
 	@set -e; for t in $(ASAN_TESTS); do echo "== asan $$t"; \
 	    $(PYPATH) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 $$t; done
+	@$(MAKE) --no-print-directory asan-swift
+
+# The Swift tests with the core built under a sanitizer (debug builds, one scratch path each so they
+# do not rebuild each other). XCTest is off: the tests are Swift Testing, and an empty XCTest pass
+# only reports libXCTest's own leaks. Any sanitizer report fails the run.
+SWIFT_SANITIZED := swift test --disable-xctest
+
+asan-swift:
+	$(SWIFT_SANITIZED) --sanitize=address --scratch-path .build-asan
+
+tsan:
+	$(SWIFT_SANITIZED) --sanitize=thread --scratch-path .build-tsan
 
 memcheck: $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do echo "== memcheck $$t"; \
