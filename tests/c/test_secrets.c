@@ -6,7 +6,7 @@
  * 0700 directory; TLS is verified by default (the emulator's self-signed certificate fails without
  * caFile and passes with it); plain http to a non-loopback host is refused (see also
  * test_registration.c and Tests/PassAuthCoreTests/ConfigurationTests.swift insecureHttpNeedsConsent).
- * The CLI lives in another work stream; its output is not covered here. */
+ * The same for the passauth command's stdout and stderr: tests/cli/test_cli_secrets.py. */
 #include "harness.h"
 #include "passauth.h"
 
