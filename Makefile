@@ -36,7 +36,7 @@ help:
 	@echo "make emulator  run the Adobe Pass emulator on http://127.0.0.1:8642"
 	@echo "make fuzz      build the libFuzzer targets and run each for FUZZ_RUNS (1,000,000) executions"
 	@echo "make asan      every C test built with AddressSanitizer + UBSan (LeakSanitizer on), then the Swift tests under ASan"
-	@echo "make tsan      the Swift tests under ThreadSanitizer"
+	@echo "make tsan      the Swift tests, then the 16-thread C stress test, under ThreadSanitizer"
 	@echo "make memcheck  every C test under valgrind memcheck (definite leaks and memory errors fail)"
 	@echo "make helgrind  the 16-thread stress test under valgrind helgrind: fails on any report not in tests/helgrind.supp"
 	@echo "make soak      long runs: 2,000 SIGKILLs of a store writer, a long stress run, make fuzz"
@@ -227,8 +227,19 @@ SWIFT_SANITIZED := swift test --disable-xctest
 asan-swift:
 	$(SWIFT_SANITIZED) --sanitize=address --scratch-path .build-asan
 
+# Then the 16-thread C stress test against the TSan build of libpassauth.so (the toolchain's TSan
+# runtime carries libdispatch interceptors, hence -ldispatch). libcurl is not instrumented.
+TSAN_DIR      := $(OUT)/tsan
+SWIFT_LIBS    := $(abspath $(dir $(CLANG))../lib/swift/linux)
+
 tsan:
 	$(SWIFT_SANITIZED) --sanitize=thread --scratch-path .build-tsan
+	@mkdir -p $(TSAN_DIR)
+	ln -sf $(abspath .build-tsan/debug/libpassauth.so) $(TSAN_DIR)/$(SONAME)
+	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=thread -IInclude -o $(TSAN_DIR)/test_stress \
+	    tests/c/test_stress.c tests/c/harness.c -L$(TSAN_DIR) -Wl,-rpath,$(abspath $(TSAN_DIR)) -l:$(SONAME) \
+	    -lcurl -ljansson -lpthread -L$(SWIFT_LIBS) -Wl,-rpath,$(SWIFT_LIBS) -ldispatch -lBlocksRuntime
+	$(PYPATH) PASSAUTH_STRESS_ROUNDS=3 $(TSAN_DIR)/test_stress
 
 memcheck: $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do echo "== memcheck $$t"; \
