@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Preauthorization permits kept in memory (checklist: "cache successful permit decisions in memory"),
 /// keyed by device, MVPD and resource, each until its `notAfter` (or `defaultTTLMs` when the service
 /// sent none, as in the preauthorization samples). Bounded: past `capacity` entries, expired ones go
@@ -24,7 +22,7 @@ final class DecisionCache: Sendable {
 
     let capacity: Int
     let defaultTTLMs: Int64
-    private let table = Mutex<Table>(Table())
+    private let table = Locked<Table>(Table())
 
     init(capacity: Int = 10_000, defaultTTLMs: Int64 = 600_000) {
         self.capacity = max(1, capacity)

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The client side of throttling-mechanism.md: a token bucket per device IP (the service's key) —
 /// 1 request per second, an initial burst of 10 — so a well-behaved caller never meets a 429. Callers
 /// are delayed, not failed, unless the wait would exceed their timeout. Waiting happens outside the
@@ -27,7 +25,7 @@ final class Pacer: Sendable {
         var pruneAt = Pacer.maxTrackedDevices
     }
 
-    private let buckets = Mutex<Table>(Table())
+    private let buckets = Locked<Table>(Table())
 
     /// Milliseconds the caller must wait before sending for `key` (0: at once); the slot is reserved.
     func reserve(for key: String, timeoutMs: Int, endpoint: String, now: Int64 = Clock.monotonicMs()) throws(PassAuthError) -> Int64 {

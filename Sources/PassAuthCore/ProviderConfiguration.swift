@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The configuration phase: the MVPD list (cached in memory for a few minutes, as the checklist
 /// recommends), a filter for pickers, and the user's persisted MVPD selection.
 extension Client {
@@ -125,7 +123,7 @@ public struct MVPDFilter: Sendable {
 
 /// A small time-bounded cache (monotonic expiry, bounded entry count).
 final class ExpiringCache: Sendable {
-    private let entries = Mutex<[String: (value: JSON, expiresAt: Int64)]>([:])
+    private let entries = Locked<[String: (value: JSON, expiresAt: Int64)]>([:])
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }

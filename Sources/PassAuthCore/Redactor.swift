@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Remembers the secrets a client holds (client secret, access token, media and SSO tokens) so that
 /// nothing the library prints or returns as an error can carry them, even when a hostile server
 /// echoes them back.
@@ -18,7 +16,7 @@ public final class Redactor: Sendable {
         var next = 0
     }
 
-    private let secrets = Mutex(Secrets())
+    private let secrets = Locked(Secrets())
 
     public init() {}
 

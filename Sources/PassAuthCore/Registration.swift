@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The registration phase (DCR): client credentials obtained once and kept forever, an access token
 /// kept until shortly before it expires. Callers on many threads and in many processes share one
 /// registration and one token: the flight lock joins threads, the store lock joins processes, and the
@@ -12,7 +10,7 @@ final class Registration: Sendable {
     private let redactor: Redactor
     private let logger: Logger
     private let flight = FlightLock()
-    private let memory = Mutex<(credentials: ClientCredentials?, token: AccessToken?)>((nil, nil))
+    private let memory = Locked<(credentials: ClientCredentials?, token: AccessToken?)>((nil, nil))
     private let statementFingerprint: String
 
     init(config: Configuration, store: StateStore, transport: HTTPTransport, stats: Stats, redactor: Redactor, logger: Logger) {

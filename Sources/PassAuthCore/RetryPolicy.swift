@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Which failed calls are tried again, when, and how often — in one place, for every REST API V2 call
 /// (Service.call). Adobe's checklist: follow the enhanced error's `action`, retry only what warrants
 /// it, at most 2–3 times, never in a loop; after a 429 wait at least one second.
@@ -74,7 +72,7 @@ public struct RetryPolicy: Sendable {
 /// The earliest time (monotonic ms) each device may send again after a 429. Waiting happens outside
 /// the lock; a wait longer than the caller's budget fails fast with PASSAUTH_E_THROTTLED.
 final class ThrottleGate: Sendable {
-    private let notBefore = Mutex<[String: Int64]>([:])
+    private let notBefore = Locked<[String: Int64]>([:])
 
     func deferRequests(for key: String, byMs wait: Int) {
         let until = Clock.monotonicMs() + Int64(wait)

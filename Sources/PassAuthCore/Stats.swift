@@ -10,7 +10,7 @@ public final class Counter: Sendable {
 
 /// What `passauth_stats` reports. Counts only; nothing here can carry a secret.
 public final class Stats: Sendable {
-    private let requests = Mutex<[String: Int]>([:])
+    private let requests = Locked<[String: Int]>([:])
     public let retries = Counter()
     public let unauthorizedRefreshes = Counter()
     public let throttled = Counter()
@@ -24,7 +24,9 @@ public final class Stats: Sendable {
     func countRequest(_ endpoint: String) { requests.withLock { $0[endpoint, default: 0] += 1 } }
 
     public var asJSON: JSON {
-        let perEndpoint = requests.withLock { $0 }.sorted { $0.key < $1.key }
+        // Sorted under the lock: a copy read after unlocking would share the dictionary's storage with
+        // the next countRequest, a hand-over only the reference count orders (invisible to helgrind).
+        let perEndpoint = requests.withLock { $0.sorted { $0.key < $1.key } }
         return [
             "requests": .object(perEndpoint.map { ($0.key, JSON.int(Int64($0.value))) }),
             "requestsTotal": .int(Int64(perEndpoint.reduce(0) { $0 + $1.value })),

@@ -6,7 +6,7 @@
  * 0700 directory; TLS is verified by default (the emulator's self-signed certificate fails without
  * caFile and passes with it); plain http to a non-loopback host is refused (see also
  * test_registration.c and Tests/PassAuthCoreTests/ConfigurationTests.swift insecureHttpNeedsConsent).
- * The CLI lives in another work stream; its output is not covered here. */
+ * The same for the passauth command's stdout and stderr: tests/cli/test_cli_secrets.py. */
 #include "harness.h"
 #include "passauth.h"
 
@@ -188,11 +188,14 @@ static void test_store_file_modes(void) {
     umask(old);
     passauth_free(out);
     passauth_client_free(client);
-    struct stat st;
+    struct stat st = {0};
     char path[800];
     snprintf(path, sizeof path, "%s/REF30.json", store);
-    CHECK_MSG(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "%.300s mode %o", path, st.st_mode & 0777);
-    CHECK_MSG(stat(store, &st) == 0 && (st.st_mode & 0777) == 0700, "%s mode %o", store, st.st_mode & 0777);
+    /* stat first: CHECK_MSG formats its message before it evaluates the condition */
+    bool found = stat(path, &st) == 0;
+    CHECK_MSG(found && (st.st_mode & 0777) == 0600, "%.300s mode %o", path, st.st_mode & 0777);
+    found = stat(store, &st) == 0;
+    CHECK_MSG(found && (st.st_mode & 0777) == 0700, "%s mode %o", store, st.st_mode & 0777);
 }
 
 static void test_tls_verified_by_default(void) {

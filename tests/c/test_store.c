@@ -111,7 +111,7 @@ static void test_missing_callbacks_are_invalid(void) {
 
 /* Two clients (two "service instances") on one store: one registration, one token, shared profiles. */
 static void test_clients_share_one_registration_and_profiles(void) {
-    emulator_post(&emu, "/_emulator/reset", "{}");
+    json_decref(emulator_post(&emu, "/_emulator/reset", "{}"));
     memory_store *m = memory_store_new();
     passauth_client *a = store_client(m, "\"pacing\":false");
     passauth_client *b = store_client(m, "\"pacing\":false");
@@ -141,7 +141,7 @@ static void test_clients_share_one_registration_and_profiles(void) {
 
 /* Devices never see each other's profiles (stored or fetched) or cached preauthorizations. */
 static void test_devices_are_isolated(void) {
-    emulator_post(&emu, "/_emulator/reset", "{}");
+    json_decref(emulator_post(&emu, "/_emulator/reset", "{}"));
     memory_store *m = memory_store_new();
     passauth_client *c = store_client(m, "\"pacing\":false");
     const char *dev1 = "{\"id\":\"iso-dev-1\",\"ip\":\"203.0.113.1\"}", *dev2 = "{\"id\":\"iso-dev-2\",\"ip\":\"203.0.113.2\"}";
@@ -174,7 +174,7 @@ static void test_devices_are_isolated(void) {
 
 /* A store outage fails calls with PASSAUTH_E_STORE and changes nothing; the state works again after it. */
 static void test_store_outage_is_typed_and_harmless(void) {
-    emulator_post(&emu, "/_emulator/reset", "{}");
+    json_decref(emulator_post(&emu, "/_emulator/reset", "{}"));
     memory_store *m = memory_store_new();
     passauth_client *c = store_client(m, "\"pacing\":false");
     CHECK_STATUS(passauth_mvpd_select(c, NULL, "{\"id\":\"Cablevision\",\"displayName\":\"Optimum\"}"), PASSAUTH_OK);
