@@ -49,7 +49,6 @@ ccurl_share *ccurl_share_new(void) {
     curl_share_setopt(share->handle, CURLSHOPT_USERDATA, share);
     curl_share_setopt(share->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(share->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(share->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     return share;
 }
 

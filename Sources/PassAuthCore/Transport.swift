@@ -1,6 +1,5 @@
 import CCurl
 import Glibc
-import Synchronization
 
 /// One HTTP exchange as the core sees it. `endpoint` names the service operation for statistics.
 public struct HTTPRequest: Sendable {
@@ -48,19 +47,17 @@ extension HTTPTransport {
     }
 }
 
-/// libcurl-backed transport. Blocking calls (`send`) take an easy handle from a pool; the handles share
-/// one connection cache, DNS cache and TLS session cache, so sequential calls reuse one kept-alive
-/// connection and concurrent calls from many threads each get a handle without waiting for one
+/// libcurl-backed transport. Blocking calls (`send`) take an easy handle from a pool: each handle keeps
+/// its own connections alive (sequential calls reuse one connection) and the handles share the DNS and
+/// TLS session caches, so concurrent calls from many threads each get a handle without waiting for one
 /// another. Submitted calls (`submit`) run on one CurlMulti thread, started on first use.
 public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     private let share: OpaquePointer
-    /// Idle connections kept alive for reuse (all hosts together).
-    static let maxIdleConnections = 256
     // Idle easy handles; a handle is owned by exactly one thread between checkout and checkin.
-    private let idle = Mutex<[EasyHandle]>([])
+    private let idle = Locked<[EasyHandle]>([])
     private let options: Options
     private let stats: Stats
-    private let multi = Mutex<CurlMulti?>(nil)
+    private let multi = Locked<CurlMulti?>(nil)
 
     public struct Options: Sendable {
         public var timeoutMs: Int
@@ -146,10 +143,6 @@ final class CurlExchange {
         // The server-to-server cookbook asks for DNS answers to be cached for at most 30 seconds.
         ccurl_setopt_long(easy, CURLOPT_DNS_CACHE_TIMEOUT, 30)
         ccurl_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
-        // The shared connection cache keeps at most this many idle connections; libcurl's default for
-        // curl_easy_perform is 4 (its private multi's 4 x 1 handle), so 32 concurrent callers closed
-        // and reopened a connection on almost every request.
-        ccurl_setopt_long(easy, CURLOPT_MAXCONNECTS, CurlTransport.maxIdleConnections)
         ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
         ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
         if let caFile = options.caFile { ccurl_setopt_str(easy, CURLOPT_CAINFO, caFile) }

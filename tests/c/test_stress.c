@@ -21,6 +21,9 @@ static passauth_client *client;
 static int rounds = 6;
 /* The session is for Spectrum (no profile): a code comes back and is polled, then cancelled or freed. */
 static atomic_int ok_calls, failed_calls, polls_ended;
+/* Names the completing polls' devices apart between the warm-up and the run (a device that logged in
+   once gets no code again). */
+static const char *phase = "warm";
 
 static void on_poll(void *user_data, int status, const char *result_json) {
     (void)user_data;
@@ -66,6 +69,32 @@ static void one_round(passauth_client *c, int n, int r) {
     json_decref(doc);
     passauth_free(out);
     out = NULL;
+    if (r == 0) {
+        /* A poll that completes, on a device of this thread's own (another thread's session would
+           supersede it): the poller's scheduler, HTTP and result threads at work under the checkers. */
+        char own[64], login[96];
+        snprintf(own, sizeof own, "{\"id\":\"tv-stress-%s-%d\"}", phase, n);
+        count(passauth_session_create(c, own, "{\"mvpd\":\"Cablevision\",\"domainName\":\"adobe.com\",\"redirectUrl\":\"https://adobe.com\"}", &out));
+        json_t *session = harness_parse(out);
+        const char *pending = json_string_value(json_object_get(session, "code"));
+        passauth_poll *poll = NULL;
+        if (pending) {
+            snprintf(login, sizeof login, "{\"code\":\"%s\"}", pending);
+            json_decref(emulator_post(&emu, "/_emulator/login", login));
+            count(passauth_poll_start(c, own, pending, "{\"intervalMs\":3000}", NULL, NULL, &poll));
+        } else {
+            count(PASSAUTH_E_PROTOCOL);
+        }
+        if (poll) {
+            char *profiles = NULL;
+            count(passauth_poll_wait(poll, 20000, &profiles));
+            passauth_free(profiles);
+            passauth_poll_free(poll);
+        }
+        json_decref(session);
+        passauth_free(out);
+        out = NULL;
+    }
     count(passauth_stats(c, &out));
     passauth_free(out);
 }
@@ -109,6 +138,7 @@ int main(void) {
     atomic_store(&ok_calls, 0);
     atomic_store(&failed_calls, 0);
     atomic_store(&polls_ended, 0);
+    phase = "run";
     config = harness_config(&emu, harness_temp_dir(), "\"logLevel\":\"none\",\"pacing\":false,\"timeoutMs\":20000");
     CHECK_STATUS(passauth_client_new(config, &client), PASSAUTH_OK);
     free(config);

@@ -18,8 +18,10 @@ CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption opt, long value);
    left. */
 int ccurl_multi_next_done(CURLM *m, CURL **easy, CURLcode *result);
 
-/* A share handle with DNS cache, TLS sessions and the connection pool shared between easy handles,
-   guarded by internal mutexes so easy handles may run on different threads at once. */
+/* A share handle with the DNS cache and TLS sessions shared between easy handles, guarded by internal
+   mutexes so easy handles may run on different threads at once. Not the connection cache: libcurl does
+   not support sharing connections between concurrent threads (KNOWN_BUGS, curl issue #4915; helgrind
+   showed the race), so each pooled handle keeps its own. */
 typedef struct ccurl_share ccurl_share;
 ccurl_share *ccurl_share_new(void);
 CURLSH *ccurl_share_handle(ccurl_share *share);
