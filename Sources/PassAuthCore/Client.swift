@@ -38,7 +38,7 @@ public final class Client: Sendable {
             service: service,
             profileOperation: { Client.profileByCode($0, serviceProvider: serviceProvider) },
             sessionOperation: { Client.sessionByCode($0, serviceProvider: serviceProvider) },
-            // Weak: the poller's thread must never keep a freed client alive.
+            // Weak: the poller's threads must never keep a freed client alive.
             persist: { [weak self] found throws(PassAuthError) in
                 guard let self else { throw PassAuthError(.cancelled, "the client was freed") }
                 try self.rememberProfiles(found)

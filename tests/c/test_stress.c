@@ -1,5 +1,6 @@
 /* 16 threads on one client (issue 11): register, authorize, profiles, session + poll start / cancel /
- * free, stats and last_error, all at once, against the emulator. Meant for helgrind (`make helgrind`)
+ * free, a poll per thread that completes (first round), stats and last_error, all at once, against the
+ * emulator. Meant for helgrind (`make helgrind`)
  * as well as a plain run: every call returns a valid status and the counters add up.
  * PASSAUTH_STRESS_ROUNDS sets the rounds per thread (default 6; helgrind is slow).
  * Before the threads start, the main thread runs two rounds on a throw-away client (its own store):
