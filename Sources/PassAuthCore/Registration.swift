@@ -119,8 +119,8 @@ final class Registration: Sendable {
     }
 
     private func remember(_ credentials: ClientCredentials, _ token: AccessToken) {
-        redactor.remember(credentials.clientSecret)
-        redactor.remember(token.value)
+        redactor.hold(credentials.clientSecret, as: .clientSecret)
+        redactor.hold(token.value, as: .accessToken)
         memory.withLock { $0 = (credentials, token) }
     }
 
@@ -138,7 +138,7 @@ final class Registration: Sendable {
               let secret = document["client_secret"]?.stringValue, !secret.isEmpty else {
             throw protocolError("register", "the response has no client_id / client_secret")
         }
-        redactor.remember(secret)
+        redactor.hold(secret, as: .clientSecret)
         stats.registrations.add()
         logger.log(.info, "registered client \(id)")
         return ClientCredentials(clientId: id, clientSecret: secret, issuedAt: document["client_id_issued_at"]?.int64Value,
@@ -158,7 +158,7 @@ final class Registration: Sendable {
               let lifetime = document["expires_in"]?.int64Value, lifetime > 0 else {
             throw protocolError("token", "the response has no access_token / positive expires_in")
         }
-        redactor.remember(value)
+        redactor.hold(value, as: .accessToken)
         stats.tokenFetches.add()
         // The local clock measures the lifetime, so clock skew with the service cannot shorten it.
         return AccessToken(value: value, obtainedAt: obtainedAt, expiresAt: obtainedAt + min(lifetime, 366 * 86_400) * 1000)

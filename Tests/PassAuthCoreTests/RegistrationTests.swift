@@ -142,14 +142,42 @@ import Testing
     }
 
     /// A long-lived client does not grow without bound: per-call secrets (media tokens, callers' SSO
-    /// tokens) are kept in a bounded window; the client's own credentials are kept for good.
+    /// tokens) are kept in a bounded window; the configuration's secrets are kept for good.
     @Test func redactorKeepsABoundedWindowOfPerCallSecrets() {
         let redactor = Redactor()
-        redactor.remember("client-secret-value")
+        redactor.remember("client-statement-value")
         for i in 0..<(Redactor.recentCapacity * 5) { redactor.rememberRecent("media-token-\(i)") }
         #expect(redactor.count == Redactor.recentCapacity + 1)
         let last = "media-token-\(Redactor.recentCapacity * 5 - 1)"
-        #expect(redactor.scrub("a \(last) b client-secret-value") == "a [redacted] b [redacted]")
+        #expect(redactor.scrub("a \(last) b client-statement-value") == "a [redacted] b [redacted]")
+        #expect(redactor.scrub("a media-token-0 b") == "a media-token-0 b")  // out of the window
+    }
+
+    /// Credentials replaced again and again (re-registrations, token renewals) stay bounded too: the
+    /// current ones are always redacted, replaced ones join the recent window.
+    @Test func redactorHoldsOnlyTheCurrentCredentials() {
+        let redactor = Redactor()
+        for i in 0..<(Redactor.recentCapacity * 3) {
+            redactor.hold("client-secret-\(i)", as: .clientSecret)
+            redactor.hold("access-token-\(i)", as: .accessToken)
+        }
+        #expect(redactor.count == Redactor.recentCapacity + 2)
+        let n = Redactor.recentCapacity * 3 - 1
+        #expect(redactor.scrub("client-secret-\(n)/access-token-\(n)/access-token-\(n - 1)")
+                == "[redacted]/[redacted]/[redacted]")
+        redactor.hold("access-token-\(n)", as: .accessToken)  // holding the current one again changes nothing
+        #expect(redactor.count == Redactor.recentCapacity + 2)
+    }
+
+    @Test func redactorPrefersTheLongestSecretAndKeepsOtherTextIntact() {
+        let redactor = Redactor()
+        redactor.remember("token-abc")
+        redactor.remember("token-abcdef")
+        redactor.remember("élan-secret")
+        #expect(redactor.scrub("x token-abcdef y token-abc z") == "x [redacted] y [redacted] z")
+        #expect(redactor.scrub("héllo élan-secret ✓") == "héllo [redacted] ✓")
+        #expect(redactor.scrub("token") == "token")
+        #expect(redactor.scrub("") == "")
     }
 }
 
