@@ -62,8 +62,10 @@
  *   - Threads.  A passauth_client may be used from any number of threads at once. Calls block the
  *     calling thread for at most the configured timeouts; nothing waits forever.
  *
- *   - Secrets.  The client secret, access token, media tokens and SSO tokens never appear in results,
- *     errors, statistics or logs.
+ *   - Secrets.  The client secret, access token, media tokens and SSO tokens never appear in results
+ *     (other than the media token of an authorization), errors, statistics or logs, even when a server
+ *     echoes them back: a client scrubs its configuration's secrets, its current credentials and the
+ *     1,024 most recent media tokens, SSO tokens and replaced credentials, so its memory stays bounded.
  */
 #ifndef PASSAUTH_H
 #define PASSAUTH_H
