@@ -20,7 +20,7 @@ public func fuzzCaller(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     if segment.contains("/") || segment.contains("?") || segment.contains("#") { fatalError("segment escaped: \(segment)") }
 
     guard let json = try? JSON.parse(text) else { return 0 }
-    _ = try? Configuration(json: json, environmentVariables: env)
+    _ = try? ClientSettings(json: json, environmentVariables: env)
     if let device = try? Device(json: json) {
         for endpoint in ["configuration", "sessions.create", "profiles", "profiles.mvpd", "profiles.code", "logout",
                          "decisions.authorize", "sessions.sso"] {

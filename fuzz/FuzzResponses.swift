@@ -45,7 +45,7 @@ private let deviceConfig = baseConfig.setting("configurationCacheMs", 0).setting
 private func makeClient(_ config: JSON, _ transport: FuzzTransport, _ store: MemoryStore) -> Client {
     var policy = RetryPolicy()
     policy.maxAttempts = 1
-    return try! Client(config: Configuration(json: config), transport: transport, store: store, retryPolicy: policy)
+    return try! Client(config: ClientSettings(json: config), transport: transport, store: store, retryPolicy: policy)
 }
 private let device = try! Device(json: try! JSON.parse(#"{"id":"tv-1","ip":"10.0.0.1"}"#))
 

@@ -33,7 +33,7 @@ public func passauth_free(_ pointer: UnsafeMutableRawPointer?) { free(pointer) }
 public func passauth_client_new(_ configJSON: CString?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     Bridge.run { () throws(PassAuthError) in
         let out = try Bridge.requireOut(out, "out")
-        let config = try Configuration(json: Bridge.json(configJSON, "config_json"))
+        let config = try ClientSettings(json: Bridge.json(configJSON, "config_json"))
         let client = try Client(config: config)
         out.pointee = OpaquePointer(Unmanaged.passRetained(client).toOpaque())
     }

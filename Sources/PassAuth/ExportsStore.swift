@@ -61,7 +61,7 @@ public func passauth_client_new_with_store(_ configJSON: CString?, _ store: Unsa
                                            _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     Bridge.run { () throws(PassAuthError) in
         let out = try Bridge.requireOut(out, "out")
-        let config = try Configuration(json: Bridge.json(configJSON, "config_json"))
+        let config = try ClientSettings(json: Bridge.json(configJSON, "config_json"))
         let store = try Bridge.callbackStore(store, serviceProvider: config.serviceProvider)
         let client = try Client(config: config, store: store)
         out.pointee = OpaquePointer(Unmanaged.passRetained(client).toOpaque())

@@ -22,7 +22,7 @@ enum Settings {
         return text.isEmpty ? nil : text
     }
 
-    static func configuration(_ arguments: ParsedArguments) throws(CLIFailure) -> Configuration {
+    static func configuration(_ arguments: ParsedArguments) throws(CLIFailure) -> ClientSettings {
         var config = try fileLayer(arguments)
         for layer in 0..<2 {
             var values: [String: String] = [:]
@@ -44,7 +44,7 @@ enum Settings {
             config = config.setting("device", (config["device"] ?? [:]).setting("id", .string(defaultDeviceId())))
         }
         do {
-            return try Configuration(json: config)
+            return try ClientSettings(json: config)
         } catch {
             throw CLIFailure(error, hint: hint(forKey: error.key))
         }

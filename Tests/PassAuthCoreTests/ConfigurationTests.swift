@@ -2,8 +2,8 @@ import Testing
 @testable import PassAuthCore
 
 @Suite struct ConfigurationTests {
-    func config(_ text: String) throws(PassAuthError) -> Configuration {
-        try Configuration(json: try! JSON.parse(text), environmentVariables: { $0 == "HOME" ? "/home/u" : nil })
+    func config(_ text: String) throws(PassAuthError) -> ClientSettings {
+        try ClientSettings(json: try! JSON.parse(text), environmentVariables: { $0 == "HOME" ? "/home/u" : nil })
     }
 
     func failure(_ text: String) -> PassAuthError? {

@@ -13,13 +13,13 @@ import Testing
 
     @Test func pacingKeysAreValidated() throws {
         let base: [(String, JSON)] = [("serviceProvider", "REF30"), ("softwareStatement", "x.y.z"), ("store", "/tmp/x")]
-        let config = try Configuration(json: .object(base + [("pacingRatePerSecond", .double(2.5)), ("pacingBurst", 3)]))
+        let config = try ClientSettings(json: .object(base + [("pacingRatePerSecond", .double(2.5)), ("pacingBurst", 3)]))
         #expect(config.pacingRatePerSecond == 2.5 && config.pacingBurst == 3)
-        let defaults = try Configuration(json: .object(base))
+        let defaults = try ClientSettings(json: .object(base))
         #expect(defaults.pacingRatePerSecond == 1 && defaults.pacingBurst == 10)
         for bad: (String, JSON) in [("pacingRatePerSecond", 0), ("pacingRatePerSecond", "1"), ("pacingBurst", 0),
                                     ("pacingBurst", .double(1.5))] {
-            #expect(throws: PassAuthError.self) { try Configuration(json: .object(base + [bad])) }
+            #expect(throws: PassAuthError.self) { try ClientSettings(json: .object(base + [bad])) }
         }
     }
 

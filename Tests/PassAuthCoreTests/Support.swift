@@ -31,11 +31,11 @@ func temporaryDirectory() -> String {
     return path
 }
 
-func makeConfig(store: String, baseUrl: String = "http://127.0.0.1:9", extra: [(String, JSON)] = []) throws -> Configuration {
+func makeConfig(store: String, baseUrl: String = "http://127.0.0.1:9", extra: [(String, JSON)] = []) throws -> ClientSettings {
     let document = JSON.object([("baseUrl", .string(baseUrl)), ("serviceProvider", "REF30"),
                                 ("softwareStatement", .string(softwareStatement)), ("store", .string(store)),
                                 ("device", ["id": "device-1"])] + extra)
-    return try Configuration(json: document)
+    return try ClientSettings(json: document)
 }
 
 /// A DCR + API fake: registers, issues tokens "T1", "T2"…, answers configuration.

@@ -137,9 +137,3 @@ public final class FileStore: StateStore {
         PassAuthError(.store, "\(what) store file \(path): \(String(cString: strerror(errno)))")
     }
 }
-
-extension String {
-    func leftPadded(to width: Int, with pad: Character = "0") -> String {
-        count >= width ? self : String(repeating: pad, count: width - count) + self
-    }
-}

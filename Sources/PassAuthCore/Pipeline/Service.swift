@@ -19,7 +19,7 @@ struct Operation {
 /// token, refreshes it once on a 401 and retries the call once, turns failures into typed errors, and
 /// applies RetryPolicy (action-driven retries, 429 waits per device, re-registration once).
 final class Service: Sendable {
-    private let config: Configuration
+    private let config: ClientSettings
     private let transport: HTTPTransport
     private let registration: Registration
     private let stats: Stats
@@ -29,7 +29,7 @@ final class Service: Sendable {
     /// nil when the config turns pacing off.
     private let pacer: Pacer?
 
-    init(config: Configuration, transport: HTTPTransport, registration: Registration, stats: Stats, redactor: Redactor,
+    init(config: ClientSettings, transport: HTTPTransport, registration: Registration, stats: Stats, redactor: Redactor,
          policy: RetryPolicy = RetryPolicy()) {
         self.config = config
         self.policy = policy

@@ -1,7 +1,7 @@
 /// A passauth client: one registration (DCR) for one service provider, usable for any number of
 /// devices from any number of threads. The C handle `passauth_client` is one of these.
 public final class Client: Sendable {
-    public let config: Configuration
+    public let config: ClientSettings
     public let stats = Stats()
     let redactor = Redactor()
     let logger: Logger
@@ -13,7 +13,7 @@ public final class Client: Sendable {
     /// Preauthorization permits (never media tokens).
     let decisionCache = DecisionCache()
 
-    public init(config: Configuration, transport: HTTPTransport? = nil, store: StateStore? = nil,
+    public init(config: ClientSettings, transport: HTTPTransport? = nil, store: StateStore? = nil,
                 retryPolicy: RetryPolicy = RetryPolicy()) throws(PassAuthError) {
         self.config = config
         logger = Logger(level: config.logLevel, redactor: redactor)

@@ -3,7 +3,7 @@
 /// registration and one token: the flight lock joins threads, the store lock joins processes, and the
 /// store is re-read under the lock so a token another process just fetched is adopted, not repeated.
 final class Registration: Sendable {
-    private let config: Configuration
+    private let config: ClientSettings
     private let store: StateStore
     private let transport: HTTPTransport
     private let stats: Stats
@@ -13,7 +13,7 @@ final class Registration: Sendable {
     private let memory = Locked<(credentials: ClientCredentials?, token: AccessToken?)>((nil, nil))
     private let statementFingerprint: String
 
-    init(config: Configuration, store: StateStore, transport: HTTPTransport, stats: Stats, redactor: Redactor, logger: Logger) {
+    init(config: ClientSettings, store: StateStore, transport: HTTPTransport, stats: Stats, redactor: Redactor, logger: Logger) {
         self.config = config
         self.store = store
         self.transport = transport

@@ -2,7 +2,7 @@ import Glibc
 
 /// A validated client configuration (GUIDE §3 `config_json`). Every key is checked for type;
 /// unknown keys are an error naming the key, so a typo never silently falls back to a default.
-public struct Configuration: Sendable {
+public struct ClientSettings: Sendable {
     public var baseURL: String
     public var environment: Environment?
     public var serviceProvider: String
@@ -33,14 +33,14 @@ public struct Configuration: Sendable {
                        "device", "timeoutMs", "connectTimeoutMs", "caFile", "allowInsecureHttp", "pacing",
                        "pacingRatePerSecond", "pacingBurst", "logLevel", "maxResponseBytes", "configurationCacheMs", "pollIntervalMs", "preauthorizeBatchSize"]
 
-    public init(json: JSON, environmentVariables env: (String) -> String? = Configuration.processEnvironment) throws(PassAuthError) {
+    public init(json: JSON, environmentVariables env: (String) -> String? = ClientSettings.processEnvironment) throws(PassAuthError) {
         guard case .object(let members) = json else {
             throw .invalid("config must be a JSON object, got \(json.typeName)", key: "config")
         }
         var seen: [String: JSON] = [:]
         for (key, value) in members {
-            guard Configuration.keys.contains(key) else {
-                throw .invalid("unknown config key '\(key)' (expected one of: \(Configuration.keys.joined(separator: ", ")))", key: key)
+            guard ClientSettings.keys.contains(key) else {
+                throw .invalid("unknown config key '\(key)' (expected one of: \(ClientSettings.keys.joined(separator: ", ")))", key: key)
             }
             seen[key] = value
         }
