@@ -184,8 +184,8 @@ $(FUZZ_DIR)/fuzz_responses: fuzz/FuzzResponses.swift
 $(FUZZ_DIR)/fuzz_caller_inputs: fuzz/FuzzCallerInputs.swift
 $(FUZZ_DIR)/fuzz_responses $(FUZZ_DIR)/fuzz_caller_inputs: $(shell find Sources/PassAuthCore -name "*.swift") $(FUZZ_DIR)/ccurl.o
 	$(SWIFTC) -O -g -parse-as-library -module-name PassAuthCore -sanitize=fuzzer,address \
-	    -I Sources/CJansson -I $(FUZZ_DIR)/ccurl $(shell find Sources/PassAuthCore -name "*.swift") $(filter fuzz/%.swift,$^) \
-	    $(FUZZ_DIR)/ccurl.o -lcurl -ljansson -o $@
+	    -I Sources/CJansson -I Sources/CQRencode -I $(FUZZ_DIR)/ccurl $(shell find Sources/PassAuthCore -name "*.swift") $(filter fuzz/%.swift,$^) \
+	    $(FUZZ_DIR)/ccurl.o -lcurl -ljansson -lqrencode -o $@
 
 fuzz-build: $(FUZZ_TARGETS)
 

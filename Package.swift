@@ -21,6 +21,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CJansson", path: "Sources/CJansson"),
+        .systemLibrary(name: "CPassAuthHeader", path: "Sources/CPassAuthHeader"),
+        .systemLibrary(name: "CQRencode", path: "Sources/CQRencode"),
         .target(
             name: "CCurl",
             path: "Sources/CCurl",
@@ -28,12 +30,12 @@ let package = Package(
         ),
         .target(
             name: "PassAuthCore",
-            dependencies: ["CJansson", "CCurl"],
+            dependencies: ["CJansson", "CCurl", "CQRencode"],
             path: "Sources/PassAuthCore"
         ),
         .target(
             name: "PassAuth",
-            dependencies: ["PassAuthCore"],
+            dependencies: ["PassAuthCore", "CPassAuthHeader"],
             path: "Sources/PassAuth",
             exclude: ["exports.map"],
             linkerSettings: [.unsafeFlags(sharedObjectFlags)]

@@ -9,6 +9,7 @@ CURLcode ccurl_setopt_ptr(CURL *h, CURLoption opt, void *value) { return curl_ea
 CURLcode ccurl_setopt_off(CURL *h, CURLoption opt, curl_off_t value) { return curl_easy_setopt(h, opt, value); }
 CURLcode ccurl_setopt_write(CURL *h, CURLoption opt, ccurl_write_cb cb) { return curl_easy_setopt(h, opt, cb); }
 CURLcode ccurl_getinfo_long(CURL *h, CURLINFO info, long *out) { return curl_easy_getinfo(h, info, out); }
+CURLcode ccurl_getinfo_off(CURL *h, CURLINFO info, curl_off_t *out) { return curl_easy_getinfo(h, info, out); }
 CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption opt, long value) { return curl_multi_setopt(m, opt, value); }
 
 int ccurl_multi_next_done(CURLM *m, CURL **easy, CURLcode *result) {

@@ -10,7 +10,8 @@ enum Bridge {
             try body()
             return Status.ok.rawValue
         } catch {
-            LastError.set(error)
+            // PASSAUTH_PENDING is an answer, not a failure: the thread's last error stays as it was.
+            if error.status != .pending { LastError.set(error) }
             return error.status.rawValue
         }
     }
@@ -54,6 +55,14 @@ enum Bridge {
     static func give(_ text: String, to out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) throws(PassAuthError) {
         guard let copy = strdup(text) else { throw PassAuthError(.internal, "out of memory") }
         out.pointee = copy
+    }
+
+    /// passauth_json_get_*'s document (handed to jansson as it is, which checks its UTF-8) and pointer.
+    static func pointerArguments(_ json: UnsafePointer<CChar>?, _ pointer: UnsafePointer<CChar>?) throws(PassAuthError)
+        -> (UnsafePointer<CChar>, String)
+    {
+        guard let json else { throw .invalid("json must not be NULL", key: "json") }
+        return (json, try string(pointer, "pointer"))
     }
 
     /// The device a call acts for, from `device_json` or the client's default.

@@ -18,13 +18,19 @@ enum StaticCStrings {
 @_cdecl("passauth_version")
 public func passauth_version() -> CString { StaticCStrings.version }
 
+@_cdecl("passauth_version_number")
+public func passauth_version_number() -> Int32 { Version.number }
+
 @_cdecl("passauth_status_name")
 public func passauth_status_name(_ status: Int32) -> CString {
     StaticCStrings.statusNames[status] ?? StaticCStrings.unknownStatus
 }
 
 @_cdecl("passauth_last_error")
-public func passauth_last_error() -> CString { LastError.current }
+public func passauth_last_error() -> CString { LastError.current.pointee.json }
+
+@_cdecl("passauth_error_last")
+public func passauth_error_last() -> UnsafeRawPointer { UnsafeRawPointer(LastError.current) }
 
 @_cdecl("passauth_free")
 public func passauth_free(_ pointer: UnsafeMutableRawPointer?) { free(pointer) }
@@ -50,7 +56,7 @@ public func passauth_stats(_ handle: OpaquePointer?, _ out: OutString?) -> Int32
     Bridge.run { () throws(PassAuthError) in
         let client = try Bridge.client(handle)
         let out = try Bridge.requireOut(out, "out_json")
-        try Bridge.give(client.stats.asJSON.serialized(), to: out)
+        try Bridge.give(client.stats.json, to: out)
     }
 }
 
@@ -109,5 +115,73 @@ public func passauth_logout(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ 
         let mvpd = try Bridge.string(mvpd, "mvpd")
         let redirect = try Bridge.string(redirectURL, "redirect_url")
         try Bridge.give(client.logout(device: device, mvpd: mvpd, redirectURL: redirect).serialized(), to: out)
+    }
+}
+
+// MARK: - Logs
+
+public typealias LogCallbackC = @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?) -> Void
+
+/// The caller's log callback and its user_data, carried to whichever thread logs.
+private struct CLogCallback: @unchecked Sendable {
+    let function: LogCallbackC
+    let userData: UnsafeMutableRawPointer?
+}
+
+@_cdecl("passauth_set_log_callback")
+public func passauth_set_log_callback(_ handle: OpaquePointer?, _ callback: LogCallbackC?, _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        guard let callback else { return client.routeLogs(to: nil) }
+        let target = CLogCallback(function: callback, userData: userData)
+        client.routeLogs(to: { level, line in line.withCString { target.function(target.userData, level.rank, $0) } })
+    }
+}
+
+// MARK: - Reading results (JSON Pointers)
+
+@_cdecl("passauth_json_get_string")
+public func passauth_json_get_string(_ json: CString?, _ pointer: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let (document, path) = try Bridge.pointerArguments(json, pointer)
+        let out = try Bridge.requireOut(out, "out")
+        try Bridge.give(JSONPointer.string(in: document, at: path), to: out)
+    }
+}
+
+@_cdecl("passauth_json_get_bool")
+public func passauth_json_get_bool(_ json: CString?, _ pointer: CString?, _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let (document, path) = try Bridge.pointerArguments(json, pointer)
+        let out = try Bridge.requireOut(out, "out")
+        out.pointee = try JSONPointer.bool(in: document, at: path) ? 1 : 0
+    }
+}
+
+@_cdecl("passauth_json_get_int64")
+public func passauth_json_get_int64(_ json: CString?, _ pointer: CString?, _ out: UnsafeMutablePointer<Int64>?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let (document, path) = try Bridge.pointerArguments(json, pointer)
+        let out = try Bridge.requireOut(out, "out")
+        out.pointee = try JSONPointer.int64(in: document, at: path)
+    }
+}
+
+@_cdecl("passauth_json_count")
+public func passauth_json_count(_ json: CString?, _ pointer: CString?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let (document, path) = try Bridge.pointerArguments(json, pointer)
+        let out = try Bridge.requireOut(out, "out")
+        out.pointee = try JSONPointer.count(in: document, at: path)
+    }
+}
+
+// MARK: - QR codes
+
+@_cdecl("passauth_qr_code")
+public func passauth_qr_code(_ text: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let out = try Bridge.requireOut(out, "out_json")
+        try Bridge.give(QRCode.matrix(of: Bridge.string(text, "text")), to: out)
     }
 }

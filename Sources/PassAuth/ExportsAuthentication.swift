@@ -114,6 +114,16 @@ public func passauth_profiles_stored(_ handle: OpaquePointer?, _ deviceJSON: CSt
     }
 }
 
+@_cdecl("passauth_profile_pick_for")
+public func passauth_profile_pick_for(_ handle: OpaquePointer?, _ profilesJSON: CString?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let client = try Bridge.client(handle)
+        let out = try Bridge.requireOut(out, "out_json")
+        let profiles = try Bridge.json(profilesJSON, "profiles_json")
+        try Bridge.give(ProfilePicker.longestValid(profiles, now: client.clock.nowMs()).serialized(), to: out)
+    }
+}
+
 @_cdecl("passauth_profile_pick")
 public func passauth_profile_pick(_ profilesJSON: CString?, _ out: OutString?) -> Int32 {
     Bridge.run { () throws(PassAuthError) in
@@ -162,11 +172,19 @@ public func passauth_poll_wait(_ handle: OpaquePointer?, _ timeoutMs: Int32, _ o
     Bridge.run { () throws(PassAuthError) in
         guard let handle else { throw .invalid("poll must not be NULL", key: "poll") }
         let poll = Unmanaged<Poll>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
-        guard let outcome = poll.wait(timeoutMs: Int(timeoutMs)) else {
-            throw PassAuthError(.timeout, "the poll is still running after \(timeoutMs) ms (it goes on; wait again or cancel it)")
-        }
+        // PASSAUTH_PENDING is not a failure: the last error is left as it is.
+        guard let outcome = poll.wait(timeoutMs: Int(timeoutMs)) else { throw PassAuthError(.pending, "the poll goes on") }
         if let error = outcome.error { throw error }
         if let out, let result = outcome.result { try Bridge.give(result.serialized(), to: out) }
+    }
+}
+
+@_cdecl("passauth_poll_info")
+public func passauth_poll_info(_ handle: OpaquePointer?, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        guard let handle else { throw .invalid("poll must not be NULL", key: "poll") }
+        let out = try Bridge.requireOut(out, "out_json")
+        try Bridge.give(Unmanaged<Poll>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue().info.serialized(), to: out)
     }
 }
 

@@ -82,7 +82,7 @@ enum ExitStatus: Int32 {
         if error.action == "authentication" { return .authentication }
         if error.action == "application-registration" { return .registration }
         switch error.status {
-        case .ok: return .ok
+        case .ok, .pending: return .ok
         case .invalidArgument: return .usage
         case .registration, .unauthorized: return .registration
         case .expired, .notFound: return .authentication
@@ -136,7 +136,7 @@ struct CLIFailure: Error {
         case .store: return "check that the --store directory is writable"
         case .http, .protocol, .service: return "try again later; report the trace id if it persists"
         case .internal: return "this is a bug in passauth; please report it"
-        case .cancelled, .ok: return ""
+        case .cancelled, .ok, .pending: return ""
         }
     }
 

@@ -268,7 +268,7 @@ public:
     std::optional<std::string> wait_for(int timeout_ms) {
         char *out = nullptr;
         int status = passauth_poll_wait(poll_, timeout_ms, &out);
-        if (status == PASSAUTH_E_TIMEOUT) return std::nullopt;
+        if (status == PASSAUTH_PENDING) return std::nullopt;
         detail::check(status);
         return detail::take(out);
     }

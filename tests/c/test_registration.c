@@ -33,7 +33,13 @@ static char *read_file(const char *path) {
 }
 
 static void test_version_and_status_names(void) {
-    CHECK(strcmp(passauth_version(), "0.1.0") == 0);
+    /* The loaded library is the one this header describes. */
+    CHECK(strcmp(passauth_version(), PASSAUTH_VERSION_STRING) == 0);
+    CHECK(passauth_version_number() == PASSAUTH_VERSION_NUMBER);
+    CHECK(PASSAUTH_VERSION_NUMBER == PASSAUTH_VERSION_MAJOR * 1000000 + PASSAUTH_VERSION_MINOR * 1000 + PASSAUTH_VERSION_PATCH);
+    CHECK(PASSAUTH_VERSION_CHECK(0, 1, 0));
+    CHECK(!PASSAUTH_VERSION_CHECK(PASSAUTH_VERSION_MAJOR + 1, 0, 0));
+    CHECK(strcmp(passauth_status_name(PASSAUTH_PENDING), "PASSAUTH_PENDING") == 0);
     CHECK(strcmp(passauth_status_name(PASSAUTH_OK), "PASSAUTH_OK") == 0);
     CHECK(strcmp(passauth_status_name(PASSAUTH_E_REGISTRATION), "PASSAUTH_E_REGISTRATION") == 0);
     CHECK(strcmp(passauth_status_name(12345), "PASSAUTH_E_UNKNOWN") == 0);

@@ -12,6 +12,7 @@ CURLcode ccurl_setopt_ptr(CURL *h, CURLoption opt, void *value);
 CURLcode ccurl_setopt_off(CURL *h, CURLoption opt, curl_off_t value);
 CURLcode ccurl_setopt_write(CURL *h, CURLoption opt, ccurl_write_cb cb);
 CURLcode ccurl_getinfo_long(CURL *h, CURLINFO info, long *out);
+CURLcode ccurl_getinfo_off(CURL *h, CURLINFO info, curl_off_t *out);
 CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption opt, long value);
 
 /* The next finished transfer of a multi handle: returns 1 with *easy and *result set, 0 when none is

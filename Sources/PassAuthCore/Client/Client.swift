@@ -5,6 +5,8 @@ public final class Client: Sendable {
     public let stats = Stats()
     let redactor = Redactor()
     let logger: Logger
+    /// The service's time (validity decisions), from the Date headers of its answers.
+    package let clock: ServiceClock
     let store: StateStore
     let registration: Registration
     let service: Service
@@ -17,6 +19,7 @@ public final class Client: Sendable {
                 retryPolicy: RetryPolicy = RetryPolicy()) throws(PassAuthError) {
         self.config = config
         logger = Logger(level: config.logLevel, redactor: redactor)
+        clock = ServiceClock(stats: stats)
         redactor.remember(config.softwareStatement)
         for secret in config.device.secrets { redactor.remember(secret) }
         var network: HTTPTransport
@@ -42,7 +45,8 @@ public final class Client: Sendable {
             persist: { [weak self] found throws(PassAuthError) in
                 guard let self else { throw PassAuthError(.cancelled, "the client was freed") }
                 try self.rememberProfiles(found)
-            }))
+            },
+            stats: stats, logger: logger, clock: clock))
     }
 
     deinit { poller.shutdown() }
@@ -70,4 +74,7 @@ public final class Client: Sendable {
     var serviceProviderSegment: String { URLEncoding.segment(config.serviceProvider) }
 
     public func scrub(_ error: PassAuthError) -> PassAuthError { error.redacted(by: redactor) }
+
+    /// Sends log lines to `handler` instead of stderr (nil: stderr again).
+    public func routeLogs(to handler: LogHandler?) { logger.route(to: handler) }
 }

@@ -65,7 +65,7 @@ public struct ClientSettings: Sendable {
         }
 
         guard let sp = try string("serviceProvider") else { throw .invalid("config key 'serviceProvider' is required", key: "serviceProvider") }
-        guard !sp.isEmpty, sp != ".", sp != "..", !sp.contains("/") else {
+        guard !sp.isEmpty, sp != ".", sp != "..", !sp.contains(Character("/")) else {
             throw .invalid("config key 'serviceProvider' must be a non-empty identifier without '/'", key: "serviceProvider")
         }
         try HeaderValue.check(sp, key: "serviceProvider")

@@ -29,7 +29,7 @@ struct BaseURL: Sendable, Equatable {
         if lower.hasPrefix("https://") { scheme = "https" } else if lower.hasPrefix("http://") { scheme = "http" } else { return nil }
         let rest = raw.dropFirst(scheme.count + 3)
         let authority = rest.prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
-        guard !authority.isEmpty, !authority.contains("@"),
+        guard !authority.isEmpty, !authority.contains(Character("@")),
               !raw.contains(where: { $0 == "?" || $0 == "#" || $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7f } == true })
         else { return nil }
         var host = String(authority)

@@ -115,7 +115,7 @@ public struct MVPDFilter: Sendable {
         if exclude.contains(id) { return false }
         if let search {
             let name = mvpd["displayName"]?.stringValue ?? ""
-            return id.lowercased().contains(search) || name.lowercased().contains(search)
+            return id.lowercased().containsBytes(search) || name.lowercased().containsBytes(search)
         }
         return true
     }

@@ -24,6 +24,18 @@ public final class Poll: @unchecked Sendable {
     private var callback: PollCallback?
     private var callbackThread: pthread_t?
 
+    /// What passauth_poll_info reports, written by the poller's threads.
+    struct Progress {
+        var requests = 0
+        /// Wall-clock ms of the next request, while one is scheduled.
+        var nextRequestAt: Int64?
+        var intervalMs: Int
+        var notAfter: Int64?
+        var lastError: PassAuthError?
+    }
+    let startedAt = Clock.nowMs()
+    private let progress: Locked<Progress>
+
     // The poller's scheduling thread's own once the poll is started.
     /// The code's expiry (wall-clock ms), once known.
     var notAfter: Int64?
@@ -40,6 +52,34 @@ public final class Poll: @unchecked Sendable {
         self.deadline = deadline
         self.notAfter = notAfter
         self.callback = callback
+        progress = Locked(Progress(intervalMs: intervalMs, notAfter: notAfter))
+    }
+
+    func noteScheduled(inMs delay: Int64) {
+        let (interval, expiry) = (intervalMs, notAfter)
+        progress.withLock {
+            $0.nextRequestAt = Clock.nowMs() + delay
+            $0.intervalMs = interval
+            $0.notAfter = expiry
+        }
+    }
+
+    func noteRequest() { progress.withLock { $0.requests += 1; $0.nextRequestAt = nil } }
+
+    func noteFailure(_ error: PassAuthError) { progress.withLock { $0.lastError = error } }
+
+    /// passauth_poll_info's document.
+    public var info: JSON {
+        let snapshot = progress.withLock { $0 }
+        let ended = monitor.withLock { outcome?.status }
+        var members: [(String, JSON)] = [("code", .string(code)), ("state", .string(ended == nil ? "pending" : "ended"))]
+        if let ended { members.append(("status", .int(Int64(ended.rawValue)))) }
+        members.append(("requests", .int(Int64(snapshot.requests))))
+        if ended == nil, let next = snapshot.nextRequestAt { members.append(("nextRequestAt", .int(next))) }
+        members += [("intervalMs", .int(Int64(snapshot.intervalMs))), ("startedAt", .int(startedAt))]
+        if let notAfter = snapshot.notAfter { members.append(("notAfter", .int(notAfter))) }
+        if let error = snapshot.lastError { members.append(("lastError", error.asJSON)) }
+        return .object(members)
     }
 
     public var isFinished: Bool { monitor.withLock { outcome != nil } }

@@ -10,6 +10,10 @@ struct PollContext: Sendable {
     let sessionOperation: @Sendable (String) -> Operation
     /// Persists the profiles of many polls in one store write.
     let persist: @Sendable ([(Device, JSON)]) throws(PassAuthError) -> Void
+    let stats: Stats
+    let logger: Logger
+    /// The service's time, for the codes' notAfter.
+    let clock: ServiceClock
 }
 
 /// Polls codes for profiles, thousands at once, on two threads plus the transport's HTTP thread
@@ -82,6 +86,9 @@ public final class Poller: @unchecked Sendable {
 
     public func start(code: String, device: Device, intervalMs: Int, timeoutMs: Int?, notAfter: Int64?,
                       callback: PollCallback?) throws(PassAuthError) -> Poll {
+        guard device.id != nil else {
+            throw .invalid("polling needs a device id (it keys the device's newest code): set 'id' in the device context or in the config's 'device'", key: "device.id")
+        }
         let poll = Poll(code: code, device: device, intervalMs: max(intervalMs, Poller.minimumIntervalMs),
                         deadline: timeoutMs.map { Clock.monotonicMs() + Int64($0) }, notAfter: notAfter, callback: callback)
         poll.poller = self
@@ -97,8 +104,13 @@ public final class Poller: @unchecked Sendable {
             // one interval, so polls started together (a server-to-server batch) reach the service
             // spread out instead of in one burst; a code of unknown expiry is looked up at once (and
             // validated) through the sessions API.
-            let firstDelay = poll.notAfter == nil ? 0 : Int64.random(in: Int64(poll.intervalMs / 4)...Int64(poll.intervalMs))
+            // Never later than the poll's own deadline or the code's expiry, so a poll ends on time
+            // whatever its interval.
+            var firstDelay = poll.notAfter == nil ? 0 : Int64.random(in: Int64(poll.intervalMs / 4)...Int64(poll.intervalMs))
+            firstDelay = boundedDelay(firstDelay, for: poll)
             heap.insert(poll, due: Clock.monotonicMs() + firstDelay)
+            poll.noteScheduled(inMs: firstDelay)
+            context?.stats.activePolls.add()
             monitor.broadcast()
             return older
         }
@@ -126,7 +138,7 @@ public final class Poller: @unchecked Sendable {
     /// timer heap is dropped when it comes due.
     func ended(_ poll: Poll) {
         monitor.withLock {
-            live[ObjectIdentifier(poll)] = nil
+            if live.removeValue(forKey: ObjectIdentifier(poll)) != nil { context?.stats.activePolls.add(-1) }
             if newestByDevice[poll.device.stateKey] === poll { newestByDevice[poll.device.stateKey] = nil }
         }
     }
@@ -218,7 +230,7 @@ public final class Poller: @unchecked Sendable {
             return
         }
         let lookup = poll.notAfter == nil
-        if let notAfter = poll.notAfter, Clock.nowMs() >= notAfter {
+        if let notAfter = poll.notAfter, context.clock.nowMs() >= notAfter {
             conclude(poll, .expired, error: expired(poll))
             return
         }
@@ -228,6 +240,7 @@ public final class Poller: @unchecked Sendable {
         let operation = lookup ? context.sessionOperation(poll.code) : context.profileOperation(poll.code)
         do throws(PassAuthError) {
             let (request, token) = try context.service.prepare(operation, device: poll.device)
+            poll.noteRequest()
             // Weak: the transport outlives nothing of the client's; a request still in flight when the
             // client is freed is cancelled by the transport's shutdown, not waited for.
             context.service.submit(request) { [weak self] outcome in
@@ -239,7 +252,7 @@ public final class Poller: @unchecked Sendable {
                 }
             }
         } catch {
-            handle(error, poll)
+            handle(error, poll, context)
         }
     }
 
@@ -252,7 +265,7 @@ public final class Poller: @unchecked Sendable {
                 let json = try context.service.answer(answer.outcome, to: answer.operation, device: poll.device, token: answer.token)
                 poll.renewedToken = false
                 if answer.lookup {
-                    poll.notAfter = json["notAfter"]?.int64Value ?? (Clock.nowMs() + Poller.defaultCodeLifetimeMs)
+                    poll.notAfter = json["notAfter"]?.int64Value ?? (context.clock.nowMs() + Poller.defaultCodeLifetimeMs)
                     reschedule(poll, afterMs: poll.intervalMs)
                     continue
                 }
@@ -264,7 +277,7 @@ public final class Poller: @unchecked Sendable {
                     reschedule(poll, afterMs: poll.intervalMs)
                 }
             } catch {
-                handle(error, poll)
+                handle(error, poll, context)
             }
         }
     }
@@ -308,7 +321,8 @@ public final class Poller: @unchecked Sendable {
         }
     }
 
-    private func handle(_ error: PassAuthError, _ poll: Poll) {
+    private func handle(_ error: PassAuthError, _ poll: Poll, _ context: PollContext) {
+        poll.noteFailure(error)
         if ["invalid_authentication_session", "authentication_session_expired"].contains(error.code ?? "") || error.httpStatus == 410 {
             conclude(poll, .expired, error: expired(poll))
         } else if error.httpStatus == 401 && !poll.renewedToken {
@@ -318,6 +332,7 @@ public final class Poller: @unchecked Sendable {
         } else if Poller.isTransient(error) {
             // Slow down, never hammer: back off up to 30 s, and at least as long as a 429 asks.
             poll.intervalMs = min(max(poll.intervalMs * 3 / 2, error.retryAfterMs ?? 0), Poller.maximumBackoffMs)
+            context.logger.log(.warn, "poll of code \(poll.code) for device \(poll.device.id ?? "?"): \(error.message); next request in \(poll.intervalMs) ms")
             reschedule(poll, afterMs: poll.intervalMs)
         } else {
             conclude(poll, error.status, error: error)
@@ -339,13 +354,20 @@ public final class Poller: @unchecked Sendable {
 
     /// Schedules the next request, but never later than the code's expiry (so the poll ends on time).
     private func reschedule(_ poll: Poll, afterMs: Int) {
-        var delay = Int64(afterMs)
-        if let notAfter = poll.notAfter { delay = min(delay, max(notAfter - Clock.nowMs(), 0)) }
-        if let deadline = poll.deadline { delay = min(delay, max(deadline - Clock.monotonicMs(), 0)) }
         monitor.withLock {
             guard !stopping, live[ObjectIdentifier(poll)] != nil else { return }
+            let delay = boundedDelay(Int64(afterMs), for: poll)
             heap.insert(poll, due: Clock.monotonicMs() + delay)
+            poll.noteScheduled(inMs: delay)
             monitor.broadcast()
         }
+    }
+
+    /// `delay`, cut at the poll's deadline and at its code's notAfter (service time).
+    private func boundedDelay(_ delay: Int64, for poll: Poll) -> Int64 {
+        var delay = delay
+        if let notAfter = poll.notAfter, let clock = context?.clock { delay = min(delay, max(notAfter - clock.nowMs(), 0)) }
+        if let deadline = poll.deadline { delay = min(delay, max(deadline - Clock.monotonicMs(), 0)) }
+        return delay
     }
 }

@@ -1,6 +1,8 @@
 /// The status codes of the C contract (`passauth_status` in Include/passauth.h). Values are part of
 /// the ABI: never renumber, only append.
 public enum Status: Int32, Sendable, CaseIterable {
+    /// passauth_poll_wait only: the wait ended and the poll goes on. Not a failure.
+    case pending = 1
     case ok = 0
     case invalidArgument = -1
     case transport = -2
@@ -19,6 +21,7 @@ public enum Status: Int32, Sendable, CaseIterable {
 
     public var name: String {
         switch self {
+        case .pending: return "PASSAUTH_PENDING"
         case .ok: return "PASSAUTH_OK"
         case .invalidArgument: return "PASSAUTH_E_INVALID_ARGUMENT"
         case .transport: return "PASSAUTH_E_TRANSPORT"

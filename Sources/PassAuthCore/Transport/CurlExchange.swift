@@ -78,12 +78,14 @@ final class CurlExchange {
         var connects = 0
         ccurl_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects)
         stats.connectionsOpened.add(connects)
-        stats.countRequest(request.endpoint)
+        var elapsedMicros: curl_off_t = 0
+        ccurl_getinfo_off(easy, CURLINFO_TOTAL_TIME_T, &elapsedMicros)
+        stats.countRequest(request.endpoint, elapsedMs: Double(elapsedMicros) / 1000)
         guard code == CURLE_OK else { return .failure(transportError(code)) }
         var status = 0
         ccurl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
         return .success(HTTPResponse(status: status, contentType: sink.header("content-type"), retryAfter: sink.header("retry-after"),
-                                     location: sink.header("location"), body: sink.body))
+                                     location: sink.header("location"), date: sink.header("date"), body: sink.body))
     }
 
     private func transportError(_ code: CURLcode) -> PassAuthError {
@@ -124,7 +126,7 @@ private final class ResponseSink {
         return count
     }
 
-    /// Only the three headers the core reads are kept (Content-Type, Retry-After, Location); the line
+    /// Only the headers the core reads are kept (Content-Type, Retry-After, Location, Date); the line
     /// is matched as bytes, so the other header lines of every response cost no String work.
     func appendHeader(_ data: UnsafeMutablePointer<CChar>, _ count: Int) -> Int {
         data.withMemoryRebound(to: UInt8.self, capacity: count) { start in
@@ -144,7 +146,7 @@ private final class ResponseSink {
         return count
     }
 
-    private static let kept = ["content-type", "retry-after", "location"]
+    private static let kept = ["content-type", "retry-after", "location", "date"]
 
     private static func blank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
 

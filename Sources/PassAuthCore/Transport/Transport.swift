@@ -23,9 +23,11 @@ public struct HTTPResponse: Sendable {
     public var contentType: String?
     public var retryAfter: String?
     public var location: String?
+    /// The service's clock at the answer (HTTP Date header), for ServiceClock.
+    public var date: String? = nil
     public var body: [UInt8]
 
-    var isJSON: Bool { contentType?.lowercased().contains("json") ?? false }
+    var isJSON: Bool { contentType?.lowercased().containsBytes("json") ?? false }
 }
 
 /// The seam between the core and the network, so policy can be tested without sockets.

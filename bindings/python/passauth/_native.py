@@ -38,6 +38,7 @@ class PassauthStore(ctypes.Structure):
 
 
 # Status codes (enum passauth_status).
+PASSAUTH_PENDING = 1
 PASSAUTH_OK = 0
 PASSAUTH_E_INVALID_ARGUMENT = -1
 PASSAUTH_E_TRANSPORT = -2

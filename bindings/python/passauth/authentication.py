@@ -153,11 +153,11 @@ class Poll:
         millis = -1 if timeout is None else max(0, int(timeout * 1000))
         status = self._lib.passauth_poll_wait(self._live(), millis, ctypes.byref(out))
         text = _native.take_string(out.value)
-        if status != _native.PASSAUTH_OK:
-            error = error_from_last(status)
-            if isinstance(error, TimedOutError) and "still running" in error.message:
-                error.info["stillRunning"] = True
+        if status == _native.PASSAUTH_PENDING:
+            error = TimedOutError("the poll is still running", {"status": status, "stillRunning": True})
             raise error
+        if status != _native.PASSAUTH_OK:
+            raise error_from_last(status)
         return profiles_from(json.loads(text) if text else {})
 
     def cancel(self) -> None:
