@@ -183,7 +183,7 @@ $(FUZZ_DIR)/ccurl.o: Sources/CCurl/ccurl.c Sources/CCurl/include/ccurl.h
 $(FUZZ_DIR)/fuzz_responses: fuzz/FuzzResponses.swift
 $(FUZZ_DIR)/fuzz_caller_inputs: fuzz/FuzzCallerInputs.swift
 $(FUZZ_DIR)/fuzz_responses $(FUZZ_DIR)/fuzz_caller_inputs: $(shell find Sources/PassAuthCore -name "*.swift") $(FUZZ_DIR)/ccurl.o
-	$(SWIFTC) -O -g -parse-as-library -module-name PassAuthCore -sanitize=fuzzer,address \
+	$(SWIFTC) -O -g -parse-as-library -module-name PassAuthCore -package-name passauth -sanitize=fuzzer,address \
 	    -I Sources/CJansson -I Sources/CQRencode -I $(FUZZ_DIR)/ccurl $(shell find Sources/PassAuthCore -name "*.swift") $(filter fuzz/%.swift,$^) \
 	    $(FUZZ_DIR)/ccurl.o -lcurl -ljansson -lqrencode -o $@
 

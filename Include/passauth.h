@@ -228,7 +228,8 @@ typedef struct passauth_client passauth_client;
  *                       with PASSAUTH_E_REGISTRATION (code "reregistration_refused") instead
  *   "device"            object: the default device context (see Devices below)
  *   "defaultDeviceInfo" boolean: send an X-Device-Info built from this host when a device has no
- *                       "info" (default true; the REST API V2 tables mark the header required)
+ *                       "info", on every call whose reference page lists the header (default true; most
+ *                       tables mark it required; without it the service guesses the platform)
  *   "strictDeviceInfo"  boolean: a device "info" that breaks the X-Device-Info appendix (a missing
  *                       required field, a value outside a restricted list, a wrong type) fails the call
  *                       with PASSAUTH_E_INVALID_ARGUMENT naming the field (default false: a warning in
@@ -305,11 +306,10 @@ typedef struct passauth_client passauth_client;
  * expected headers); values a call does not accept are left out, silently:
  *   configuration                   AP-Device-Identifier, X-Device-Info, X-Forwarded-For, User-Agent
  *   session_create, logout          those + AP-Visitor-Identifier, the platform identity, AD-Service-Token
- *   session_resume, session_get     X-Device-Info, X-Forwarded-For, User-Agent, AP-Visitor-Identifier
+ *   session_resume, session_get     X-Forwarded-For, User-Agent, AP-Visitor-Identifier
  *   profiles, preauthorize          as session_create + AP-Partner-Framework-Status
  *   profile_for_mvpd, authorize     as profiles + AP-TempPass-Identity
- *   profile_for_code (and polling)  X-Device-Info, X-Forwarded-For, User-Agent, AP-Visitor-Identifier,
- *                                   AP-TempPass-Identity
+ *   profile_for_code (and polling)  X-Forwarded-For, User-Agent, AP-Visitor-Identifier, AP-TempPass-Identity
  *   session_partner_sso, profile_partner_sso   AP-Device-Identifier, X-Device-Info, X-Forwarded-For,
  *                                   User-Agent, AP-Visitor-Identifier, AP-Partner-Framework-Status
  */

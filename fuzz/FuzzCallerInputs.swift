@@ -17,19 +17,23 @@ public func fuzzCaller(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
 
     _ = try? AuthenticationCode.validated(text)
     let segment = URLEncoding.segment(text)
-    if segment.contains("/") || segment.contains("?") || segment.contains("#") { fatalError("segment escaped: \(segment)") }
+    if segment.contains(Character("/")) || segment.contains(Character("?")) || segment.contains(Character("#")) { fatalError("segment escaped: \(segment)") }
+    _ = HTTPDate.milliseconds(text)
+    _ = ResponseErrors.retryAfterMs(text, date: nil, clock: nil)
+    if let tokens = try? JSONPointer.referenceTokens(text) { _ = tokens.count }
+    _ = text.withCString { try? JSONPointer.count(in: $0, at: "/a/0") }
 
     guard let json = try? JSON.parse(text) else { return 0 }
     _ = try? ClientSettings(json: json, environmentVariables: env)
     if let device = try? Device(json: json) {
-        for endpoint in ["configuration", "sessions.create", "profiles", "profiles.mvpd", "profiles.code", "logout",
-                         "decisions.authorize", "sessions.sso"] {
-            for (name, value) in EndpointHeaders.sent(for: endpoint, device: device) {
-                if name.contains(where: { $0 == "\r" || $0 == "\n" }) || value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
-                    fatalError("header \(name) carries CR/LF/NUL")
+        for endpoint in Endpoint.allCases {
+            for line in device.headerLines(for: endpoint, hostInfo: true) {
+                if line.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
+                    fatalError("a header line of \(endpoint.name) carries CR/LF/NUL")
                 }
             }
         }
+        _ = DeviceInfo.problems(device.info ?? json)
     }
     _ = try? SessionParameters(json: json)
     _ = try? PartnerSessionParameters(json: json)

@@ -2,6 +2,8 @@
 #include "ccurl.h"
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
 
 CURLcode ccurl_setopt_long(CURL *h, CURLoption opt, long value) { return curl_easy_setopt(h, opt, value); }
 CURLcode ccurl_setopt_str(CURL *h, CURLoption opt, const char *value) { return curl_easy_setopt(h, opt, value); }
@@ -10,6 +12,7 @@ CURLcode ccurl_setopt_off(CURL *h, CURLoption opt, curl_off_t value) { return cu
 CURLcode ccurl_setopt_write(CURL *h, CURLoption opt, ccurl_write_cb cb) { return curl_easy_setopt(h, opt, cb); }
 CURLcode ccurl_getinfo_long(CURL *h, CURLINFO info, long *out) { return curl_easy_getinfo(h, info, out); }
 CURLcode ccurl_getinfo_off(CURL *h, CURLINFO info, curl_off_t *out) { return curl_easy_getinfo(h, info, out); }
+CURLcode ccurl_getinfo_str(CURL *h, CURLINFO info, char **out) { return curl_easy_getinfo(h, info, out); }
 CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption opt, long value) { return curl_multi_setopt(m, opt, value); }
 
 int ccurl_multi_next_done(CURLM *m, CURL **easy, CURLcode *result) {
@@ -63,3 +66,25 @@ void ccurl_share_free(ccurl_share *share) {
 }
 
 void ccurl_name_this_thread(const char *name) { pthread_setname_np(pthread_self(), name); }
+
+/* CURLOPT_PREREQFUNCTION: runs once the connection is up and before the request leaves. Over plain
+   http only a loopback peer may receive the request (it carries credentials): a name that resolved
+   elsewhere is refused here, after DNS and before any byte of the request is sent. */
+static int loopback_only(void *clientp, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port, int conn_local_port) {
+    (void)clientp; (void)conn_local_ip; (void)conn_primary_port; (void)conn_local_port;
+    return ccurl_is_loopback(conn_primary_ip) ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
+
+int ccurl_is_loopback(const char *ip) {
+    unsigned char bytes[16];
+    if (ip == NULL) return 0;
+    if (inet_pton(AF_INET, ip, bytes) == 1) return bytes[0] == 127;
+    if (inet_pton(AF_INET6, ip, bytes) != 1) return 0;
+    static const unsigned char v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(bytes, v6_loopback, 16) == 0 || (memcmp(bytes, v4_mapped, 12) == 0 && bytes[12] == 127);
+}
+
+CURLcode ccurl_require_loopback_peer(CURL *h, int on) {
+    return curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on ? loopback_only : NULL);
+}

@@ -65,6 +65,14 @@ enum Bridge {
         return (json, try string(pointer, "pointer"))
     }
 
+    /// Hands JSON text the library holds as bytes (a service answer passed through) to the caller.
+    static func give(bytes: [UInt8], to out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) throws(PassAuthError) {
+        guard let copy = malloc(bytes.count + 1) else { throw PassAuthError(.internal, "out of memory") }
+        bytes.withUnsafeBytes { if let base = $0.baseAddress { memcpy(copy, base, $0.count) } }
+        copy.storeBytes(of: 0, toByteOffset: bytes.count, as: UInt8.self)
+        out.pointee = copy.assumingMemoryBound(to: CChar.self)
+    }
+
     /// The device a call acts for, from `device_json` or the client's default.
     static func device(_ client: Client, _ pointer: UnsafePointer<CChar>?) throws(PassAuthError) -> Device {
         try client.device(optionalJSON(pointer, "device_json"))

@@ -75,7 +75,7 @@ public func passauth_configuration(_ handle: OpaquePointer?, _ deviceJSON: CStri
         let client = try Bridge.client(handle)
         let out = try Bridge.requireOut(out, "out_json")
         let device = try Bridge.device(client, deviceJSON)
-        try Bridge.give(client.configuration(device: device).serialized(), to: out)
+        try Bridge.give(bytes: client.configuration(device: device).bytes, to: out)
     }
 }
 
@@ -88,7 +88,7 @@ public func passauth_preauthorize(_ handle: OpaquePointer?, _ deviceJSON: CStrin
         let device = try Bridge.device(client, deviceJSON)
         let mvpd = try Bridge.string(mvpd, "mvpd")
         let resources = try Bridge.json(resourcesJSON, "resources_json")
-        try Bridge.give(client.preauthorize(device: device, mvpd: mvpd, resources: resources).serialized(), to: out)
+        try Bridge.give(bytes: client.preauthorize(device: device, mvpd: mvpd, resources: resources).bytes, to: out)
     }
 }
 
@@ -101,7 +101,7 @@ public func passauth_authorize(_ handle: OpaquePointer?, _ deviceJSON: CString?,
         let device = try Bridge.device(client, deviceJSON)
         let mvpd = try Bridge.string(mvpd, "mvpd")
         let resources = try Bridge.json(resourcesJSON, "resources_json")
-        try Bridge.give(client.authorize(device: device, mvpd: mvpd, resources: resources).serialized(), to: out)
+        try Bridge.give(bytes: client.authorize(device: device, mvpd: mvpd, resources: resources).bytes, to: out)
     }
 }
 
@@ -114,7 +114,7 @@ public func passauth_logout(_ handle: OpaquePointer?, _ deviceJSON: CString?, _ 
         let device = try Bridge.device(client, deviceJSON)
         let mvpd = try Bridge.string(mvpd, "mvpd")
         let redirect = try Bridge.string(redirectURL, "redirect_url")
-        try Bridge.give(client.logout(device: device, mvpd: mvpd, redirectURL: redirect).serialized(), to: out)
+        try Bridge.give(bytes: client.logout(device: device, mvpd: mvpd, redirectURL: redirect).bytes, to: out)
     }
 }
 

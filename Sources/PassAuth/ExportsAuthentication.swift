@@ -40,7 +40,7 @@ public func passauth_session_create(_ handle: OpaquePointer?, _ deviceJSON: CStr
         let out = try Bridge.requireOut(out, "out_json")
         let device = try Bridge.device(client, deviceJSON)
         let parameters = try SessionParameters(json: Bridge.optionalJSON(paramsJSON, "params_json"))
-        try Bridge.give(client.createSession(device: device, parameters: parameters).serialized(), to: out)
+        try Bridge.give(bytes: client.createSession(device: device, parameters: parameters).bytes, to: out)
     }
 }
 
@@ -53,7 +53,7 @@ public func passauth_session_resume(_ handle: OpaquePointer?, _ deviceJSON: CStr
         let device = try Bridge.device(client, deviceJSON)
         let code = try Bridge.string(code, "code")
         let parameters = try SessionParameters(json: Bridge.optionalJSON(paramsJSON, "params_json"))
-        try Bridge.give(client.resumeSession(device: device, code: code, parameters: parameters).serialized(), to: out)
+        try Bridge.give(bytes: client.resumeSession(device: device, code: code, parameters: parameters).bytes, to: out)
     }
 }
 
@@ -63,7 +63,7 @@ public func passauth_session_get(_ handle: OpaquePointer?, _ deviceJSON: CString
         let client = try Bridge.client(handle)
         let out = try Bridge.requireOut(out, "out_json")
         let device = try Bridge.device(client, deviceJSON)
-        try Bridge.give(client.session(device: device, code: Bridge.string(code, "code")).serialized(), to: out)
+        try Bridge.give(bytes: client.session(device: device, code: Bridge.string(code, "code")).bytes, to: out)
     }
 }
 
@@ -81,7 +81,7 @@ public func passauth_profiles(_ handle: OpaquePointer?, _ deviceJSON: CString?, 
     Bridge.run { () throws(PassAuthError) in
         let client = try Bridge.client(handle)
         let out = try Bridge.requireOut(out, "out_json")
-        try Bridge.give(client.profiles(device: Bridge.device(client, deviceJSON)).serialized(), to: out)
+        try Bridge.give(bytes: client.profiles(device: Bridge.device(client, deviceJSON)).bytes, to: out)
     }
 }
 
@@ -91,7 +91,7 @@ public func passauth_profile_for_mvpd(_ handle: OpaquePointer?, _ deviceJSON: CS
         let client = try Bridge.client(handle)
         let out = try Bridge.requireOut(out, "out_json")
         let device = try Bridge.device(client, deviceJSON)
-        try Bridge.give(client.profile(device: device, mvpd: Bridge.string(mvpd, "mvpd")).serialized(), to: out)
+        try Bridge.give(bytes: client.profile(device: device, mvpd: Bridge.string(mvpd, "mvpd")).bytes, to: out)
     }
 }
 
@@ -101,7 +101,7 @@ public func passauth_profile_for_code(_ handle: OpaquePointer?, _ deviceJSON: CS
         let client = try Bridge.client(handle)
         let out = try Bridge.requireOut(out, "out_json")
         let device = try Bridge.device(client, deviceJSON)
-        try Bridge.give(client.profile(device: device, code: Bridge.string(code, "code")).serialized(), to: out)
+        try Bridge.give(bytes: client.profile(device: device, code: Bridge.string(code, "code")).bytes, to: out)
     }
 }
 
@@ -211,7 +211,7 @@ public func passauth_session_partner_sso(_ handle: OpaquePointer?, _ deviceJSON:
         let device = try Bridge.device(client, deviceJSON)
         let partner = try Bridge.string(partner, "partner")
         let parameters = try PartnerSessionParameters(json: Bridge.optionalJSON(paramsJSON, "params_json"))
-        try Bridge.give(client.partnerSSOSession(device: device, partner: partner, parameters: parameters).serialized(), to: out)
+        try Bridge.give(bytes: client.partnerSSOSession(device: device, partner: partner, parameters: parameters).bytes, to: out)
     }
 }
 
@@ -224,6 +224,6 @@ public func passauth_profile_partner_sso(_ handle: OpaquePointer?, _ deviceJSON:
         let device = try Bridge.device(client, deviceJSON)
         let partner = try Bridge.string(partner, "partner")
         let parameters = try PartnerProfileParameters(json: Bridge.optionalJSON(paramsJSON, "params_json"))
-        try Bridge.give(client.partnerSSOProfile(device: device, partner: partner, parameters: parameters).serialized(), to: out)
+        try Bridge.give(bytes: client.partnerSSOProfile(device: device, partner: partner, parameters: parameters).bytes, to: out)
     }
 }

@@ -42,13 +42,13 @@ struct Login {
         let parameters: JSON = ["mvpd": .string(mvpd), "domainName": .string(try domainName()),
                                 "redirectUrl": .string(arguments.value("redirect-url") ?? Login.defaultRedirectURL)]
         let session = try invocation.call { () throws(PassAuthError) in
-            try client.createSession(device: device, parameters: SessionParameters(json: parameters))
+            try client.createSession(device: device, parameters: SessionParameters(json: parameters)).json
         }
 
         switch session["actionName"]?.stringValue {
         case "authorize"?:
             // Single sign-on, TempPass or degraded access: a profile exists without a login.
-            let profiles = try invocation.call { () throws(PassAuthError) in try client.profile(device: device, mvpd: mvpd) }
+            let profiles = try invocation.call { () throws(PassAuthError) in try client.profile(device: device, mvpd: mvpd).json }
             return finish(mvpd: mvpd, profiles: profiles, reason: session["reasonType"]?.stringValue)
         case "authenticate"?:
             break
@@ -127,7 +127,7 @@ struct Login {
     /// --domain, else the service provider's first registered domain (from the configuration).
     private func domainName() throws(CLIFailure) -> String {
         if let domain = arguments.value("domain") { return domain }
-        let configuration = try invocation.call { () throws(PassAuthError) in try client.configuration(device: invocation.device) }
+        let configuration = try invocation.call { () throws(PassAuthError) in try client.configuration(device: invocation.device).json }
         if let first = configuration["requestor"]?["domains"]?.arrayValue?.first,
            let name = first["name"]?.stringValue ?? first.stringValue {
             return name

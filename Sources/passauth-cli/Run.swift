@@ -82,9 +82,9 @@ struct Invocation {
         if arguments.flag("stored") {
             result = try call { () throws(PassAuthError) in try client.storedProfiles(device: device) }
         } else if let mvpd = arguments.value("mvpd") {
-            result = try call { () throws(PassAuthError) in try client.profile(device: device, mvpd: mvpd) }
+            result = try call { () throws(PassAuthError) in try client.profile(device: device, mvpd: mvpd).json }
         } else {
-            result = try call { () throws(PassAuthError) in try client.profiles(device: device) }
+            result = try call { () throws(PassAuthError) in try client.profiles(device: device).json }
         }
         if json { Terminal.json(result); return .ok }
         let profiles = result["profiles"]?.objectValue ?? []
@@ -130,8 +130,8 @@ struct Invocation {
         let mvpd = try resolvedMVPD()
         let resources = JSON.array(arguments.positionals.map { .string($0) })
         var result = try call { () throws(PassAuthError) in
-            kind == "authorize" ? try client.authorize(device: device, mvpd: mvpd, resources: resources)
-                : try client.preauthorize(device: device, mvpd: mvpd, resources: resources)
+            kind == "authorize" ? try client.authorize(device: device, mvpd: mvpd, resources: resources).json
+                : try client.preauthorize(device: device, mvpd: mvpd, resources: resources).json
         }
         let decisions = result["decisions"]?.arrayValue ?? []
         let showToken = arguments.flag("show-token")
@@ -174,7 +174,7 @@ struct Invocation {
         try requireNoArguments()
         let mvpd = try resolvedMVPD()
         let redirect = arguments.value("redirect-url") ?? "https://www.adobe.com/"
-        let result = try call { () throws(PassAuthError) in try client.logout(device: device, mvpd: mvpd, redirectURL: redirect) }
+        let result = try call { () throws(PassAuthError) in try client.logout(device: device, mvpd: mvpd, redirectURL: redirect).json }
         if json { Terminal.json(result); return .ok }
         let entries = result["logouts"]?.objectValue ?? []
         for (name, entry) in entries {

@@ -59,7 +59,8 @@ import Testing
     @Test func headersFollowTheReference() throws {
         let device = try Device(json: try JSON.parse(#"{"id":"ba23d141-d715-561c-94f4-e9e4c966b1eb","info":{"model":"TV"},"ip":"203.0.113.7"}"#))
         #expect(device.deviceIdentifierHeader == "fingerprint YmEyM2QxNDEtZDcxNS01NjFjLTk0ZjQtZTllNGM5NjZiMWVi")
-        #expect(device.deviceInfoHeader == Base64.encode(#"{"model":"TV"}"#))
+        // The device's ip fills X-Device-Info's connectionIp (server-to-server, home-based authentication).
+        #expect(device.deviceInfoHeader == Base64.encode(#"{"model":"TV","connectionIp":"203.0.113.7"}"#))
         #expect(device.ip == "203.0.113.7")
     }
 

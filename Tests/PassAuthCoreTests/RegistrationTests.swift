@@ -42,7 +42,7 @@ import Testing
     @Test func unauthorizedRefreshesOnceAndRetriesOnce() throws {
         // The first configuration call gets 401; the retry with the new token succeeds.
         let fake = serviceFake { request in
-            request.headers.contains { $0 == ("Authorization", "Bearer token-1-abcdef") }
+            request.headers.contains("Authorization: Bearer token-1-abcdef")
                 ? json(401, #"{"action":"application-registration","status":401,"code":"invalid_access_token","message":"expired"}"#)
                 : json(200, #"{"requestor":{"mvpds":[]}}"#)
         }

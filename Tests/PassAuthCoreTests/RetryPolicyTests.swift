@@ -30,6 +30,54 @@ private func failing(_ count: Int, with failure: HTTPResponse, then success: HTT
     return { _ in seen.add(1, ordering: .relaxed).newValue <= count ? failure : success }
 }
 
+@Suite struct RetryPolicyTableTests {
+    /// One table for blocking calls and polls: the class of each failure, then what a poll does with it.
+    @Test func oneClassificationForCallsAndPolls() {
+        let policy = RetryPolicy()
+        func failure(_ status: Status, http: Int? = nil, action: String? = nil, code: String? = nil, retryAfter: Int? = nil) -> PassAuthError {
+            var e = PassAuthError(status, "x")
+            e.httpStatus = http
+            e.action = action
+            e.code = code
+            e.retryAfterMs = retryAfter
+            return e
+        }
+        let table: [(PassAuthError, RetryPolicy.Disposition)] = [
+            (failure(.service, http: 403, action: "retry"), .transient(afterMs: nil)),
+            (failure(.service, http: 503, action: "retry", retryAfter: 5_000), .transient(afterMs: 5_000)),
+            (failure(.service, http: 500, action: "none"), .transient(afterMs: nil)),
+            (failure(.http, http: 502), .transient(afterMs: nil)),
+            (failure(.transport), .transient(afterMs: nil)),
+            (failure(.timeout), .transient(afterMs: nil)),
+            (failure(.throttled, http: 429, retryAfter: 1_000), .throttled(afterMs: 1_000)),
+            (failure(.throttled, http: 429, retryAfter: 7_000), .throttled(afterMs: 7_000)),
+            (failure(.unauthorized, http: 401, action: "application-registration"), .refreshToken),
+            (failure(.service, http: 403, action: "application-registration"), .reregister),
+            // The action decides when there is one: a 5xx asking for a login is not retried.
+            (failure(.service, http: 500, action: "authentication"), .surface),
+            (failure(.service, http: 503, action: "configuration"), .surface),
+            (failure(.service, http: 403, action: "authorization"), .surface),
+            (failure(.service, http: 400, action: "none"), .surface),
+            (failure(.service, http: 400, action: "retry", code: "invalid_authentication_session"), .expired),
+            (failure(.http, http: 410), .expired),
+            (failure(.protocol, http: 200), .surface),
+            (failure(.http, http: 404), .surface),
+        ]
+        for (error, expected) in table {
+            #expect(policy.classify(error) == expected, "\(error.status.name) \(error.httpStatus ?? 0) \(error.action ?? "-")")
+        }
+        // A poll slows down on transient failures and 429s (never below what the 429 asks), goes on
+        // after a token refresh, and ends on everything else.
+        #expect(policy.pollInterval(after: .transient(afterMs: nil), currentMs: 4_000, maximumMs: 30_000) == 6_000)
+        #expect(policy.pollInterval(after: .transient(afterMs: nil), currentMs: 28_000, maximumMs: 30_000) == 30_000)
+        #expect(policy.pollInterval(after: .throttled(afterMs: 45_000), currentMs: 4_000, maximumMs: 30_000) == 45_000)
+        #expect(policy.pollInterval(after: .refreshToken, currentMs: 4_000, maximumMs: 30_000) == 4_000)
+        for ending in [RetryPolicy.Disposition.reregister, .expired, .surface] {
+            #expect(policy.pollInterval(after: ending, currentMs: 4_000, maximumMs: 30_000) == nil)
+        }
+    }
+}
+
 @Suite struct RetryPolicyTests {
     @Test func verdictsFollowTheActionAndTheStatus() {
         let policy = RetryPolicy()
@@ -40,7 +88,7 @@ private func failing(_ count: Int, with failure: HTTPResponse, then success: HTT
             return e
         }
         func retries(_ e: PassAuthError) -> Bool {
-            if case .retry = policy.verdict(for: e, attempt: 1, reregistered: false, timeoutMs: 30_000) { return true }
+            if case .retry = policy.verdict(for: e, attempt: 1, reregistered: false, remainingMs: 30_000) { return true }
             return false
         }
         #expect(retries(error(403, action: "retry")))
@@ -54,17 +102,19 @@ private func failing(_ count: Int, with failure: HTTPResponse, then success: HTT
         #expect(!retries(error(400, action: "none")))
         #expect(!retries(error(500, action: "configuration")))
         #expect(!retries(error(404, action: nil, status: .http)))
-        #expect(!retries(PassAuthError(.timeout, "slow")))
+        // A timeout is transient (a poll goes on), but a blocking call that timed out used its budget.
+        #expect(policy.classify(PassAuthError(.timeout, "slow")) == .transient(afterMs: nil))
+        #expect(policy.verdict(for: PassAuthError(.timeout, "slow"), attempt: 1, reregistered: false, remainingMs: 0) == .surface)
         #expect(!retries(PassAuthError(.protocol, "bad json")))
-        #expect(policy.verdict(for: error(403, action: "application-registration"), attempt: 1, reregistered: false, timeoutMs: 1) == .reregister)
-        #expect(policy.verdict(for: error(403, action: "application-registration"), attempt: 2, reregistered: true, timeoutMs: 1) == .surface)
-        #expect(policy.verdict(for: error(401, action: "application-registration"), attempt: 1, reregistered: false, timeoutMs: 1) == .surface)
+        #expect(policy.verdict(for: error(403, action: "application-registration"), attempt: 1, reregistered: false, remainingMs: 1) == .reregister)
+        #expect(policy.verdict(for: error(403, action: "application-registration"), attempt: 2, reregistered: true, remainingMs: 1) == .surface)
+        #expect(policy.verdict(for: error(401, action: "application-registration"), attempt: 1, reregistered: false, remainingMs: 1) == .surface)
         // Never a fourth attempt, whatever the reason.
-        #expect(policy.verdict(for: error(503, action: "retry"), attempt: 3, reregistered: false, timeoutMs: 30_000) == .surface)
+        #expect(policy.verdict(for: error(503, action: "retry"), attempt: 3, reregistered: false, remainingMs: 30_000) == .surface)
         // A Retry-After longer than the budget is not waited for.
         var long = error(503, action: nil, status: .http)
         long.retryAfterMs = 60_000
-        #expect(policy.verdict(for: long, attempt: 1, reregistered: false, timeoutMs: 30_000) == .surface)
+        #expect(policy.verdict(for: long, attempt: 1, reregistered: false, remainingMs: 30_000) == .surface)
     }
 
     @Test func backoffIsExponentialJitteredAndCapped() {

@@ -14,7 +14,7 @@ import Testing
     @Test func partnerFrameworkStatusIsSentAsTheDocumentedBase64JSON() throws {
         let d = try device(#"{"id":"x","partnerFrameworkStatus":\#(SSOTests.granted)}"#)
         let status = try #require(d.partnerFrameworkStatus)
-        #expect(DeviceHeader.partnerFrameworkStatus.value(for: d) == Base64.encode(status.serialized()))
+        #expect(DeviceHeader.partnerFrameworkStatus.value(for: d, hostInfo: false) == Base64.encode(status.serialized()))
         #expect(status == (try JSON.parse(SSOTests.granted)))
     }
 
@@ -51,27 +51,27 @@ import Testing
 
     @Test func tempPassIdentityIsBase64CompactJSON() throws {
         let d = try device(#"{"tempPassIdentity":{"email":"jane@example.com"}}"#)
-        #expect(DeviceHeader.tempPassIdentity.value(for: d) == Base64.encode(#"{"email":"jane@example.com"}"#))
+        #expect(DeviceHeader.tempPassIdentity.value(for: d, hostInfo: false) == Base64.encode(#"{"email":"jane@example.com"}"#))
     }
 
     @Test func onlyOnePlatformIdentityIsSentAndSubjectTokenWins() throws {
         let both = try device(#"{"id":"x","subjectToken":"s","rokuConnectToken":"r"}"#)
-        let names = EndpointHeaders.sent(for: "profiles", device: both).map(\.0)
+        let names = Endpoint.profiles.deviceHeaders.lines(for: both, hostInfo: false).map { String($0.prefix { $0 != ":" }) }
         #expect(names.contains("Adobe-Subject-Token") && !names.contains("X-Roku-Reserved-Roku-Connect-Token"))
         let roku = try device(#"{"id":"x","rokuConnectToken":"r"}"#)
-        #expect(EndpointHeaders.sent(for: "profiles", device: roku).contains { $0 == ("X-Roku-Reserved-Roku-Connect-Token", "r") })
+        #expect(Endpoint.profiles.deviceHeaders.lines(for: roku, hostInfo: false).contains("X-Roku-Reserved-Roku-Connect-Token: r"))
     }
 
     @Test func theMatrixFollowsTheReferencePages() {
-        let h = EndpointHeaders.headers(for:)
-        #expect(!h("decisions.preauthorize").contains(.tempPassIdentity) && h("decisions.authorize").contains(.tempPassIdentity))
-        #expect(!h("logout").contains(.partnerFrameworkStatus) && !h("logout").contains(.tempPassIdentity) && h("logout").contains(.serviceToken))
-        #expect(h("sessions.create").isDisjoint(with: [.partnerFrameworkStatus, .tempPassIdentity]))
-        #expect(h("sessions.sso") == [.deviceIdentifier, .deviceInfo, .forwardedFor, .userAgent, .visitorId, .partnerFrameworkStatus])
-        #expect(h("profiles.code") == [.forwardedFor, .userAgent, .visitorId, .tempPassIdentity])
-        #expect(h("configuration") == [.deviceIdentifier, .deviceInfo, .forwardedFor, .userAgent])
-        #expect(h("no.such.endpoint").isEmpty)
-        for endpoint in EndpointHeaders.table.keys {
+        let h = { (endpoint: Endpoint) in endpoint.deviceHeaders }
+        #expect(!h(.preauthorize).contains(.tempPassIdentity) && h(.authorize).contains(.tempPassIdentity))
+        #expect(!h(.logout).contains(.partnerFrameworkStatus) && !h(.logout).contains(.tempPassIdentity) && h(.logout).contains(.serviceToken))
+        #expect(h(.sessionCreate).isDisjoint(with: [.partnerFrameworkStatus, .tempPassIdentity]))
+        #expect(h(.partnerSession) == [.deviceIdentifier, .deviceInfo, .forwardedFor, .userAgent, .visitorId, .partnerFrameworkStatus])
+        #expect(h(.profileForCode) == [.forwardedFor, .userAgent, .visitorId, .tempPassIdentity])
+        #expect(h(.configuration) == [.deviceIdentifier, .deviceInfo, .forwardedFor, .userAgent])
+        #expect(h(.register) == [.deviceInfo, .userAgent])
+        for endpoint in Endpoint.allCases where !endpoint.isRegistration {
             #expect(h(endpoint).contains(.userAgent) && h(endpoint).contains(.forwardedFor), "\(endpoint)")
         }
     }
@@ -87,7 +87,7 @@ import Testing
     }
 
     @Test(arguments: [(Environment.production, "https://sp.auth.adobe.com"), (.staging, "https://sp.auth-staging.adobe.com"),
-                      (.prequalProduction, "https://sp-preprod.auth.adobe.com"), (.prequalStaging, "https://sp-preprod.auth-staging.adobe.com")])
+                      (.prequalProduction, "https://sp-prequal.auth.adobe.com"), (.prequalStaging, "https://sp-prequal.auth-staging.adobe.com")])
     func environmentsMapToTheDocumentedHosts(_ environment: Environment, _ url: String) {
         #expect(environment.baseURL == url)
     }

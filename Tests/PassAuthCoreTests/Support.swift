@@ -113,7 +113,7 @@ final class EmulatorProcess {
         let transport = try CurlTransport(options: .init(timeoutMs: 10_000, connectTimeoutMs: 5_000, caFile: nil,
                                                          maxResponseBytes: 8 << 20, userAgent: "tests"), stats: Stats())
         let request = body.map {
-            HTTPRequest(method: "POST", url: baseURL + path, headers: [("Content-Type", "application/json")],
+            HTTPRequest(method: "POST", url: baseURL + path, headers: ["Content-Type: application/json"],
                         body: Array($0.serialized().utf8), endpoint: "control")
         } ?? HTTPRequest(method: "GET", url: baseURL + path, endpoint: "control")
         return try JSON.parse(transport.send(request).body)

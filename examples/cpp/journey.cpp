@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
 
         std::string decisions = client.authorize("Spectrum", R"(["REF30"])");
         std::cout << "[c++] authorize REF30: "
-                  << (decisions.find("\"authorized\":true") != std::string::npos ? "permitted" : "denied") << "\n";
+                  << (decisions.find("\"authorized\": true") != std::string::npos || decisions.find("\"authorized\":true") != std::string::npos ? "permitted" : "denied") << "\n";
         client.logout("Spectrum", "https://adobe.com");
         std::cout << "[c++] logged out\n";
     } catch (const passauth::Error &error) {

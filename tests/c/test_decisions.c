@@ -108,8 +108,9 @@ static void test_mixed_permit_and_deny_in_one_call(void) {
     CHECK(json_integer_value(json_object_get(error, "status")) == 403);
     CHECK(str_is(error, "details", "No Live channel"));
     CHECK(str(error, "action") != NULL);
-    /* A deny is never retried. */
-    CHECK(emulator_stat(&emu, NULL, "decisions.authorize") == 1);
+    /* One request per resource (authorizeBatchSize 1: Adobe answers too_many_resources above its limit,
+       "usually up to 1"), and a deny is never retried. */
+    CHECK(emulator_stat(&emu, NULL, "decisions.authorize") == 2);
     CHECK(stat_of(client, "retries") == 0);
     json_decref(doc);
     passauth_client_free(client);
@@ -134,7 +135,7 @@ static void test_preauthorize_twelve_resources_in_three_requests(void) {
         CHECK(json_object_get(d, "token") == NULL);
     }
     CHECK(str_is(json_object_get(json_array_get(decisions, 7), "error"), "code", "preauthorization_denied_by_mvpd"));
-    /* The three requests carried 5, 5 and 2 resources. */
+    /* The three requests (sent side by side, so in any order) carried 5, 5 and 2 resources. */
     json_t *log = emulator_get(&emu, "/_emulator/requests");
     size_t index;
     json_t *entry;
@@ -145,7 +146,8 @@ static void test_preauthorize_twelve_resources_in_three_requests(void) {
         sizes[n++] = (int)json_array_size(json_object_get(body, "resources"));
         json_decref(body);
     }
-    CHECK_MSG(sizes[0] == 5 && sizes[1] == 5 && sizes[2] == 2, "batch sizes %d %d %d", sizes[0], sizes[1], sizes[2]);
+    CHECK_MSG(n == 3 && sizes[0] + sizes[1] + sizes[2] == 12 && (sizes[0] == 2 || sizes[1] == 2 || sizes[2] == 2)
+              && (sizes[0] == 5) + (sizes[1] == 5) + (sizes[2] == 5) == 2, "batch sizes %d %d %d", sizes[0], sizes[1], sizes[2]);
     json_decref(log);
     json_decref(doc);
 
@@ -248,8 +250,10 @@ static void test_invalid_arguments(void) {
     json_decref(call(passauth_authorize, client, DEVICE, "../x", "[\"REF30\"]", PASSAUTH_E_SERVICE));
     json_t *log = emulator_get(&emu, "/_emulator/requests");
     json_t *requests = json_object_get(log, "requests");
-    const char *path = str(json_array_get(requests, json_array_size(requests) - 1), "path");
-    CHECK_MSG(path && strstr(path, "/api/v2/REF30/decisions/authorize/") == path, "path %s", path);
+    const char *path = NULL;  /* the last authorization (a profile refresh may follow a permit) */
+    for (size_t i = json_array_size(requests); i-- > 0 && path == NULL;)
+        if (str_is(json_array_get(requests, i), "endpoint", "decisions.authorize")) path = str(json_array_get(requests, i), "path");
+    CHECK_MSG(path && strstr(path, "/api/v2/REF30/decisions/authorize/") == path, "path %s", path ? path : "(none)");
     json_decref(log);
     passauth_client_free(client);
 }

@@ -78,7 +78,7 @@ static void test_journey() {
     CHECK(passauth::string_field(passauth::profile_pick(client.profiles()), "mvpd") == std::string("Cablevision"));
 
     std::string decisions = client.authorize("Cablevision", R"(["REF30"])");
-    CHECK(contains(decisions, "\"authorized\":true"));
+    CHECK(contains(decisions, "\"authorized\":true") || contains(decisions, "\"authorized\": true"));  // the service's text, passed through
     CHECK(contains(decisions, "\"serializedToken\""));
     CHECK(contains(client.preauthorize("Cablevision", R"(["REF30", "REF40"])"), "\"REF40\""));
     CHECK(contains(client.logout("Cablevision", "https://adobe.com"), "\"logouts\""));

@@ -1,8 +1,8 @@
 /// A passauth client: one registration (DCR) for one service provider, usable for any number of
 /// devices from any number of threads. The C handle `passauth_client` is one of these.
-public final class Client: Sendable {
-    public let config: ClientSettings
-    public let stats = Stats()
+package final class Client: Sendable {
+    package let config: ClientSettings
+    package let stats = Stats()
     let redactor = Redactor()
     let logger: Logger
     /// The service's time (validity decisions), from the Date headers of its answers.
@@ -10,12 +10,17 @@ public final class Client: Sendable {
     let store: StateStore
     let registration: Registration
     let service: Service
-    let configurationCache = ExpiringCache(capacity: 64)
-    public let poller = Poller()
+    /// Configuration answers per platform (see DeviceInfo.platformKey).
+    let configurationCache = ExpiringCache<Answer>(capacity: 64)
+    package let poller = Poller()
     /// Preauthorization permits (never media tokens).
     let decisionCache = DecisionCache()
+    /// When each (device, MVPD) profile was last refreshed after an authorization.
+    let profileRefreshes = RateLimiter(capacity: 10_000)
+    /// X-Device-Info problems already logged (each once per client, so a back-end's log stays readable).
+    private let reportedDeviceInfo = Locked<Set<String>>([])
 
-    public init(config: ClientSettings, transport: HTTPTransport? = nil, store: StateStore? = nil,
+    package init(config: ClientSettings, transport: HTTPTransport? = nil, store: StateStore? = nil,
                 retryPolicy: RetryPolicy = RetryPolicy()) throws(PassAuthError) {
         self.config = config
         logger = Logger(level: config.logLevel, redactor: redactor)
@@ -28,53 +33,65 @@ public final class Client: Sendable {
         } else {
             network = try CurlTransport(
                 options: .init(timeoutMs: config.timeoutMs, connectTimeoutMs: config.connectTimeoutMs, caFile: config.caFile,
-                               maxResponseBytes: config.maxResponseBytes, userAgent: "passauth/\(Version.string)"),
+                               maxResponseBytes: config.maxResponseBytes, userAgent: "passauth/\(Version.string)",
+                               proxy: config.proxy, requireLoopbackPeer: config.requiresLoopbackPeer),
                 stats: stats)
         }
         if config.logLevel >= .debug { network = LoggingTransport(inner: network, logger: logger) }
         self.store = store ?? FileStore(directory: config.storeDirectory, serviceProvider: config.serviceProvider)
         registration = Registration(config: config, store: self.store, transport: network, stats: stats, redactor: redactor, logger: logger)
-        service = Service(config: config, transport: network, registration: registration, stats: stats, redactor: redactor,
-                          policy: retryPolicy)
-        let serviceProvider = URLEncoding.segment(config.serviceProvider)
+        let decoder = ResponseDecoder(redactor: redactor, stats: stats, clock: clock)
+        service = Service(config: config, transport: network, registration: registration, stats: stats, logger: logger,
+                          decoder: decoder, policy: retryPolicy)
         poller.attach(PollContext(
             service: service,
-            profileOperation: { Client.profileByCode($0, serviceProvider: serviceProvider) },
-            sessionOperation: { Client.sessionByCode($0, serviceProvider: serviceProvider) },
             // Weak: the poller's threads must never keep a freed client alive.
             persist: { [weak self] found throws(PassAuthError) in
                 guard let self else { throw PassAuthError(.cancelled, "the client was freed") }
                 try self.rememberProfiles(found)
             },
             stats: stats, logger: logger, clock: clock))
+        try checkDeviceInfo(config.device)
     }
 
     deinit { poller.shutdown() }
 
     /// Starts polling `code` for a profile (see Poller). `intervalMs` is raised to the 3 s floor.
-    public func poll(device: Device, code: String, options: PollOptions, callback: PollCallback?) throws(PassAuthError) -> Poll {
+    package func poll(device: Device, code: String, options: PollOptions, callback: PollCallback?) throws(PassAuthError) -> Poll {
         let code = try AuthenticationCode.validated(code)
         return try poller.start(code: code, device: device, intervalMs: options.intervalMs ?? config.pollIntervalMs,
                                 timeoutMs: options.timeoutMs, notAfter: options.notAfter, callback: callback)
     }
 
     /// The device a call acts for: the caller's, or the config's default.
-    public func device(_ json: JSON?) throws(PassAuthError) -> Device {
+    package func device(_ json: JSON?) throws(PassAuthError) -> Device {
         guard let json else { return config.device }
         let device = try Device(json: json)
         for secret in device.secrets { redactor.rememberRecent(secret) }
+        try checkDeviceInfo(device)
         return device
     }
 
+    /// The X-Device-Info appendix's rules: a warning (logged once per problem, counted every time),
+    /// or under "strictDeviceInfo" an error naming the field.
+    private func checkDeviceInfo(_ device: Device) throws(PassAuthError) {
+        guard let info = device.info else { return }
+        let problems = DeviceInfo.problems(info)
+        guard let first = problems.first else { return }
+        if config.strictDeviceInfo { throw .invalid(first.message, key: "device.info.\(first.field)") }
+        stats.deviceInfoWarnings.add()
+        for problem in problems where reportedDeviceInfo.withLock({ $0.count < 256 && $0.insert(problem.message).inserted }) {
+            logger.log(.warn, "device \(device.id ?? "-"): \(problem.message)")
+        }
+    }
+
     /// Ensures client credentials and a fresh access token (registering only when none is stored).
-    public func register(device: Device) throws(PassAuthError) -> JSON {
+    package func register(device: Device) throws(PassAuthError) -> JSON {
         try registration.ensure(device: device).json
     }
 
-    var serviceProviderSegment: String { URLEncoding.segment(config.serviceProvider) }
-
-    public func scrub(_ error: PassAuthError) -> PassAuthError { error.redacted(by: redactor) }
+    package func scrub(_ error: PassAuthError) -> PassAuthError { error.redacted(by: redactor) }
 
     /// Sends log lines to `handler` instead of stderr (nil: stderr again).
-    public func routeLogs(to handler: LogHandler?) { logger.route(to: handler) }
+    package func routeLogs(to handler: LogHandler?) { logger.route(to: handler) }
 }

@@ -2,38 +2,51 @@ import Glibc
 
 /// A validated client configuration (GUIDE §3 `config_json`). Every key is checked for type;
 /// unknown keys are an error naming the key, so a typo never silently falls back to a default.
-public struct ClientSettings: Sendable {
-    public var baseURL: String
-    public var environment: Environment?
-    public var serviceProvider: String
-    public var softwareStatement: String
-    public var redirectUri: String?
-    public var storeDirectory: String
-    public var device: Device
-    public var timeoutMs: Int = 30_000
-    public var connectTimeoutMs: Int = 10_000
-    public var caFile: String?
-    public var allowInsecureHttp = false
-    public var pacing = true
+package struct ClientSettings: Sendable {
+    package var baseURL: String
+    package var environment: Environment?
+    package var serviceProvider: String
+    package var softwareStatement: String
+    package var redirectUri: String?
+    package var storeDirectory: String
+    package var device: Device
+    package var timeoutMs: Int = 30_000
+    package var connectTimeoutMs: Int = 10_000
+    package var caFile: String?
+    package var allowInsecureHttp = false
+    package var pacing = true
     /// The pacing token bucket: refill rate (requests/s per device) and size.
-    public var pacingRatePerSecond = 1.0
-    public var pacingBurst = 10
-    public var logLevel: LogLevel = .warn
+    package var pacingRatePerSecond = 1.0
+    package var pacingBurst = 10
+    package var logLevel: LogLevel = .warn
     /// Responses larger than this are refused (PASSAUTH_E_PROTOCOL) instead of being buffered.
-    public var maxResponseBytes = 4 << 20
+    package var maxResponseBytes = 4 << 20
     /// How long a configuration answer is reused (checklist: 3–5 minutes); 0 turns the cache off.
-    public var configurationCacheMs = 240_000
+    package var configurationCacheMs = 240_000
     /// Default and minimum polling intervals (the checklist: every 3–5 s, never faster).
-    public var pollIntervalMs = 4_000
+    package var pollIntervalMs = 4_000
 
-    /// Resources per preauthorization request; longer lists are split and the answers merged.
-    public var preauthorizeBatchSize = 5
+    /// Resources per authorization request (Adobe: "usually up to 1"; more answer 403
+    /// too_many_resources) and per preauthorization request; longer lists are split and merged.
+    package var authorizeBatchSize = 1
+    package var preauthorizeBatchSize = 5
+    /// X-Device-Info built from this host for a device without "info", on the calls that list it.
+    package var defaultDeviceInfo = true
+    /// A device "info" breaking the X-Device-Info page's rules fails the call instead of a warning.
+    package var strictDeviceInfo = false
+    /// HTTP(S) proxy for every request; nil = libcurl's https_proxy / no_proxy environment.
+    package var proxy: String?
+    /// A successful authorization refreshes the device's stored profile for the MVPD in the
+    /// background, at most once per this period per device and MVPD; 0 = never.
+    package var profileRefreshMs = 600_000
 
     static let keys = ["environment", "baseUrl", "serviceProvider", "softwareStatement", "redirectUri", "store",
                        "device", "timeoutMs", "connectTimeoutMs", "caFile", "allowInsecureHttp", "pacing",
-                       "pacingRatePerSecond", "pacingBurst", "logLevel", "maxResponseBytes", "configurationCacheMs", "pollIntervalMs", "preauthorizeBatchSize"]
+                       "pacingRatePerSecond", "pacingBurst", "logLevel", "maxResponseBytes", "configurationCacheMs", "pollIntervalMs",
+                       "authorizeBatchSize", "preauthorizeBatchSize", "defaultDeviceInfo", "strictDeviceInfo", "proxy",
+                       "profileRefreshMs"]
 
-    public init(json: JSON, environmentVariables env: (String) -> String? = ClientSettings.processEnvironment) throws(PassAuthError) {
+    package init(json: JSON, environmentVariables env: (String) -> String? = ClientSettings.processEnvironment) throws(PassAuthError) {
         guard case .object(let members) = json else {
             throw .invalid("config must be a JSON object, got \(json.typeName)", key: "config")
         }
@@ -126,7 +139,19 @@ public struct ClientSettings: Sendable {
         pacingBurst = try integer("pacingBurst", in: 1...1000) ?? pacingBurst
         configurationCacheMs = try integer("configurationCacheMs", in: 0...3_600_000) ?? configurationCacheMs
         pollIntervalMs = try integer("pollIntervalMs", in: Poller.minimumIntervalMs...60_000) ?? pollIntervalMs
+        authorizeBatchSize = try integer("authorizeBatchSize", in: 1...50) ?? authorizeBatchSize
         preauthorizeBatchSize = try integer("preauthorizeBatchSize", in: 1...50) ?? preauthorizeBatchSize
+        defaultDeviceInfo = try bool("defaultDeviceInfo") ?? true
+        strictDeviceInfo = try bool("strictDeviceInfo") ?? false
+        profileRefreshMs = try integer("profileRefreshMs", in: 0...86_400_000) ?? profileRefreshMs
+        if let url = try string("proxy") {
+            let lower = url.lowercased()
+            guard ["http://", "https://", "socks5://", "socks5h://", "socks4://"].contains(where: { lower.hasPrefix($0) }), url.utf8.count > 8 else {
+                throw .invalid("config key 'proxy' must be a proxy URL such as http://proxy:3128, got '\(url.prefix(80))'", key: "proxy")
+            }
+            try HeaderValue.check(url, key: "proxy")
+            proxy = url
+        }
 
         if let path = try string("caFile") {
             guard access(path, R_OK) == 0 else {
@@ -154,7 +179,10 @@ public struct ClientSettings: Sendable {
         }
     }
 
-    public static func processEnvironment(_ name: String) -> String? {
+    /// Plain http without allowInsecureHttp: only a loopback peer may receive requests.
+    var requiresLoopbackPeer: Bool { baseURL.lowercased().hasPrefix("http://") && !allowInsecureHttp }
+
+    package static func processEnvironment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
 }

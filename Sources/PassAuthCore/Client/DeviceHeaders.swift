@@ -1,25 +1,32 @@
-/// The device-derived headers of REST API V2. Each endpoint's reference page lists which of them it
-/// accepts; the checklist asks to send only those, so the audited matrix lives in `EndpointHeaders`
-/// and every Operation takes its set from there by endpoint name.
-public enum DeviceHeader: String, Sendable, CaseIterable {
-    case deviceIdentifier = "AP-Device-Identifier"
-    case deviceInfo = "X-Device-Info"
-    case forwardedFor = "X-Forwarded-For"
-    case userAgent = "User-Agent"
-    case subjectToken = "Adobe-Subject-Token"
-    case rokuConnectToken = "X-Roku-Reserved-Roku-Connect-Token"
-    case serviceToken = "AD-Service-Token"
-    case partnerFrameworkStatus = "AP-Partner-Framework-Status"
-    case tempPassIdentity = "AP-TempPass-Identity"
-    case visitorId = "AP-Visitor-Identifier"
+/// The device-derived request headers. Each endpoint's reference page lists which of them it accepts
+/// (Endpoint.deviceHeaders); the checklist asks to send only those.
+package enum DeviceHeader: Int, Sendable, CaseIterable {
+    case deviceIdentifier, deviceInfo, forwardedFor, userAgent, subjectToken, rokuConnectToken, serviceToken,
+         partnerFrameworkStatus, tempPassIdentity, visitorId
 
-    /// The value for `device`, or nil when the device carries nothing for this header.
-    /// The reference pages list "Adobe-Subject-Token or X-Roku-Reserved-Roku-Connect-Token": only one
-    /// platform identity is sent, and `subjectToken` wins when a device carries both.
-    func value(for device: Device) -> String? {
+    package var name: String {
+        switch self {
+        case .deviceIdentifier: return "AP-Device-Identifier"
+        case .deviceInfo: return "X-Device-Info"
+        case .forwardedFor: return "X-Forwarded-For"
+        case .userAgent: return "User-Agent"
+        case .subjectToken: return "Adobe-Subject-Token"
+        case .rokuConnectToken: return "X-Roku-Reserved-Roku-Connect-Token"
+        case .serviceToken: return "AD-Service-Token"
+        case .partnerFrameworkStatus: return "AP-Partner-Framework-Status"
+        case .tempPassIdentity: return "AP-TempPass-Identity"
+        case .visitorId: return "AP-Visitor-Identifier"
+        }
+    }
+
+    /// The value for `device`, or nil when the device carries nothing for this header. The reference
+    /// pages list "Adobe-Subject-Token or X-Roku-Reserved-Roku-Connect-Token": only one platform
+    /// identity is sent, and `subjectToken` wins when a device carries both. X-Device-Info falls back to
+    /// a description of this host when `hostInfo` (config "defaultDeviceInfo") allows it.
+    func value(for device: Device, hostInfo: Bool) -> String? {
         switch self {
         case .deviceIdentifier: return device.deviceIdentifierHeader
-        case .deviceInfo: return device.deviceInfoHeader
+        case .deviceInfo: return device.deviceInfoHeader ?? (hostInfo ? device.hostInfoHeader : nil)
         case .forwardedFor: return device.ip
         case .userAgent: return device.userAgent
         case .subjectToken: return device.subjectToken
@@ -32,50 +39,30 @@ public enum DeviceHeader: String, Sendable, CaseIterable {
     }
 }
 
-/// Which optional device headers each REST API V2 endpoint accepts, audited against the header table of
-/// its reference page (rest-apis/rest-api-v2/apis/**). Keyed by the endpoint names used in statistics
-/// and errors. An endpoint missing here sends no device header at all.
-public enum EndpointHeaders {
-    private static let platformIdentity: Set<DeviceHeader> = [.subjectToken, .rokuConnectToken]
-    private static let device: Set<DeviceHeader> = [.deviceIdentifier, .deviceInfo, .forwardedFor, .userAgent, .visitorId]
-    /// Second-screen calls made with a code: no device identity, no SSO.
-    private static let code: Set<DeviceHeader> = [.forwardedFor, .userAgent, .visitorId]
+/// A set of device headers (a bit per DeviceHeader).
+package struct DeviceHeaders: OptionSet, Sendable, Hashable {
+    package let rawValue: UInt16
+    package init(rawValue: UInt16) { self.rawValue = rawValue }
+    init(_ header: DeviceHeader) { rawValue = 1 << header.rawValue }
 
-    public static let table: [String: Set<DeviceHeader>] = [
-        // retrieve-configuration-for-specific-service-provider
-        "configuration": [.deviceIdentifier, .deviceInfo, .forwardedFor, .userAgent],
-        // create-authentication-session
-        "sessions.create": device.union(platformIdentity).union([.serviceToken]),
-        // resume-authentication-session, retrieve-authentication-session-information-using-code
-        "sessions.resume": code,
-        "sessions.get": code,
-        // retrieve-profiles
-        "profiles": device.union(platformIdentity).union([.serviceToken, .partnerFrameworkStatus]),
-        // retrieve-profile-for-specific-mvpd
-        "profiles.mvpd": device.union(platformIdentity).union([.serviceToken, .partnerFrameworkStatus, .tempPassIdentity]),
-        // retrieve-profile-for-specific-code
-        "profiles.code": code.union([.tempPassIdentity]),
-        // retrieve-preauthorization-decisions-using-specific-mvpd (no AP-TempPass-Identity)
-        "decisions.preauthorize": device.union(platformIdentity).union([.serviceToken, .partnerFrameworkStatus]),
-        // retrieve-authorization-decisions-using-specific-mvpd
-        "decisions.authorize": device.union(platformIdentity).union([.serviceToken, .partnerFrameworkStatus, .tempPassIdentity]),
-        // initiate-logout-for-specific-mvpd (no AP-Partner-Framework-Status, no AP-TempPass-Identity)
-        "logout": device.union(platformIdentity).union([.serviceToken]),
-        // partner-single-sign-on-apis: retrieve-partner-authentication-request / retrieve-profile-using-
-        // partner-authentication-response
-        "sessions.sso": device.union([.partnerFrameworkStatus]),
-        "profiles.sso": device.union([.partnerFrameworkStatus]),
-    ]
+    static let deviceIdentifier = DeviceHeaders(.deviceIdentifier)
+    static let deviceInfo = DeviceHeaders(.deviceInfo)
+    static let forwardedFor = DeviceHeaders(.forwardedFor)
+    static let userAgent = DeviceHeaders(.userAgent)
+    static let subjectToken = DeviceHeaders(.subjectToken)
+    static let rokuConnectToken = DeviceHeaders(.rokuConnectToken)
+    static let serviceToken = DeviceHeaders(.serviceToken)
+    static let partnerFrameworkStatus = DeviceHeaders(.partnerFrameworkStatus)
+    static let tempPassIdentity = DeviceHeaders(.tempPassIdentity)
+    static let visitorId = DeviceHeaders(.visitorId)
 
-    /// The headers `endpoint` accepts.
-    public static func headers(for endpoint: String) -> Set<DeviceHeader> { table[endpoint] ?? [] }
+    func contains(_ header: DeviceHeader) -> Bool { rawValue & (1 << header.rawValue) != 0 }
 
-    /// The headers actually sent for `device` on `endpoint`, in a stable order (name, value).
-    public static func sent(for endpoint: String, device: Device) -> [(String, String)] {
-        let accepted = headers(for: endpoint)
-        return DeviceHeader.allCases.compactMap { header in
-            guard accepted.contains(header), let value = header.value(for: device) else { return nil }
-            return (header.rawValue, value)
+    /// The header lines sent for `device`, in a stable order (name: value).
+    func lines(for device: Device, hostInfo: Bool) -> [String] {
+        DeviceHeader.allCases.compactMap { header in
+            guard contains(header), let value = header.value(for: device, hostInfo: hostInfo) else { return nil }
+            return header.name + ": " + value
         }
     }
 }

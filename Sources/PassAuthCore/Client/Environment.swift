@@ -1,17 +1,20 @@
+import Glibc
+
 /// The Adobe Pass Authentication environments. The checklist requires testing in the prequal and
 /// staging environments before production, so all four are first-class.
-public enum Environment: String, Sendable, CaseIterable {
+package enum Environment: String, Sendable, CaseIterable {
     case production
     case staging
     case prequalProduction = "prequal-production"
     case prequalStaging = "prequal-staging"
 
-    public var baseURL: String {
+    package var baseURL: String {
         switch self {
         case .production: return "https://sp.auth.adobe.com"
         case .staging: return "https://sp.auth-staging.adobe.com"
-        case .prequalProduction: return "https://sp-preprod.auth.adobe.com"
-        case .prequalStaging: return "https://sp-preprod.auth-staging.adobe.com"
+        // The hosts of Adobe's OpenAPI descriptions (`servers`) and its pre-qualification notes.
+        case .prequalProduction: return "https://sp-prequal.auth.adobe.com"
+        case .prequalStaging: return "https://sp-prequal.auth-staging.adobe.com"
         }
     }
 }
@@ -49,7 +52,20 @@ struct BaseURL: Sendable, Equatable {
         self.host = host.lowercased()
     }
 
+    /// Only literal loopback addresses (127.0.0.0/8, ::1) and the name "localhost" count: a name such as
+    /// "127.evil.example.com" resolves wherever its owner wants.
     var isLoopback: Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.") && host.split(separator: ".").count == 4
+        host == "localhost" || host == "localhost." || BaseURL.isLoopbackAddress(host)
+    }
+
+    /// Whether `text` is a literal IPv4 address in 127.0.0.0/8, or ::1 (also as ::ffff:127.x.y.z).
+    static func isLoopbackAddress(_ text: String) -> Bool {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, text, &v6) == 1 else { return false }
+        let bytes = withUnsafeBytes(of: &v6) { Array($0) }
+        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
+        return bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
     }
 }

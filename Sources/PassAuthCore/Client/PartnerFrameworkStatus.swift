@@ -10,10 +10,10 @@
 /// `id` and `expirationDate` are required when `accessStatus` is "granted" (the framework only knows the
 /// provider then). `expirationDate` may be given as a number; it is sent as a string of milliseconds,
 /// as the page asks. Unknown keys and wrong types are invalid arguments.
-public enum PartnerFrameworkStatus {
-    public static let accessStatuses = ["granted", "denied", "restricted", "notDetermined"]
+package enum PartnerFrameworkStatus {
+    package static let accessStatuses = ["granted", "denied", "restricted", "notDetermined"]
 
-    public static func validated(_ json: JSON, key path: String) throws(PassAuthError) -> JSON {
+    package static func validated(_ json: JSON, key path: String) throws(PassAuthError) -> JSON {
         let members = try object(json, path, allowed: ["frameworkPermissionInfo", "frameworkProviderInfo"])
         guard let permission = members.first(where: { $0.0 == "frameworkPermissionInfo" })?.1 else {
             throw .invalid("\(path).frameworkPermissionInfo is required", key: "\(path).frameworkPermissionInfo")
@@ -93,8 +93,8 @@ public enum PartnerFrameworkStatus {
 /// The device's `tempPassIdentity` for promotional TempPass: the user's identity fields (the reference
 /// sample is {"email": "..."}), sent base64-encoded as `AP-TempPass-Identity`. A non-empty object whose
 /// values are non-empty strings.
-public enum TempPassIdentity {
-    public static func validated(_ json: JSON, key path: String) throws(PassAuthError) -> JSON {
+package enum TempPassIdentity {
+    package static func validated(_ json: JSON, key path: String) throws(PassAuthError) -> JSON {
         guard case .object(let members) = json else { throw .invalid("\(path) must be an object, got \(json.typeName)", key: path) }
         guard !members.isEmpty else { throw .invalid("\(path) must name at least one identity field (e.g. \"email\")", key: path) }
         for (key, value) in members {

@@ -1,33 +1,31 @@
 /// The configuration phase: the MVPD list (cached in memory for a few minutes, as the checklist
 /// recommends), a filter for pickers, and the user's persisted MVPD selection.
 extension Client {
-    /// `GET /api/v2/{serviceProvider}/configuration`, served from the cache while it is fresh. The
-    /// answer depends on the device's X-Device-Info, so devices with different info are cached apart.
-    public func configuration(device: Device) throws(PassAuthError) -> JSON {
-        let key = device.deviceInfoHeader ?? ""
+    /// `GET /api/v2/{serviceProvider}/configuration`, served from the cache while it is fresh. The answer
+    /// depends on the platform (the FAQ: configuration per platform type), so devices are cached by
+    /// the X-Device-Info fields that describe it, not by their ids or addresses.
+    package func configuration(device: Device) throws(PassAuthError) -> Answer {
+        let key = DeviceInfo.platformKey(device.info)
         let now = Clock.monotonicMs()
         if let cached = configurationCache.lookup(key, now: now) {
             stats.cacheHits.add()
             return cached
         }
-        let document = try service.call(Operation(method: "GET", path: "/api/v2/\(serviceProviderSegment)/configuration",
-                                                   endpoint: "configuration", requiresDeviceId: false),
-                                         device: device)
-        try ResponseShape.configuration(document)
+        let answer = try service.call(.configuration, device: device)
         if config.configurationCacheMs > 0 {
-            configurationCache.insert(key, document, expiresAt: now + Int64(config.configurationCacheMs))
+            configurationCache.insert(key, answer, expiresAt: now + Int64(config.configurationCacheMs))
         }
-        return document
+        return answer
     }
 
     /// The MVPDs of the configuration that pass `filter` (see MVPDFilter), as `{"mvpds": [...]}`.
-    public func mvpds(device: Device, filter: MVPDFilter) throws(PassAuthError) -> JSON {
-        let all = try configuration(device: device)["requestor"]?["mvpds"]?.arrayValue ?? []
-        return ["mvpds": .array(all.filter(filter.accepts))]
+    package func mvpds(device: Device, filter: MVPDFilter) throws(PassAuthError) -> JSON {
+        let all = try configuration(device: device).node["requestor"]?["mvpds"]?.elements ?? []
+        return ["mvpds": .array(all.map(\.json).filter(filter.accepts))]
     }
 
     /// Remembers the user's TV provider choice for `device` (checklist: id, displayName, logoUrl).
-    public func selectMVPD(device: Device, mvpd: JSON) throws(PassAuthError) {
+    package func selectMVPD(device: Device, mvpd: JSON) throws(PassAuthError) {
         guard let id = mvpd["id"]?.stringValue, !id.isEmpty else {
             throw .invalid("mvpd_json must be an object with a non-empty string 'id'", key: "mvpd_json.id")
         }
@@ -41,7 +39,7 @@ extension Client {
     }
 
     /// The stored selection for `device`, or PASSAUTH_E_NOT_FOUND.
-    public func selectedMVPD(device: Device) throws(PassAuthError) -> JSON {
+    package func selectedMVPD(device: Device) throws(PassAuthError) -> JSON {
         guard let selection = try store.load()["mvpdSelection"]?[device.stateKey] else {
             throw PassAuthError(.notFound, "no TV provider was selected for this device yet")
         }
@@ -76,7 +74,7 @@ extension Client {
 
 /// Which MVPDs a picker shows. JSON form (`filter_json`): `{"tempPass": false, "proxy": true,
 /// "exclude": ["TestMVPD"], "search": "spec"}` — all keys optional.
-public struct MVPDFilter: Sendable {
+package struct MVPDFilter: Sendable {
     /// Include TempPass MVPDs (`isTempPass`); default true.
     var tempPass = true
     /// Include proxied MVPDs (`isProxy`); default true.
@@ -86,7 +84,7 @@ public struct MVPDFilter: Sendable {
     /// Case-insensitive substring of id or displayName.
     var search: String?
 
-    public init(json: JSON?) throws(PassAuthError) {
+    package init(json: JSON?) throws(PassAuthError) {
         guard let json else { return }
         guard case .object(let members) = json else { throw .invalid("filter_json must be an object", key: "filter_json") }
         for (key, value) in members {

@@ -1,44 +1,149 @@
 /// The Decisions APIs: preauthorization (content filtering only, permits cached in memory) and
 /// authorization (before every playback; the media token is handed back and never cached or logged).
 /// A denied resource is a normal decision carrying its item-level enhanced error, not a failure.
+///
+/// Adobe answers 403 too_many_resources above its per-request limit ("usually up to 1" for
+/// authorization, 5 for preauthorization): lists are split into requests of "authorizeBatchSize" /
+/// "preauthorizeBatchSize" resources, sent side by side (at most `maxConcurrentRequests` at once), and
+/// their decisions merged in the caller's order, matched by resource id whatever order the service
+/// used. Items the service marks with action "retry" are requested again, alone, within the call's
+/// three attempts (the enhanced error codes page, "Response handling").
 extension Client {
-    /// `POST /api/v2/{sp}/decisions/preauthorize/{mvpd}`, in requests of at most
-    /// `config.preauthorizeBatchSize` resources, answers merged in the caller's order. Permits still
-    /// valid in the cache are answered without a request. Never a playback decision (checklist).
-    public func preauthorize(device: Device, mvpd: String, resources: JSON) throws(PassAuthError) -> JSON {
+    static let maxConcurrentRequests = 4
+
+    /// `POST /api/v2/{sp}/decisions/preauthorize/{mvpd}`. Permits still valid in the cache are answered
+    /// without a request. Never a playback decision (checklist).
+    package func preauthorize(device: Device, mvpd: String, resources: JSON) throws(PassAuthError) -> Answer {
         let list = try Decisions.resources(resources)
         try Decisions.checkMVPD(mvpd)
-        let deviceKey = device.decisionKey
-        var answers = [JSON?](repeating: nil, count: list.count)
+        _ = try device.stateKey(for: Endpoint.preauthorize.name)  // cached permits are per device too
+        let identity = device.decisionKey
+        let now = clock.nowMs()
+        var texts = [[UInt8]?](repeating: nil, count: list.count)
         var missing: [Int] = []
         for (index, resource) in list.enumerated() {
-            if let cached = decisionCache.lookup(.init(device: deviceKey, mvpd: mvpd, resource: resource)) {
+            if let cached = decisionCache.lookup(.init(device: identity, mvpd: mvpd, resource: resource), now: now) {
                 stats.cacheHits.add()
-                answers[index] = cached
+                texts[index] = cached
             } else {
                 missing.append(index)
             }
         }
-        let batchSize = config.preauthorizeBatchSize
-        for start in stride(from: 0, to: missing.count, by: batchSize) {
-            let batch = Array(missing[start..<min(start + batchSize, missing.count)])
-            let decisions = try Decisions.request(self, kind: "preauthorize", device: device, mvpd: mvpd,
-                                                  resources: batch.map { list[$0] })
-            for (index, decision) in zip(batch, decisions) {
-                answers[index] = decision
-                decisionCache.storePermit(decision, for: .init(device: deviceKey, mvpd: mvpd, resource: list[index]))
-            }
+        guard !missing.isEmpty else { return Answer(text: Decisions.document(texts.map { $0 ?? [] })) }
+        let fresh = try decide(.preauthorize, device: device, mvpd: mvpd, resources: missing.map { list[$0] },
+                               batchSize: config.preauthorizeBatchSize)
+        let stamp = clock.nowMs()
+        for (index, node) in zip(missing, fresh.decisions) {
+            let decision = node.json
+            decisionCache.storePermit(decision, for: .init(device: identity, mvpd: mvpd, resource: list[index]), now: stamp)
+            texts[index] = Array(decision.serialized().utf8)
         }
-        return ["decisions": .array(answers.compactMap { $0 })]
+        // One request answered everything in order: hand its bytes through.
+        if missing.count == list.count, let whole = fresh.whole { return whole }
+        return Answer(text: Decisions.document(texts.map { $0 ?? [] }))
     }
 
-    /// `POST /api/v2/{sp}/decisions/authorize/{mvpd}`: one request, never cached. Each permit carries
-    /// its media token; the token is remembered by the redactor so no log or error can show it.
-    public func authorize(device: Device, mvpd: String, resources: JSON) throws(PassAuthError) -> JSON {
+    /// `POST /api/v2/{sp}/decisions/authorize/{mvpd}`: never cached. Each permit's media token is
+    /// remembered by the redactor so no log or error can show it. A permit refreshes the device's
+    /// stored profile for the MVPD in the background (attributes may change at authorization).
+    package func authorize(device: Device, mvpd: String, resources: JSON) throws(PassAuthError) -> Answer {
         let list = try Decisions.resources(resources)
         try Decisions.checkMVPD(mvpd)
-        let decisions = try Decisions.request(self, kind: "authorize", device: device, mvpd: mvpd, resources: list)
-        return ["decisions": .array(decisions)]
+        let outcome = try decide(.authorize, device: device, mvpd: mvpd, resources: list, batchSize: config.authorizeBatchSize)
+        if outcome.decisions.contains(where: { $0["authorized"]?.bool == true }) { refreshProfileLater(device: device, mvpd: mvpd) }
+        if let whole = outcome.whole { return whole }
+        return Answer(text: Decisions.document(outcome.decisions.map { Array($0.json.serialized().utf8) }))
+    }
+
+    /// The decisions for `resources`, one per resource in order, from requests of `batchSize`. `whole`
+    /// is the single answer when one request answered every resource in order (nothing to merge).
+    private func decide(_ endpoint: Endpoint, device: Device, mvpd: String, resources: [String],
+                        batchSize: Int) throws(PassAuthError) -> (decisions: [JSONNode], whole: Answer?) {
+        let batches = stride(from: 0, to: resources.count, by: batchSize).map { Array(resources[$0..<min($0 + batchSize, resources.count)]) }
+        let outcomes = Concurrently.run(batches.count, limit: Client.maxConcurrentRequests) { [self] (index) throws(PassAuthError) in
+            try withProfileInvalidation(device: device, mvpd: mvpd) { () throws(PassAuthError) in
+                try decideBatch(endpoint, device: device, mvpd: mvpd, resources: batches[index])
+            }
+        }
+        var decisions: [JSONNode] = []
+        var whole: Answer? = nil
+        for outcome in outcomes {
+            let batch = try outcome.get()
+            decisions += batch.decisions
+            whole = batch.whole
+        }
+        for decision in decisions {
+            // Media tokens become secrets now, after the answer that carried them was scrubbed.
+            _ = decision["token"]?["serializedToken"]?.withStringBytes { redactor.rememberRecent(bytes: $0, mediaToken: true) }
+            if let code = decision["error"]?["code"]?.string, RetryPolicy.profileGoneCodes.contains(code) {
+                forgetProfileEverywhere(device: device, mvpd: mvpd, because: code)
+            }
+        }
+        return (decisions, batches.count == 1 ? whole : nil)
+    }
+
+    /// One batch: a request, then requests for the items marked "retry" only, at most the policy's
+    /// attempts in all, within the call's time.
+    private func decideBatch(_ endpoint: Endpoint, device: Device, mvpd: String,
+                             resources: [String]) throws(PassAuthError) -> (decisions: [JSONNode], whole: Answer?) {
+        let policy = service.policy
+        let deadline = Clock.monotonicMs() + Int64(config.timeoutMs)
+        var final = [JSONNode?](repeating: nil, count: resources.count)
+        var pending = Array(resources.indices)
+        var whole: Answer? = nil
+        var attempt = 0
+        while !pending.isEmpty {
+            attempt += 1
+            let asked = pending.map { resources[$0] }
+            let answer = try service.call(endpoint, argument: mvpd, body: .json(Decisions.body(asked)), device: device)
+            let decisions = try Decisions.matched(answer.node["decisions"]?.elements ?? [], to: asked, endpoint: endpoint)
+            if attempt == 1 { whole = decisions.inOrder && pending.count == resources.count ? answer : nil }
+            var retry: [Int] = []
+            for (slot, decision) in zip(pending, decisions.nodes) {
+                let wantsRetry = decision["error"]?["action"]?.string == "retry"
+                if wantsRetry && attempt < policy.maxAttempts {
+                    retry.append(slot)
+                } else {
+                    final[slot] = decision
+                }
+            }
+            guard !retry.isEmpty else { break }
+            whole = nil
+            let delay = policy.backoffMs(afterAttempt: attempt)
+            guard Int64(delay) < deadline - Clock.monotonicMs() else {
+                // No time for another attempt: the items keep their "retry" decisions.
+                for slot in retry { final[slot] = decisions.nodes[pending.firstIndex(of: slot)!] }
+                break
+            }
+            stats.retries.add()
+            logger.log(.info, "\(endpoint.name) for device \(device.id ?? "-"): \(retry.count) item(s) marked retry; asking again in \(delay) ms")
+            Clock.sleep(ms: Int64(delay))
+            pending = retry
+        }
+        return (final.map { $0! }, whole)
+    }
+
+    /// Starts a background refresh of the device's stored profile for `mvpd` (one profiles-by-MVPD
+    /// request on the HTTP thread, stored by the result thread), at most once per "profileRefreshMs".
+    private func refreshProfileLater(device: Device, mvpd: String) {
+        guard config.profileRefreshMs > 0, let id = device.id,
+              profileRefreshes.admit(id + "\u{0}" + mvpd, periodMs: Int64(config.profileRefreshMs)) else { return }
+        do throws(PassAuthError) {
+            let (request, token) = try service.prepare(.profileForMVPD, argument: mvpd, device: device)
+            service.submit(request) { [weak self] outcome in
+                self?.poller.enqueue { [weak self] in
+                    guard let self else { return }
+                    do throws(PassAuthError) {
+                        let answer = try self.service.answer(outcome, to: .profileForMVPD, device: device, token: token)
+                        try self.rememberProfiles([(device, answer.json)])
+                    } catch {
+                        self.logger.log(.info, "profile refresh after authorization for device \(id), MVPD \(mvpd): \(error.message)")
+                    }
+                }
+            }
+        } catch {
+            logger.log(.info, "profile refresh after authorization for device \(id), MVPD \(mvpd): \(error.message)")
+        }
     }
 }
 
@@ -65,45 +170,39 @@ enum Decisions {
         guard !mvpd.isEmpty else { throw .invalid("mvpd must not be empty", key: "mvpd") }
     }
 
-    /// One request; the decisions it answers, normalised, one per resource in the order asked.
-    static func request(_ client: Client, kind: String, device: Device, mvpd: String,
-                        resources: [String]) throws(PassAuthError) -> [JSON] {
-        let endpoint = "decisions.\(kind)"
-        let operation = Operation(
-            method: "POST",
-            path: "/api/v2/\(client.serviceProviderSegment)/decisions/\(kind)/\(URLEncoding.segment(mvpd))",
-            json: ["resources": .array(resources.map(JSON.string))], endpoint: endpoint)
-        let document = try client.service.call(operation, device: device)
-        guard let decisions = document["decisions"]?.arrayValue else {
-            throw malformed(endpoint, "the response has no \"decisions\" array")
-        }
-        for decision in decisions {
-            guard case .object = decision, decision["authorized"]?.boolValue != nil else {
-                throw malformed(endpoint, "a decision is not an object with a boolean \"authorized\"")
-            }
-            client.redactor.rememberRecent(decision["token"]?["serializedToken"]?.stringValue)
-        }
-        return try ordered(decisions.map(normalizingTimestamps), for: resources, endpoint: endpoint)
+    /// `{"resources": [...]}`, the decisions request body.
+    static func body(_ resources: [String]) -> String {
+        "{\"resources\":[" + resources.map(JSON.quoted).joined(separator: ",") + "]}"
     }
 
-    /// The service answers in the order asked; when the counts differ, match by resource id (the
-    /// samples show ids echoed with stray whitespace, so compare trimmed).
-    static func ordered(_ decisions: [JSON], for resources: [String], endpoint: String) throws(PassAuthError) -> [JSON] {
-        if decisions.count == resources.count { return decisions }
+    /// `{"decisions": [...]}` from decision texts.
+    static func document(_ decisions: [[UInt8]]) -> [UInt8] {
+        var out = Array("{\"decisions\":[".utf8)
+        for (index, decision) in decisions.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out += decision
+        }
+        return out + Array("]}".utf8)
+    }
+
+    /// The decision for each asked resource, matched by resource id (the samples echo ids with stray
+    /// whitespace, so compare trimmed), whatever order the service answered in; `inOrder` when the
+    /// answer already was one decision per resource in the order asked.
+    static func matched(_ decisions: [JSONNode], to asked: [String], endpoint: Endpoint) throws(PassAuthError)
+        -> (nodes: [JSONNode], inOrder: Bool)
+    {
         func trimmed(_ text: String?) -> String? { text?.trimmingCharacters(in: " \t\r\n") }
-        var result: [JSON] = []
-        for resource in resources {
-            guard let match = decisions.first(where: { trimmed($0["resource"]?.stringValue) == trimmed(resource) }) else {
-                throw malformed(endpoint, "no decision for one of the requested resources (\(decisions.count) decisions for \(resources.count) resources)")
-            }
-            result.append(match)
+        let ids = decisions.map { trimmed($0["resource"]?.string) }
+        if decisions.count == asked.count, zip(ids, asked).allSatisfy({ $0 == nil || $0 == trimmed($1) }) {
+            return (decisions, true)
         }
-        return result
-    }
-
-    static func malformed(_ endpoint: String, _ message: String) -> PassAuthError {
-        var error = PassAuthError(.protocol, "\(endpoint): \(message)")
-        error.endpoint = endpoint
-        return error
+        var nodes: [JSONNode] = []
+        for resource in asked {
+            guard let at = ids.firstIndex(of: trimmed(resource)) else {
+                throw ResponseShape.malformed(endpoint, "no decision for one of the requested resources (\(decisions.count) decisions for \(asked.count) resources)")
+            }
+            nodes.append(decisions[at])
+        }
+        return (nodes, false)
     }
 }

@@ -3,24 +3,32 @@
 extension Client {
     /// `GET /api/v2/{sp}/logout/{mvpd}?redirectUrl=…`. On success the device's stored profile and cached
     /// decisions for that MVPD are forgotten.
-    public func logout(device: Device, mvpd: String, redirectURL: String) throws(PassAuthError) -> JSON {
+    package func logout(device: Device, mvpd: String, redirectURL: String) throws(PassAuthError) -> Answer {
         try Decisions.checkMVPD(mvpd)
         guard !redirectURL.isEmpty else { throw .invalid("redirect_url must not be empty", key: "redirect_url") }
-        let operation = Operation(
-            method: "GET", path: "/api/v2/\(serviceProviderSegment)/logout/\(URLEncoding.segment(mvpd))",
-            query: [("redirectUrl", redirectURL)], endpoint: "logout")
-        let document = try service.call(operation, device: device)
-        let resolved: JSON
-        switch document["logouts"] {
-        case .object(let actions)?: resolved = .object(actions.map { ($0, resolvingURL($1)) })
-        case .array(let actions)?: resolved = .array(actions.map(resolvingURL))
-        default:
-            var error = PassAuthError(.protocol, "logout: the response has no \"logouts\"")
-            error.endpoint = "logout"
-            throw error
+        let answer = try service.call(.logout, argument: mvpd, query: [("redirectUrl", redirectURL)], device: device)
+        // Relative "url"s of the logout actions become absolute (as session answers' do).
+        var relative = false
+        if let logouts = answer.node["logouts"] {
+            for action in logouts.isArray ? logouts.elements : Client.memberValues(logouts) where action["url"]?.string?.hasPrefix("/") == true {
+                relative = true
+            }
         }
-        decisionCache.removeAll(device: device.stateKey, mvpd: mvpd)
+        if relative, let logouts = answer.node["logouts"] {
+            answer.edit { _ in
+                for action in logouts.isArray ? logouts.elements : Client.memberValues(logouts) {
+                    if let url = action["url"]?.string, url.hasPrefix("/") { action.set("url", .string(config.baseURL + url)) }
+                }
+            }
+        }
+        decisionCache.removeAll(device: try device.stateKey(for: Endpoint.logout.name), mvpd: mvpd)
         try forgetProfile(device: device, mvpd: mvpd)
-        return document.setting("logouts", resolved)
+        return answer
+    }
+
+    static func memberValues(_ node: JSONNode) -> [JSONNode] {
+        var values: [JSONNode] = []
+        try? node.forEachMember { _, value in values.append(value) }
+        return values
     }
 }

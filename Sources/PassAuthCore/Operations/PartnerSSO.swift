@@ -7,26 +7,23 @@ extension Client {
     /// profile already exists, or a fallback (`authenticate`/`resume` with a code and a reasonType such as
     /// `pfs_fallback`, `configuration_fallback`, `missing_parameters_fallback`) that continues the basic
     /// flow; a code in the answer is handled like one from createSession (polls of older codes end).
-    public func partnerSSOSession(device: Device, partner: String, parameters: PartnerSessionParameters) throws(PassAuthError) -> JSON {
+    package func partnerSSOSession(device: Device, partner: String, parameters: PartnerSessionParameters) throws(PassAuthError) -> Answer {
         let partner = try PartnerSSO.checkPartner(partner)
-        let session = resolvingURL(try service.call(Operation(
-            method: "POST", path: "/api/v2/\(serviceProviderSegment)/sessions/sso/\(URLEncoding.segment(partner))",
-            form: parameters.form, endpoint: "sessions.sso"), device: device))
-        if let code = session["code"]?.stringValue {
-            poller.started(code: code, notAfter: session["notAfter"]?.int64Value, for: device)
+        let session = try service.call(.partnerSession, argument: partner, body: .form(parameters.form), device: device)
+        resolvingURL(session)
+        if let code = session.node["code"]?.string {
+            poller.started(code: code, notAfter: session.node["notAfter"]?.int64, for: device)
         }
         return session
     }
 
     /// `POST /api/v2/{sp}/profiles/sso/{partner}` (form SAMLResponse): the partner profile (type
-    /// `appleSSO`), persisted for the device like any profile answer.
-    public func partnerSSOProfile(device: Device, partner: String, parameters: PartnerProfileParameters) throws(PassAuthError) -> JSON {
+    /// `appleSSO`), shape-checked and persisted for the device like any profile answer.
+    package func partnerSSOProfile(device: Device, partner: String, parameters: PartnerProfileParameters) throws(PassAuthError) -> Answer {
         let partner = try PartnerSSO.checkPartner(partner)
-        let result = try service.call(Operation(
-            method: "POST", path: "/api/v2/\(serviceProviderSegment)/profiles/sso/\(URLEncoding.segment(partner))",
-            form: parameters.form, endpoint: "profiles.sso"), device: device)
-        try rememberProfiles([(device, result)])
-        return result
+        let answer = try service.call(.partnerProfile, argument: partner, body: .form(parameters.form), device: device)
+        try rememberProfiles([(device, answer.json)])
+        return answer
     }
 }
 
@@ -60,18 +57,18 @@ enum PartnerSSO {
 
 /// `params_json` of the partner session call: {"domainName", "redirectUrl"} (either may be missing; the
 /// service then answers with a fallback asking to resume the session with them).
-public struct PartnerSessionParameters: Sendable {
+package struct PartnerSessionParameters: Sendable {
     var form: [(String, String)]
-    public init(json: JSON?) throws(PassAuthError) {
+    package init(json: JSON?) throws(PassAuthError) {
         form = try PartnerSSO.form(json, allowed: ["domainName", "redirectUrl"], required: [])
     }
 }
 
 /// `params_json` of the partner profile call: {"SAMLResponse": "<base64 partner authentication
 /// response>"} (required; the library URL-encodes it into the form body).
-public struct PartnerProfileParameters: Sendable {
+package struct PartnerProfileParameters: Sendable {
     var form: [(String, String)]
-    public init(json: JSON?) throws(PassAuthError) {
+    package init(json: JSON?) throws(PassAuthError) {
         form = try PartnerSSO.form(json, allowed: ["SAMLResponse"], required: ["SAMLResponse"])
         let value = form[0].1
         let base64 = value.utf8.allSatisfy { byte in

@@ -1,43 +1,38 @@
 /// The profiles calls: all profiles of a device, the profile for one MVPD, the profile for a code.
 /// Each successful answer also refreshes the device's persisted profile parts (ProfileMemory).
 extension Client {
-    public func profiles(device: Device) throws(PassAuthError) -> JSON {
-        let result = try service.call(Operation(
-            method: "GET", path: "/api/v2/\(serviceProviderSegment)/profiles", endpoint: "profiles"), device: device)
-        try ResponseShape.profiles(result, endpoint: "profiles")
-        try rememberProfiles([(device, result)], replacingAll: true)
-        return result
+    /// `GET /api/v2/{sp}/profiles`: every profile of the device; the stored ones are replaced by them.
+    package func profiles(device: Device) throws(PassAuthError) -> Answer {
+        let answer = try withProfileInvalidation(device: device, mvpd: nil) { () throws(PassAuthError) in
+            try service.call(.profiles, device: device)
+        }
+        try rememberProfiles([(device, answer.json)], replacingAll: true)
+        return answer
     }
 
-    public func profile(device: Device, mvpd: String) throws(PassAuthError) -> JSON {
+    /// `GET /api/v2/{sp}/profiles/{mvpd}`.
+    package func profile(device: Device, mvpd: String) throws(PassAuthError) -> Answer {
         guard !mvpd.isEmpty else { throw .invalid("mvpd must not be empty", key: "mvpd") }
-        let result = try service.call(Operation(
-            method: "GET", path: "/api/v2/\(serviceProviderSegment)/profiles/\(URLEncoding.segment(mvpd))",
-            endpoint: "profiles.mvpd"), device: device)
-        try ResponseShape.profiles(result, endpoint: "profiles.mvpd")
-        try rememberProfiles([(device, result)])
-        return result
+        let answer = try withProfileInvalidation(device: device, mvpd: mvpd) { () throws(PassAuthError) in
+            try service.call(.profileForMVPD, argument: mvpd, device: device)
+        }
+        try rememberProfiles([(device, answer.json)])
+        return answer
     }
 
-    public func profile(device: Device, code: String) throws(PassAuthError) -> JSON {
+    /// `GET /api/v2/{sp}/profiles/code/{code}`; a profile found is stored when the device has an id.
+    package func profile(device: Device, code: String) throws(PassAuthError) -> Answer {
         let code = try AuthenticationCode.validated(code)
-        let result = try service.call(Client.profileByCode(code, serviceProvider: serviceProviderSegment), device: device)
-        try ResponseShape.profiles(result, endpoint: "profiles.code")
-        try rememberProfiles([(device, result)])
-        return result
-    }
-
-    /// GET /profiles/code/{code}; `code` already validated, `serviceProvider` already encoded.
-    static func profileByCode(_ code: String, serviceProvider: String) -> Operation {
-        Operation(method: "GET", path: "/api/v2/\(serviceProvider)/profiles/code/\(URLEncoding.segment(code))",
-                  endpoint: "profiles.code", requiresDeviceId: false)
+        let answer = try service.call(.profileForCode, argument: code, device: device)
+        if device.id != nil, (answer.node["profiles"]?.count ?? 0) > 0 { try rememberProfiles([(device, answer.json)]) }
+        return answer
     }
 }
 
 /// Picking among several profiles (checklist: "automatically selecting the profile with the longest
 /// validity period"): the currently valid profile whose notAfter is latest.
-public enum ProfilePicker {
-    public static func longestValid(_ document: JSON, now: Int64 = Clock.nowMs()) throws(PassAuthError) -> JSON {
+package enum ProfilePicker {
+    package static func longestValid(_ document: JSON, now: Int64 = Clock.nowMs()) throws(PassAuthError) -> JSON {
         guard case .object(let profiles)? = document["profiles"] ?? (document.objectValue != nil ? document : nil) else {
             throw .invalid("profiles_json must be a profiles answer ({\"profiles\": {...}})", key: "profiles_json")
         }

@@ -164,10 +164,9 @@ final class Registration: Sendable {
         return AccessToken(value: value, obtainedAt: obtainedAt, expiresAt: obtainedAt + min(lifetime, 366 * 86_400) * 1000)
     }
 
-    private func dcrHeaders(device: Device, contentType: String) -> [(String, String)] {
-        var headers: [(String, String)] = [("Content-Type", contentType), ("Accept", "application/json"),
-                                           ("X-Device-Info", device.deviceInfoHeaderOrDefault)]
-        if let agent = device.userAgent { headers.append(("User-Agent", agent)) }
+    private func dcrHeaders(device: Device, contentType: String) -> [String] {
+        var headers = ["Content-Type: " + contentType, "Accept: application/json", "X-Device-Info: " + device.deviceInfoHeaderOrDefault]
+        if let agent = device.userAgent { headers.append("User-Agent: " + agent) }
         return headers
     }
 

@@ -2,62 +2,52 @@
 extension Client {
     /// `POST /api/v2/{sp}/sessions` with whichever of mvpd / domainName / redirectUrl the caller has.
     /// A new code supersedes any code this device was polling (checklist: stop polling the old one).
-    public func createSession(device: Device, parameters: SessionParameters) throws(PassAuthError) -> JSON {
-        let session = try service.call(Operation(
-            method: "POST", path: "/api/v2/\(serviceProviderSegment)/sessions", form: parameters.form,
-            endpoint: "sessions.create", requiresDeviceId: true), device: device)
-        try ResponseShape.session(session, endpoint: "sessions.create")
-        let result = resolvingURL(session)
-        if let code = result["code"]?.stringValue {
-            poller.started(code: code, notAfter: result["notAfter"]?.int64Value, for: device)
+    package func createSession(device: Device, parameters: SessionParameters) throws(PassAuthError) -> Answer {
+        let session = try service.call(.sessionCreate, body: .form(parameters.form), device: device)
+        resolvingURL(session)
+        if let code = session.node["code"]?.string {
+            poller.started(code: code, notAfter: session.node["notAfter"]?.int64, for: device)
         }
-        return result
+        return session
     }
 
     /// `POST /api/v2/{sp}/sessions/{code}`: supplies the parameters a session reported missing. Also
     /// the checklist's way to validate a code typed on a second screen that has a preselected MVPD.
-    public func resumeSession(device: Device, code: String, parameters: SessionParameters) throws(PassAuthError) -> JSON {
+    package func resumeSession(device: Device, code: String, parameters: SessionParameters) throws(PassAuthError) -> Answer {
         let code = try AuthenticationCode.validated(code)
-        let answer = try service.call(Operation(
-            method: "POST", path: "/api/v2/\(serviceProviderSegment)/sessions/\(URLEncoding.segment(code))",
-            form: parameters.form, endpoint: "sessions.resume", requiresDeviceId: false),
-            device: device)
-        try ResponseShape.session(answer, endpoint: "sessions.resume")
-        return resolvingURL(answer)
+        let answer = try service.call(.sessionResume, argument: code, body: .form(parameters.form), device: device)
+        resolvingURL(answer)
+        return answer
     }
 
     /// `GET /api/v2/{sp}/sessions/{code}`: the session behind a code (validates a typed-in code).
-    public func session(device: Device, code: String) throws(PassAuthError) -> JSON {
+    package func session(device: Device, code: String) throws(PassAuthError) -> Answer {
         let code = try AuthenticationCode.validated(code)
-        return resolvingURL(try service.call(Client.sessionByCode(code, serviceProvider: serviceProviderSegment), device: device))
-    }
-
-    /// GET /sessions/{code}; `code` already validated, `serviceProvider` already encoded.
-    static func sessionByCode(_ code: String, serviceProvider: String) -> Operation {
-        Operation(method: "GET", path: "/api/v2/\(serviceProvider)/sessions/\(URLEncoding.segment(code))",
-                  endpoint: "sessions.get", requiresDeviceId: false)
+        let answer = try service.call(.sessionGet, argument: code, device: device)
+        resolvingURL(answer)
+        return answer
     }
 
     /// The URL a user agent (this screen's browser or a second-screen app) opens to log in with the MVPD:
     /// `{base}/api/v2/authenticate/{sp}/{code}`. No request is made.
-    public func authenticateURL(code: String) throws(PassAuthError) -> String {
+    package func authenticateURL(code: String) throws(PassAuthError) -> String {
         let code = try AuthenticationCode.validated(code)
-        return "\(config.baseURL)/api/v2/authenticate/\(serviceProviderSegment)/\(URLEncoding.segment(code))"
+        return "\(config.baseURL)/api/v2/authenticate/\(service.serviceProvider)/\(URLEncoding.segment(code))"
     }
 
     /// Session and logout answers may carry a path (`/api/v2/authenticate/REF30/8ER640M`) as "url";
     /// callers always get an absolute URL they can hand to a user agent.
-    func resolvingURL(_ answer: JSON) -> JSON {
-        guard let url = answer["url"]?.stringValue, url.hasPrefix("/") else { return answer }
-        return answer.setting("url", .string(config.baseURL + url))
+    func resolvingURL(_ answer: Answer) {
+        guard let url = answer.node["url"]?.string, url.hasPrefix("/") else { return }
+        answer.edit { $0.set("url", .string(config.baseURL + url)) }
     }
 }
 
 /// The body parameters of create / resume session (`params_json`): any of mvpd, domainName, redirectUrl.
-public struct SessionParameters: Sendable {
+package struct SessionParameters: Sendable {
     var form: [(String, String)] = []
 
-    public init(json: JSON?) throws(PassAuthError) {
+    package init(json: JSON?) throws(PassAuthError) {
         guard let json else { return }
         guard case .object(let members) = json else { throw .invalid("params_json must be an object", key: "params_json") }
         for (key, value) in members {

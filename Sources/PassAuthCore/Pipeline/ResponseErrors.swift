@@ -12,7 +12,7 @@ enum ResponseErrors {
         "unsupported_grant_type": "the grant type is not supported",
     ]
 
-    static func error(for response: HTTPResponse, endpoint: String) -> PassAuthError {
+    static func error(for response: HTTPResponse, endpoint: String, clock: ServiceClock? = nil) -> PassAuthError {
         let document = response.isJSON || response.body.first == UInt8(ascii: "{") ? try? JSON.parse(response.body) : nil
         var error: PassAuthError
 
@@ -29,9 +29,9 @@ enum ResponseErrors {
         error.httpStatus = response.status
         error.endpoint = endpoint
         if response.status == 429 {
-            error.retryAfterMs = retryAfterMs(response.retryAfter)
-        } else if let retryAfter = response.retryAfter, let ms = Optional(retryAfterMs(retryAfter)), response.status == 503 {
-            error.retryAfterMs = ms
+            error.retryAfterMs = max(1_000, retryAfterMs(response.retryAfter, date: response.date, clock: clock) ?? 1_000)
+        } else if response.status == 503, let wait = retryAfterMs(response.retryAfter, date: response.date, clock: clock) {
+            error.retryAfterMs = wait
         }
         return error
     }
@@ -56,11 +56,17 @@ enum ResponseErrors {
         }
     }
 
-    /// Retry-After in seconds (the only form the service uses), never less than the one second the
-    /// throttling page requires after a 429.
-    static func retryAfterMs(_ header: String?) -> Int {
-        let seconds = header.flatMap { Int($0.trimmingCharacters(in: " ")) } ?? 1
-        return max(1, min(seconds, 3600)) * 1000
+    /// Retry-After (RFC 9110 §10.2.3) as a wait in ms: delay-seconds, or an HTTP-date read against the
+    /// answer's own Date (else the service's time as estimated), never negative, at most a day.
+    static func retryAfterMs(_ header: String?, date: String?, clock: ServiceClock?) -> Int? {
+        guard let text = header?.trimmingCharacters(in: " \t") else { return nil }
+        let day: Int64 = 86_400_000
+        if !text.isEmpty, text.utf8.count <= 12, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let seconds = Int64(text) {
+            return Int(min(seconds * 1000, day))
+        }
+        guard let at = HTTPDate.milliseconds(text) else { return nil }
+        let now = date.flatMap(HTTPDate.milliseconds) ?? clock?.nowMs() ?? Clock.nowMs()
+        return Int(min(max(at - now, 0), day))
     }
 
     private static func describe(_ response: HTTPResponse) -> String {
@@ -70,7 +76,9 @@ enum ResponseErrors {
         return response.contentType.map { " (\($0))" } ?? ""
     }
 
-    /// The first 200 characters of a body, printable ASCII only, for diagnostics.
+    /// The first 200 characters of a body, printable ASCII only, for diagnostics. The body is already
+    /// scrubbed of secrets (ResponseDecoder): scrub first, then cut, so no prefix of a secret straddling
+    /// the cut can show.
     static func excerpt(_ body: [UInt8]) -> String? {
         guard !body.isEmpty else { return nil }
         let printable = body.prefix(200).map { (0x20..<0x7f).contains($0) ? Character(UnicodeScalar($0)) : "?" }

@@ -1,54 +1,75 @@
-/// Shape checks of service answers the library hands back or persists: an answer without the fields
-/// its reference page documents, or with them of the wrong type, is PASSAUTH_E_PROTOCOL, never a
-/// success and never written to the store. Unknown extra fields are accepted.
+/// The shapes of successful answers (each endpoint's reference page): an answer without the fields its
+/// page documents, or with them of the wrong type, is PASSAUTH_E_PROTOCOL, never a success and never
+/// written to the store. Unknown extra fields are accepted. Timestamps are already numbers here.
 enum ResponseShape {
-    static func malformed(_ endpoint: String, _ message: String) -> PassAuthError {
-        var error = PassAuthError(.protocol, "\(endpoint): \(message)")
-        error.endpoint = endpoint
-        return error
-    }
+    case registration, token, configuration, session, sessionInformation, profiles, decisions, logout
 
-    /// `{"profiles": {mvpd: {notBefore?, notAfter, issuer?, type?, attributes?}}}` (timestamps already
-    /// normalised to numbers by Service).
-    static func profiles(_ answer: JSON, endpoint: String) throws(PassAuthError) {
-        guard case .object(let profiles)? = answer["profiles"] else {
-            throw malformed(endpoint, "the response has no \"profiles\" object")
-        }
-        for (mvpd, profile) in profiles {
-            guard case .object = profile, profile["notAfter"]?.int64Value != nil else {
-                throw malformed(endpoint, "profile '\(mvpd.prefix(64))' is not an object with a numeric \"notAfter\"")
+    func check(_ answer: JSONNode, endpoint: Endpoint) throws(PassAuthError) {
+        func fail(_ message: String) -> PassAuthError { ResponseShape.malformed(endpoint, message) }
+        switch self {
+        case .registration:
+            guard answer["client_id"]?.string?.isEmpty == false, answer["client_secret"]?.string?.isEmpty == false else {
+                throw fail("the response has no client_id / client_secret")
             }
-            if let notBefore = profile["notBefore"], notBefore.int64Value == nil {
-                throw malformed(endpoint, "profile '\(mvpd.prefix(64))' has a non-numeric \"notBefore\"")
+        case .token:
+            guard answer["access_token"]?.string?.isEmpty == false, let lifetime = answer["expires_in"]?.int64, lifetime > 0 else {
+                throw fail("the response has no access_token / positive expires_in")
             }
-            for key in ["issuer", "type"] {
-                if let value = profile[key], value.stringValue == nil {
-                    throw malformed(endpoint, "profile '\(mvpd.prefix(64))' has a non-string \"\(key)\"")
+        case .configuration:
+            guard let mvpds = answer["requestor"]?["mvpds"], mvpds.isArray else {
+                throw fail("the response has no \"requestor.mvpds\" array")
+            }
+            for mvpd in mvpds.elements where !mvpd.isObject || mvpd["id"]?.string == nil {
+                throw fail("an MVPD is not an object with a string \"id\"")
+            }
+        case .session:
+            guard answer["actionName"]?.string != nil, answer["actionType"]?.string != nil else {
+                throw fail("the response has no string \"actionName\" and \"actionType\"")
+            }
+            if let code = answer["code"], !code.isString { throw fail("the response's \"code\" is not a string") }
+            if let url = answer["url"], !url.isString { throw fail("the response's \"url\" is not a string") }
+        case .sessionInformation:
+            if let code = answer["code"], !code.isString { throw fail("the response's \"code\" is not a string") }
+        case .profiles:
+            guard let profiles = answer["profiles"], profiles.isObject else { throw fail("the response has no \"profiles\" object") }
+            try profiles.forEachMember { (mvpd, profile) throws(PassAuthError) in
+                let name = mvpd.prefix(64)
+                guard profile.isObject, profile["notAfter"]?.int64 != nil else {
+                    throw fail("profile '\(name)' is not an object with a numeric \"notAfter\"")
+                }
+                for key in ["issuer", "type"] {
+                    if let value = profile[key], !value.isString { throw fail("profile '\(name)' has a non-string \"\(key)\"") }
+                }
+                if let attributes = profile["attributes"], !attributes.isObject {
+                    throw fail("profile '\(name)' has non-object \"attributes\"")
                 }
             }
-            if let attributes = profile["attributes"], attributes.objectValue == nil {
-                throw malformed(endpoint, "profile '\(mvpd.prefix(64))' has non-object \"attributes\"")
+        case .decisions:
+            guard let decisions = answer["decisions"], decisions.isArray else { throw fail("the response has no \"decisions\" array") }
+            for decision in decisions.elements {
+                guard decision.isObject, decision["authorized"]?.bool != nil else {
+                    throw fail("a decision is not an object with a boolean \"authorized\"")
+                }
+                if let resource = decision["resource"], !resource.isString { throw fail("a decision's \"resource\" is not a string") }
+                if let token = decision["token"], !token.isObject || token["serializedToken"].map({ !$0.isString }) == true {
+                    throw fail("a decision's \"token\" is not an object with a string \"serializedToken\"")
+                }
+                if let error = decision["error"], !error.isObject { throw fail("a decision's \"error\" is not an object") }
+            }
+        case .logout:
+            guard let logouts = answer["logouts"], logouts.isObject || logouts.isArray else {
+                throw fail("the response has no \"logouts\"")
             }
         }
     }
 
-    /// Session create / resume answers: string "actionName" and "actionType"; "code" a string when present.
-    static func session(_ answer: JSON, endpoint: String) throws(PassAuthError) {
-        guard answer["actionName"]?.stringValue != nil, answer["actionType"]?.stringValue != nil else {
-            throw malformed(endpoint, "the response has no string \"actionName\" and \"actionType\"")
+    static func malformed(_ endpoint: Endpoint, _ message: String, response: HTTPResponse? = nil) -> PassAuthError {
+        var error = PassAuthError(.protocol, "\(endpoint.name): \(message)")
+        error.endpoint = endpoint.name
+        if let response {
+            error.httpStatus = response.status
+            error.bodyExcerpt = ResponseErrors.excerpt(response.body)
         }
-        if let code = answer["code"], code.stringValue == nil {
-            throw malformed(endpoint, "the response's \"code\" is not a string")
-        }
-    }
-
-    /// Configuration: `{"requestor": {"mvpds": [{"id": "...", ...}, ...]}}`.
-    static func configuration(_ answer: JSON) throws(PassAuthError) {
-        guard let mvpds = answer["requestor"]?["mvpds"]?.arrayValue else {
-            throw malformed("configuration", "the response has no \"requestor.mvpds\" array")
-        }
-        for mvpd in mvpds where mvpd.objectValue == nil || mvpd["id"]?.stringValue == nil {
-            throw malformed("configuration", "an MVPD is not an object with a string \"id\"")
-        }
+        return error
     }
 }

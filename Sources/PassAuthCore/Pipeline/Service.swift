@@ -1,67 +1,73 @@
-/// One REST API V2 operation, described by its family file (Configuration, Sessions, …).
-struct Operation {
-    var method: String
-    /// The path below the base URL with every caller-supplied segment already percent-encoded.
-    var path: String
-    var query: [(String, String)] = []
-    var form: [(String, String)]? = nil
-    /// A JSON body (decisions), sent as application/json.
-    var json: JSON? = nil
-    var endpoint: String
-    /// Endpoints whose reference page marks AP-Device-Identifier as required.
-    var requiresDeviceId = true
-
-    /// The device headers this endpoint's reference page lists (only those are sent): EndpointHeaders.
-    var deviceHeaders: Set<DeviceHeader> { EndpointHeaders.headers(for: endpoint) }
+/// A request body: a form (sessions, partner SSO, DCR token) or a JSON document (decisions, DCR
+/// register), already serialised.
+enum RequestBody {
+    case form([(String, String)])
+    case json(String)
 }
 
-/// Executes REST API V2 operations for a device: builds the documented headers, attaches the access
-/// token, refreshes it once on a 401 and retries the call once, turns failures into typed errors, and
-/// applies RetryPolicy (action-driven retries, 429 waits per device, re-registration once).
+/// Executes the service's operations for a device, the one road every call takes from the C entry
+/// point to libcurl and back: the device's turn (429 waits, pacing), the access token, the request
+/// built from the Endpoint table, the exchange, one token refresh on a 401, the answer decoded and
+/// shape-checked (ResponseDecoder), and RetryPolicy's verdict on failures. Polls take the same road
+/// one exchange at a time (`prepare` / `answer`), with the same policy.
 final class Service: Sendable {
     private let config: ClientSettings
     private let transport: HTTPTransport
-    private let registration: Registration
+    let registration: Registration
     private let stats: Stats
-    private let redactor: Redactor
+    private let logger: Logger
+    let decoder: ResponseDecoder
     let policy: RetryPolicy
     let throttle = ThrottleGate()
     /// nil when the config turns pacing off.
     private let pacer: Pacer?
+    /// The service provider as a path segment.
+    let serviceProvider: String
 
-    init(config: ClientSettings, transport: HTTPTransport, registration: Registration, stats: Stats, redactor: Redactor,
-         policy: RetryPolicy = RetryPolicy()) {
+    init(config: ClientSettings, transport: HTTPTransport, registration: Registration, stats: Stats, logger: Logger,
+         decoder: ResponseDecoder, policy: RetryPolicy = RetryPolicy()) {
         self.config = config
-        self.policy = policy
-        pacer = config.pacing ? Pacer(ratePerSecond: config.pacingRatePerSecond, burst: config.pacingBurst) : nil
         self.transport = transport
         self.registration = registration
         self.stats = stats
-        self.redactor = redactor
+        self.logger = logger
+        self.decoder = decoder
+        self.policy = policy
+        pacer = config.pacing ? Pacer(ratePerSecond: config.pacingRatePerSecond, burst: config.pacingBurst) : nil
+        serviceProvider = URLEncoding.segment(config.serviceProvider)
     }
 
-    func call(_ operation: Operation, device: Device) throws(PassAuthError) -> JSON {
-        try checkDevice(operation, device)
+    /// One service call with its retries; the answer, or the error RetryPolicy surfaces. `timeoutMs`
+    /// bounds the whole call: attempts, backoffs and waits for the device's turn.
+    func call(_ endpoint: Endpoint, argument: String = "", query: [(String, String)] = [], body: RequestBody? = nil,
+              device: Device) throws(PassAuthError) -> Answer {
+        try checkDevice(endpoint, device)
+        let deadline = Clock.monotonicMs() + Int64(config.timeoutMs)
         let key = RetryPolicy.deviceKey(device)
         var reregistered = false
         var attempt = 0
         while true {
             attempt += 1
-            try throttle.waitTurn(for: key, timeoutMs: config.timeoutMs, endpoint: operation.endpoint)
-            if let pacer { Clock.sleep(ms: try pacer.reserve(for: key, timeoutMs: config.timeoutMs, endpoint: operation.endpoint)) }
             var usedToken: AccessToken? = nil
             do throws(PassAuthError) {
-                return try attemptOnce(operation, device: device, usedToken: &usedToken)
+                try awaitTurn(key, endpoint, deadline: deadline)
+                return try attemptOnce(endpoint, argument, query, body, device, deadline: deadline, usedToken: &usedToken)
             } catch {
-                if error.status == .throttled {
-                    throttle.deferRequests(for: key, byMs: policy.throttleWait(retryAfterMs: error.retryAfterMs))
+                if error.httpStatus == 429, case .throttled(let wait) = policy.classify(error) {
+                    throttle.deferRequests(for: key, byMs: wait)
+                    logger.log(.info, "\(endpoint.name) for device \(device.id ?? key): throttled (429); the device waits \(wait) ms")
                 }
-                switch policy.verdict(for: error, attempt: attempt, reregistered: reregistered, timeoutMs: config.timeoutMs) {
+                switch policy.verdict(for: error, attempt: attempt, reregistered: reregistered, remainingMs: Service.remaining(deadline)) {
                 case .surface:
+                    if (error.httpStatus ?? 0) >= 500 {
+                        logger.log(.warn, "\(endpoint.name) for device \(device.id ?? key): HTTP \(error.httpStatus ?? 0) \(error.code ?? "")")
+                    }
                     throw error
-                case .retry(let delayMs):
+                case .retry(let delay):
                     stats.retries.add()
-                    Clock.sleep(ms: Int64(delayMs))
+                    logger.log(.info, "\(endpoint.name) for device \(device.id ?? key): \(error.message); attempt \(attempt + 1) of \(policy.maxAttempts) in \(delay) ms")
+                    // A 429's wait happens in awaitTurn, where every call of the device observes it.
+                    if error.status != .throttled { Clock.sleep(ms: Int64(delay)) }
                 case .reregister:
                     reregistered = true
                     stats.retries.add()
@@ -72,42 +78,32 @@ final class Service: Sendable {
     }
 
     /// One exchange, with the checklist's 401 handling: refresh the access token once, retry once.
-    private func attemptOnce(_ operation: Operation, device: Device, usedToken: inout AccessToken?) throws(PassAuthError) -> JSON {
+    private func attemptOnce(_ endpoint: Endpoint, _ argument: String, _ query: [(String, String)], _ body: RequestBody?,
+                             _ device: Device, deadline: Int64, usedToken: inout AccessToken?) throws(PassAuthError) -> Answer {
         var token = try registration.token(device: device)
         usedToken = token
-        var response = try transport.send(request(operation, device: device, token: token))
+        var response = try transport.send(request(endpoint, argument, query, body, device, token: token, deadline: deadline))
         if response.status == 401 {
-            // Checklist: a 401 first refreshes the access token, then retries the original call, once.
             stats.unauthorizedRefreshes.add()
             token = try registration.token(after: token, device: device)
             usedToken = token
-            response = try transport.send(request(operation, device: device, token: token))
+            response = try transport.send(request(endpoint, argument, query, body, device, token: token, deadline: deadline))
         }
-        return try decode(response, operation)
+        return try decoder.decode(response, endpoint: endpoint)
     }
 
-    /// A 2xx answer as a JSON object with numeric timestamps; anything else as a typed error.
-    private func decode(_ response: HTTPResponse, _ operation: Operation) throws(PassAuthError) -> JSON {
-        guard (200..<300).contains(response.status) else {
-            if response.status == 429 { stats.throttled.add() }
-            throw ResponseErrors.error(for: response, endpoint: operation.endpoint).redacted(by: redactor)
-        }
-        do throws(JSONError) {
-            let document = try JSON.parse(response.body)
-            guard case .object = document else { throw JSONError(message: "expected an object, got \(document.typeName)", line: 1, column: 0) }
-            return normalizingTimestamps(document)
-        } catch {
-            var failure = PassAuthError(.protocol, "\(operation.endpoint): the response is not a JSON object (\(error.message))")
-            failure.endpoint = operation.endpoint
-            failure.httpStatus = response.status
-            failure.bodyExcerpt = ResponseErrors.excerpt(response.body).map(redactor.scrub)
-            throw failure
-        }
+    /// Waits for the device's turn: after a 429, and for its pacing budget. Fails at once with
+    /// PASSAUTH_E_THROTTLED when the wait would overrun the call's deadline.
+    private func awaitTurn(_ key: String, _ endpoint: Endpoint, deadline: Int64) throws(PassAuthError) {
+        try throttle.waitTurn(for: key, timeoutMs: Service.remaining(deadline), endpoint: endpoint.name)
+        if let pacer { Clock.sleep(ms: try pacer.reserve(for: key, timeoutMs: Service.remaining(deadline), endpoint: endpoint.name)) }
     }
 
-    private func checkDevice(_ operation: Operation, _ device: Device) throws(PassAuthError) {
-        if operation.requiresDeviceId && device.id == nil {
-            throw .invalid("\(operation.endpoint) needs a device id: set 'id' in the device context or in the config's 'device'", key: "device.id")
+    static func remaining(_ deadline: Int64) -> Int { Int(clamping: max(deadline - Clock.monotonicMs(), 0)) }
+
+    private func checkDevice(_ endpoint: Endpoint, _ device: Device) throws(PassAuthError) {
+        if endpoint.requiresDeviceId && device.id == nil {
+            throw .invalid("\(endpoint.name) needs a device id: set 'id' in the device context or in the config's 'device'", key: "device.id")
         }
     }
 
@@ -127,46 +123,53 @@ final class Service: Sendable {
         transport.submit(request, completion: completion)
     }
 
-    /// The request for `operation` with a current access token; hand the outcome to `answer`.
-    func prepare(_ operation: Operation, device: Device) throws(PassAuthError) -> (HTTPRequest, AccessToken) {
-        try checkDevice(operation, device)
+    /// The request for one exchange of `endpoint` with a current access token; hand the outcome to
+    /// `answer`.
+    func prepare(_ endpoint: Endpoint, argument: String = "", query: [(String, String)] = [], body: RequestBody? = nil,
+                 device: Device) throws(PassAuthError) -> (HTTPRequest, AccessToken) {
+        try checkDevice(endpoint, device)
         let token = try registration.token(device: device)
-        return (request(operation, device: device, token: token), token)
+        let deadline = Clock.monotonicMs() + Int64(config.timeoutMs)
+        return (request(endpoint, argument, query, body, device, token: token, deadline: deadline), token)
     }
 
-    /// What `call` would return for one attempt's outcome, without retrying: a 401 renews the access
-    /// token (the next request carries the new one) before its error is thrown, and a 429 defers the
-    /// device's next request.
-    func answer(_ outcome: Result<HTTPResponse, PassAuthError>, to operation: Operation, device: Device,
-                token: AccessToken) throws(PassAuthError) -> JSON {
+    /// What one exchange's outcome means, without retrying: the answer, or the error after its side
+    /// effects (a 401 renews the access token for the next request; a 429 defers the device).
+    func answer(_ outcome: Result<HTTPResponse, PassAuthError>, to endpoint: Endpoint, device: Device,
+                token: AccessToken) throws(PassAuthError) -> Answer {
         do throws(PassAuthError) {
             let response = try outcome.get()
             if response.status == 401 {
                 stats.unauthorizedRefreshes.add()
                 _ = try registration.token(after: token, device: device)
             }
-            return try decode(response, operation)
+            return try decoder.decode(response, endpoint: endpoint)
         } catch {
-            if error.status == .throttled {
-                throttle.deferRequests(for: RetryPolicy.deviceKey(device), byMs: policy.throttleWait(retryAfterMs: error.retryAfterMs))
+            if error.httpStatus == 429, case .throttled(let wait) = policy.classify(error) {
+                throttle.deferRequests(for: RetryPolicy.deviceKey(device), byMs: wait)
             }
             throw error
         }
     }
 
-    private func request(_ operation: Operation, device: Device, token: AccessToken) -> HTTPRequest {
-        var url = config.baseURL + operation.path
-        if !operation.query.isEmpty { url += "?" + URLEncoding.form(operation.query) }
-        var headers: [(String, String)] = [("Authorization", "Bearer " + token.value), ("Accept", "application/json")]
-        headers += EndpointHeaders.sent(for: operation.endpoint, device: device)
-        var body: [UInt8]? = nil
-        if let form = operation.form {
-            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
-            body = Array(URLEncoding.form(form).utf8)
-        } else if let json = operation.json {
-            headers.append(("Content-Type", "application/json"))
-            body = Array(json.serialized().utf8)
+    private func request(_ endpoint: Endpoint, _ argument: String, _ query: [(String, String)], _ body: RequestBody?,
+                         _ device: Device, token: AccessToken, deadline: Int64) -> HTTPRequest {
+        var url = config.baseURL + endpoint.path(serviceProvider: serviceProvider, argument: argument)
+        if !query.isEmpty { url += "?" + URLEncoding.form(query) }
+        var headers = ["Authorization: Bearer " + token.value, "Accept: application/json"]
+        headers += device.headerLines(for: endpoint, hostInfo: config.defaultDeviceInfo)
+        var bytes: [UInt8]? = nil
+        switch body {
+        case .form(let pairs)?:
+            headers.append("Content-Type: application/x-www-form-urlencoded")
+            bytes = Array(URLEncoding.form(pairs).utf8)
+        case .json(let text)?:
+            headers.append("Content-Type: application/json")
+            bytes = Array(text.utf8)
+        case nil:
+            break
         }
-        return HTTPRequest(method: operation.method, url: url, headers: headers, body: body, endpoint: operation.endpoint)
+        return HTTPRequest(method: endpoint.method, url: url, headers: headers, body: bytes, endpoint: endpoint.name,
+                           timeoutMs: Service.remaining(deadline))
     }
 }

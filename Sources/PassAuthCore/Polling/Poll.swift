@@ -1,17 +1,17 @@
 import Glibc
 
 /// How a poll ended: a profile (`.ok` with the profiles-by-code answer) or a failure.
-public struct PollOutcome: Sendable {
-    public let status: Status
-    public let result: JSON?
-    public let error: PassAuthError?
+package struct PollOutcome: Sendable {
+    package let status: Status
+    package let result: JSON?
+    package let error: PassAuthError?
 }
 
-public typealias PollCallback = @Sendable (PollOutcome) -> Void
+package typealias PollCallback = @Sendable (PollOutcome) -> Void
 
 /// One code being polled for a profile. Shared between the caller's handle and the poller; it ends
 /// exactly once, and the callback fires exactly once with that outcome.
-public final class Poll: @unchecked Sendable {
+package final class Poll: @unchecked Sendable {
     let code: String
     let device: Device
     let baseIntervalMs: Int
@@ -69,7 +69,7 @@ public final class Poll: @unchecked Sendable {
     func noteFailure(_ error: PassAuthError) { progress.withLock { $0.lastError = error } }
 
     /// passauth_poll_info's document.
-    public var info: JSON {
+    package var info: JSON {
         let snapshot = progress.withLock { $0 }
         let ended = monitor.withLock { outcome?.status }
         var members: [(String, JSON)] = [("code", .string(code)), ("state", .string(ended == nil ? "pending" : "ended"))]
@@ -82,7 +82,7 @@ public final class Poll: @unchecked Sendable {
         return .object(members)
     }
 
-    public var isFinished: Bool { monitor.withLock { outcome != nil } }
+    package var isFinished: Bool { monitor.withLock { outcome != nil } }
 
     /// Ends the poll unless it already ended; runs the callback outside any lock. Returns false when
     /// the poll had already ended.
@@ -111,7 +111,7 @@ public final class Poll: @unchecked Sendable {
     }
 
     /// Blocks until the poll ends or `timeoutMs` passes (negative: until it ends). nil on timeout.
-    public func wait(timeoutMs: Int) -> PollOutcome? {
+    package func wait(timeoutMs: Int) -> PollOutcome? {
         let deadline = timeoutMs < 0 ? nil : Clock.monotonicMs() + Int64(timeoutMs)
         return monitor.withLock {
             while outcome == nil {
@@ -123,13 +123,13 @@ public final class Poll: @unchecked Sendable {
     }
 
     /// Ends the poll with PASSAUTH_E_CANCELLED (no-op when it already ended). Any thread.
-    public func cancel() {
+    package func cancel() {
         finish(.cancelled, error: PassAuthError(.cancelled, "the poll for code \(code) was cancelled"))
     }
 
     /// What `passauth_poll_free` does: cancel, then make sure the callback is not running on another
     /// thread, so the caller may free `user_data` as soon as this returns.
-    public func release() {
+    package func release() {
         cancel()
         monitor.withLock {
             while let thread = callbackThread, pthread_equal(thread, pthread_self()) == 0 {

@@ -1,12 +1,12 @@
 /// `options_json` of passauth_poll_start: `{"intervalMs": 4000, "timeoutMs": 600000, "notAfter": <ms>}`,
 /// every key optional. intervalMs below 3000 is raised to 3000 (the checklist's floor); notAfter is
 /// the code's expiry from the session answer, when the caller has it.
-public struct PollOptions: Sendable {
-    public var intervalMs: Int?
-    public var timeoutMs: Int?
-    public var notAfter: Int64?
+package struct PollOptions: Sendable {
+    package var intervalMs: Int?
+    package var timeoutMs: Int?
+    package var notAfter: Int64?
 
-    public init(json: JSON?) throws(PassAuthError) {
+    package init(json: JSON?) throws(PassAuthError) {
         guard let json else { return }
         guard case .object(let members) = json else { throw .invalid("options_json must be an object", key: "options_json") }
         for (key, value) in members {

@@ -3,11 +3,9 @@ import Glibc
 
 /// What the poller needs from its client: the two requests a poll makes and where found profiles go.
 struct PollContext: Sendable {
+    /// The pipeline: GET /profiles/code/{code} (Endpoint.profileForCode) and, for a code whose expiry
+    /// the library does not know, GET /sessions/{code} (Endpoint.sessionGet).
     let service: Service
-    /// GET /profiles/code/{code}
-    let profileOperation: @Sendable (String) -> Operation
-    /// GET /sessions/{code}, for a code whose expiry the library does not know.
-    let sessionOperation: @Sendable (String) -> Operation
     /// Persists the profiles of many polls in one store write.
     let persist: @Sendable ([(Device, JSON)]) throws(PassAuthError) -> Void
     let stats: Stats
@@ -27,8 +25,8 @@ struct PollContext: Sendable {
 /// a non-retryable error. Transient failures and 429s slow a poll down instead of ending it. A code
 /// has at most one request in flight, and the next is scheduled only after its answer, so two requests
 /// for one code are never closer than the interval.
-public final class Poller: @unchecked Sendable {
-    public static let minimumIntervalMs = 3_000
+package final class Poller: @unchecked Sendable {
+    package static let minimumIntervalMs = 3_000
     static let maximumBackoffMs = 30_000
     /// Codes whose expiry the service did not state are polled for at most this long.
     static let defaultCodeLifetimeMs: Int64 = 30 * 60_000
@@ -44,10 +42,9 @@ public final class Poller: @unchecked Sendable {
     }
 
     /// One request's outcome, waiting for the scheduler.
-    private struct Answer {
+    private struct Outcome {
         let poll: Poll
-        let lookup: Bool
-        let operation: Operation
+        let endpoint: Endpoint
         let token: AccessToken
         let outcome: Result<HTTPResponse, PassAuthError>
     }
@@ -55,8 +52,10 @@ public final class Poller: @unchecked Sendable {
     // Guarded by `monitor`.
     private let monitor = Monitor()
     private var heap = TimerHeap<Poll>()
-    private var answers: [Answer] = []
+    private var answers: [Outcome] = []
     private var deliveries: [Delivery] = []
+    /// Work for the result thread that is not a poll's end (a profile refresh after an authorization).
+    private var tasks: [@Sendable () -> Void] = []
     /// Every poll that has not ended, and the newest of each device (a newer code ends the older).
     private var live: [ObjectIdentifier: Poll] = [:]
     private var newestByDevice: [String: Poll] = [:]
@@ -84,7 +83,7 @@ public final class Poller: @unchecked Sendable {
         superseded?.finish(.cancelled, error: Poller.supersededError)
     }
 
-    public func start(code: String, device: Device, intervalMs: Int, timeoutMs: Int?, notAfter: Int64?,
+    package func start(code: String, device: Device, intervalMs: Int, timeoutMs: Int?, notAfter: Int64?,
                       callback: PollCallback?) throws(PassAuthError) -> Poll {
         guard device.id != nil else {
             throw .invalid("polling needs a device id (it keys the device's newest code): set 'id' in the device context or in the config's 'device'", key: "device.id")
@@ -143,6 +142,17 @@ public final class Poller: @unchecked Sendable {
         }
     }
 
+    /// Runs `task` on the result thread (it stores profiles; the network thread must never wait for
+    /// the disk). Dropped when the client is being freed.
+    func enqueue(_ task: @escaping @Sendable () -> Void) {
+        monitor.withLock {
+            guard !stopping else { return }
+            if threads.isEmpty, (try? startThreadsLocked()) == nil { return }
+            tasks.append(task)
+            monitor.broadcast()
+        }
+    }
+
     /// Ends every poll (PASSAUTH_E_CANCELLED) and stops the threads; joins them unless called on one.
     func shutdown() {
         let (polls, threads): ([Poll], [pthread_t]) = monitor.withLock {
@@ -151,6 +161,7 @@ public final class Poller: @unchecked Sendable {
             heap = TimerHeap()
             answers = []
             deliveries = []
+            tasks = []
             defer { self.threads = [] }
             monitor.broadcast()
             return (polls, self.threads)
@@ -202,7 +213,7 @@ public final class Poller: @unchecked Sendable {
 
     /// The polls whose time has come (at most `roundSize`) and the answers that arrived; waits until
     /// there is one or the other. nil when stopping.
-    private func nextRound() -> (PollContext, [Poll], [Answer])? {
+    private func nextRound() -> (PollContext, [Poll], [Outcome])? {
         monitor.withLock {
             while !stopping {
                 guard let context else { monitor.wait(until: nil); continue }
@@ -237,9 +248,9 @@ public final class Poller: @unchecked Sendable {
         // A 429's wait or the device's pacing budget: come back later rather than block the others.
         let wait = context.service.readiness(for: poll.device)
         guard wait == 0 else { return reschedule(poll, afterMs: Int(wait)) }
-        let operation = lookup ? context.sessionOperation(poll.code) : context.profileOperation(poll.code)
+        let endpoint: Endpoint = lookup ? .sessionGet : .profileForCode
         do throws(PassAuthError) {
-            let (request, token) = try context.service.prepare(operation, device: poll.device)
+            let (request, token) = try context.service.prepare(endpoint, argument: poll.code, device: poll.device)
             poll.noteRequest()
             // Weak: the transport outlives nothing of the client's; a request still in flight when the
             // client is freed is cancelled by the transport's shutdown, not waited for.
@@ -247,7 +258,7 @@ public final class Poller: @unchecked Sendable {
                 guard let self else { return }
                 self.monitor.withLock {
                     guard !self.stopping else { return }
-                    self.answers.append(Answer(poll: poll, lookup: lookup, operation: operation, token: token, outcome: outcome))
+                    self.answers.append(Outcome(poll: poll, endpoint: endpoint, token: token, outcome: outcome))
                     self.monitor.broadcast()
                 }
             }
@@ -258,20 +269,20 @@ public final class Poller: @unchecked Sendable {
 
     /// Judges a round of answers: reschedules the pending codes, hands the found profiles and the
     /// failures to the deliverer.
-    private func judge(_ answered: [Answer], _ context: PollContext) {
+    private func judge(_ answered: [Outcome], _ context: PollContext) {
         for answer in answered where !answer.poll.isFinished {
             let poll = answer.poll
             do throws(PassAuthError) {
-                let json = try context.service.answer(answer.outcome, to: answer.operation, device: poll.device, token: answer.token)
+                let reply = try context.service.answer(answer.outcome, to: answer.endpoint, device: poll.device, token: answer.token)
                 poll.renewedToken = false
-                if answer.lookup {
-                    poll.notAfter = json["notAfter"]?.int64Value ?? (context.clock.nowMs() + Poller.defaultCodeLifetimeMs)
+                if answer.endpoint == .sessionGet {
+                    poll.notAfter = reply.node["notAfter"]?.int64 ?? (context.clock.nowMs() + Poller.defaultCodeLifetimeMs)
                     reschedule(poll, afterMs: poll.intervalMs)
                     continue
                 }
-                try ResponseShape.profiles(json, endpoint: answer.operation.endpoint)
-                if case .object(let profiles)? = json["profiles"], !profiles.isEmpty {
-                    conclude(poll, .ok, result: json)
+                // The decoder checked the profiles shape; a non-empty map means the user logged in.
+                if let profiles = reply.node["profiles"], profiles.count > 0 {
+                    conclude(poll, .ok, result: reply.json)
                 } else {
                     poll.intervalMs = poll.baseIntervalMs
                     reschedule(poll, afterMs: poll.intervalMs)
@@ -294,7 +305,8 @@ public final class Poller: @unchecked Sendable {
     /// The deliverer: persists the profiles found since its last round with one store write (before
     /// their polls end, so a caller woken by a poll finds them stored), then ends the polls.
     private func deliver() {
-        while let (context, batch) = nextDeliveries() {
+        while let (context, batch, work) = nextDeliveries() {
+            for task in work { task() }
             var batch = batch
             let found = batch.indices.filter { batch[$0].status == .ok }
             if !found.isEmpty {
@@ -308,12 +320,12 @@ public final class Poller: @unchecked Sendable {
         }
     }
 
-    private func nextDeliveries() -> (PollContext, [Delivery])? {
+    private func nextDeliveries() -> (PollContext, [Delivery], [@Sendable () -> Void])? {
         monitor.withLock {
             while !stopping {
-                if let context, !deliveries.isEmpty {
-                    defer { deliveries = [] }
-                    return (context, deliveries)
+                if let context, !deliveries.isEmpty || !tasks.isEmpty {
+                    defer { deliveries = []; tasks = [] }
+                    return (context, deliveries, tasks)
                 }
                 monitor.wait(until: nil)
             }
@@ -321,31 +333,25 @@ public final class Poller: @unchecked Sendable {
         }
     }
 
+    /// The retry policy's class of the failure decides, as for blocking calls: transient failures and
+    /// 429s slow the poll down, a 401 renews the token once (Service.answer did) and the poll goes on,
+    /// an unknown or expired code ends it EXPIRED, anything else ends it with the error.
     private func handle(_ error: PassAuthError, _ poll: Poll, _ context: PollContext) {
         poll.noteFailure(error)
-        if ["invalid_authentication_session", "authentication_session_expired"].contains(error.code ?? "") || error.httpStatus == 410 {
-            conclude(poll, .expired, error: expired(poll))
-        } else if error.httpStatus == 401 && !poll.renewedToken {
-            // Service.answer renewed the access token; the next request (one interval on) carries it.
-            poll.renewedToken = true
-            reschedule(poll, afterMs: poll.intervalMs)
-        } else if Poller.isTransient(error) {
-            // Slow down, never hammer: back off up to 30 s, and at least as long as a 429 asks.
-            poll.intervalMs = min(max(poll.intervalMs * 3 / 2, error.retryAfterMs ?? 0), Poller.maximumBackoffMs)
-            context.logger.log(.warn, "poll of code \(poll.code) for device \(poll.device.id ?? "?"): \(error.message); next request in \(poll.intervalMs) ms")
-            reschedule(poll, afterMs: poll.intervalMs)
-        } else {
-            conclude(poll, error.status, error: error)
+        var disposition = context.service.policy.classify(error)
+        if disposition == .refreshToken {
+            if poll.renewedToken { disposition = .surface } else { poll.renewedToken = true }
         }
-    }
-
-    static func isTransient(_ error: PassAuthError) -> Bool {
-        switch error.status {
-        case .transport, .timeout, .throttled: return true
-        case .http: return (error.httpStatus ?? 0) >= 500
-        case .service: return error.action == "retry" || (error.httpStatus ?? 0) >= 500
-        default: return false
+        if disposition == .expired { return conclude(poll, .expired, error: expired(poll)) }
+        guard let next = context.service.policy.pollInterval(after: disposition, currentMs: poll.intervalMs,
+                                                             maximumMs: Poller.maximumBackoffMs) else {
+            return conclude(poll, error.status, error: error)
         }
+        if next != poll.intervalMs || disposition != .refreshToken {
+            context.logger.log(.warn, "poll of code \(poll.code) for device \(poll.device.id ?? "-"): \(error.message); next request in \(next) ms")
+        }
+        poll.intervalMs = next
+        reschedule(poll, afterMs: next)
     }
 
     private func expired(_ poll: Poll) -> PassAuthError {

@@ -3,17 +3,17 @@
 /// failing operation is a `.store` error naming the operation, a document that is not a passauth state
 /// (format 1 JSON object) is a `.store` error and is never overwritten by an empty state, and `save`
 /// is only reached with a complete document, so an outage can fail a call but never corrupt the state.
-public final class CallbackStore: StateStore, @unchecked Sendable {
-    public struct Operations: @unchecked Sendable {
+package final class CallbackStore: StateStore, @unchecked Sendable {
+    package struct Operations: @unchecked Sendable {
         /// The stored document (nil = nothing stored yet), or a non-zero status.
-        public var load: () -> (status: Int32, text: String?)
-        public var save: (String) -> Int32
+        package var load: () -> (status: Int32, text: String?)
+        package var save: (String) -> Int32
         /// Acquires the exclusive lock, waiting at most `timeoutMs`; returns a status and an opaque token
         /// that `unlock` receives back.
-        public var lock: (Int) -> (status: Int32, token: UnsafeMutableRawPointer?)
-        public var unlock: (UnsafeMutableRawPointer?) -> Int32
+        package var lock: (Int) -> (status: Int32, token: UnsafeMutableRawPointer?)
+        package var unlock: (UnsafeMutableRawPointer?) -> Int32
 
-        public init(load: @escaping () -> (status: Int32, text: String?), save: @escaping (String) -> Int32,
+        package init(load: @escaping () -> (status: Int32, text: String?), save: @escaping (String) -> Int32,
                     lock: @escaping (Int) -> (status: Int32, token: UnsafeMutableRawPointer?),
                     unlock: @escaping (UnsafeMutableRawPointer?) -> Int32) {
             self.load = load
@@ -26,12 +26,12 @@ public final class CallbackStore: StateStore, @unchecked Sendable {
     private let operations: Operations
     private let name: String
 
-    public init(serviceProvider: String, operations: Operations) {
+    package init(serviceProvider: String, operations: Operations) {
         self.operations = operations
         name = "application store (service provider \(serviceProvider))"
     }
 
-    public func load() throws(PassAuthError) -> StoredState {
+    package func load() throws(PassAuthError) -> StoredState {
         let (status, text) = operations.load()
         guard status == 0 else { throw PassAuthError(.store, "\(name): the load callback failed (returned \(status))") }
         guard let text, !text.isEmpty else { return .empty }
@@ -46,12 +46,12 @@ public final class CallbackStore: StateStore, @unchecked Sendable {
         }
     }
 
-    public func save(_ state: StoredState) throws(PassAuthError) {
+    package func save(_ state: StoredState) throws(PassAuthError) {
         let status = operations.save(state.document.serialized())
         guard status == 0 else { throw PassAuthError(.store, "\(name): the save callback failed (returned \(status)); the state was not changed") }
     }
 
-    public func withLock<T>(timeoutMs: Int, _ body: () throws(PassAuthError) -> T) throws(PassAuthError) -> T {
+    package func withLock<T>(timeoutMs: Int, _ body: () throws(PassAuthError) -> T) throws(PassAuthError) -> T {
         let (status, token) = operations.lock(timeoutMs)
         guard status == 0 else {
             throw PassAuthError(.store, "\(name): the lock callback failed (returned \(status), timeout \(timeoutMs) ms)")

@@ -10,7 +10,8 @@ final class DecisionCache: Sendable {
     }
 
     private struct Entry {
-        var decision: JSON
+        /// The decision as the caller receives it (compact JSON text).
+        var decision: [UInt8]
         var expiresAt: Int64   // wall-clock ms (notAfter is wall-clock)
         var lastUsed: UInt64
     }
@@ -29,7 +30,8 @@ final class DecisionCache: Sendable {
         self.defaultTTLMs = defaultTTLMs
     }
 
-    func lookup(_ key: Key, now: Int64 = Clock.nowMs()) -> JSON? {
+    /// `now` is the service's time (notAfter is the service's).
+    func lookup(_ key: Key, now: Int64) -> [UInt8]? {
         table.withLock { table in
             guard var entry = table.entries[key] else { return nil }
             guard entry.expiresAt > now else {
@@ -44,12 +46,12 @@ final class DecisionCache: Sendable {
     }
 
     /// Stores `decision` if it is a permit that has not expired yet.
-    func storePermit(_ decision: JSON, for key: Key, now: Int64 = Clock.nowMs()) {
+    func storePermit(_ decision: JSON, for key: Key, now: Int64) {
         guard decision["authorized"]?.boolValue == true, decision["error"] == nil else { return }
         let expiresAt = decision["notAfter"]?.int64Value ?? now + defaultTTLMs
         guard expiresAt > now else { return }
         // Nothing secret may sit in the cache: a preauthorization carries no media token, drop one if sent.
-        let stored = decision.removing("token")
+        let stored = Array((decision["token"] == nil ? decision : decision.removing("token")).serialized().utf8)
         table.withLock { table in
             table.tick += 1
             table.entries[key] = Entry(decision: stored, expiresAt: expiresAt, lastUsed: table.tick)
@@ -58,12 +60,12 @@ final class DecisionCache: Sendable {
     }
 
     /// Forgets every decision of one device id (whatever identity it was cached under, see
-    /// `Device.decisionKey`) for one MVPD (logout).
-    func removeAll(device: String, mvpd: String) {
+    /// `Device.decisionKey`) for one MVPD, or for all when `mvpd` is nil (logout, profile gone).
+    func removeAll(device: String, mvpd: String?) {
         let identities = device + "\u{0}"
         table.withLock { table in
             table.entries = table.entries.filter {
-                !(($0.key.device == device || $0.key.device.hasPrefix(identities)) && $0.key.mvpd == mvpd)
+                !(($0.key.device == device || $0.key.device.hasPrefix(identities)) && (mvpd == nil || $0.key.mvpd == mvpd))
             }
         }
     }

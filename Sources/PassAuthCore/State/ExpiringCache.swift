@@ -1,11 +1,11 @@
 /// A small time-bounded cache (monotonic expiry, bounded entry count).
-final class ExpiringCache: Sendable {
-    private let entries = Locked<[String: (value: JSON, expiresAt: Int64)]>([:])
+final class ExpiringCache<Value: Sendable>: Sendable {
+    private let entries = Locked<[String: (value: Value, expiresAt: Int64)]>([:])
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func lookup(_ key: String, now: Int64) -> JSON? {
+    func lookup(_ key: String, now: Int64) -> Value? {
         entries.withLock { entries in
             guard let entry = entries[key] else { return nil }
             if entry.expiresAt <= now { entries[key] = nil; return nil }
@@ -13,7 +13,7 @@ final class ExpiringCache: Sendable {
         }
     }
 
-    func insert(_ key: String, _ value: JSON, expiresAt: Int64) {
+    func insert(_ key: String, _ value: Value, expiresAt: Int64) {
         entries.withLock { entries in
             if entries.count >= capacity, entries[key] == nil {
                 // Drop the entry closest to expiry; the cache stays bounded whatever the device count.
@@ -22,6 +22,4 @@ final class ExpiringCache: Sendable {
             entries[key] = (value, expiresAt)
         }
     }
-
-    func removeAll() { entries.withLock { $0.removeAll() } }
 }

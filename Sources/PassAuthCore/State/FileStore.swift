@@ -3,12 +3,12 @@ import Glibc
 /// The default store: one JSON file per service provider in the store directory, mode 0600, replaced
 /// atomically (temporary file, fsync, rename, fsync of the directory) and guarded by an flock(2) on a
 /// sibling lock file so several processes sharing the directory register only once.
-public final class FileStore: StateStore {
-    public let path: String
+package final class FileStore: StateStore {
+    package let path: String
     private let lockPath: String
     private let directory: String
 
-    public init(directory: String, serviceProvider: String) {
+    package init(directory: String, serviceProvider: String) {
         self.directory = directory
         let name = FileStore.fileName(for: serviceProvider)
         path = directory + "/" + name + ".json"
@@ -33,7 +33,7 @@ public final class FileStore: StateStore {
         return name
     }
 
-    public func load() throws(PassAuthError) -> StoredState {
+    package func load() throws(PassAuthError) -> StoredState {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return .empty }
@@ -60,7 +60,7 @@ public final class FileStore: StateStore {
         }
     }
 
-    public func save(_ state: StoredState) throws(PassAuthError) {
+    package func save(_ state: StoredState) throws(PassAuthError) {
         try makeDirectory()
         removeStaleTemporaries()
         let temporary = "\(path).tmp.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
@@ -105,7 +105,7 @@ public final class FileStore: StateStore {
         }
     }
 
-    public func withLock<T>(timeoutMs: Int, _ body: () throws(PassAuthError) -> T) throws(PassAuthError) -> T {
+    package func withLock<T>(timeoutMs: Int, _ body: () throws(PassAuthError) -> T) throws(PassAuthError) -> T {
         try makeDirectory()
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw storeError("cannot open the lock file of") }

@@ -1,24 +1,24 @@
 /// What the library keeps between runs for one service provider: the DCR client credentials
 /// (forever), the access token (until it expires), the user's MVPD selection and the profile parts the
 /// checklist names. The document is kept as JSON so later fields never need a format migration.
-public struct StoredState: Sendable, Equatable {
-    public private(set) var document: JSON
+package struct StoredState: Sendable, Equatable {
+    package private(set) var document: JSON
 
-    public static let empty = StoredState(document: ["format": 1])
+    package static let empty = StoredState(document: ["format": 1])
 
-    public init(document: JSON) { self.document = document }
+    package init(document: JSON) { self.document = document }
 
-    public var credentials: ClientCredentials? {
+    package var credentials: ClientCredentials? {
         get { document["client"].flatMap(ClientCredentials.init(json:)) }
         set { document = newValue.map { document.setting("client", $0.json) } ?? document.removing("client") }
     }
 
-    public var accessToken: AccessToken? {
+    package var accessToken: AccessToken? {
         get { document["accessToken"].flatMap(AccessToken.init(json:)) }
         set { document = newValue.map { document.setting("accessToken", $0.json) } ?? document.removing("accessToken") }
     }
 
-    public subscript(section: String) -> JSON? {
+    package subscript(section: String) -> JSON? {
         get { document[section] }
         set { document = newValue.map { document.setting(section, $0) } ?? document.removing(section) }
     }
@@ -26,7 +26,7 @@ public struct StoredState: Sendable, Equatable {
 
 /// Where the state lives. The file store is the default; other stores (shared across service
 /// instances) implement the same three operations.
-public protocol StateStore: Sendable {
+package protocol StateStore: Sendable {
     /// The current state; `.empty` when nothing was stored yet. A store that exists but cannot be read
     /// is a `.store` error, never an empty state (which would trigger a new registration).
     func load() throws(PassAuthError) -> StoredState
@@ -39,11 +39,11 @@ public protocol StateStore: Sendable {
 
 /// DCR client credentials. `statementFingerprint` ties them to the software statement that obtained
 /// them, so a new statement in the config triggers a new registration instead of a stale client.
-public struct ClientCredentials: Sendable, Equatable {
-    public var clientId: String
-    public var clientSecret: String
-    public var issuedAt: Int64?
-    public var statementFingerprint: String
+package struct ClientCredentials: Sendable, Equatable {
+    package var clientId: String
+    package var clientSecret: String
+    package var issuedAt: Int64?
+    package var statementFingerprint: String
 
     init?(json: JSON) {
         guard let id = json["clientId"]?.stringValue, let secret = json["clientSecret"]?.stringValue,
@@ -77,10 +77,10 @@ public struct ClientCredentials: Sendable, Equatable {
 }
 
 /// A DCR access token with its absolute lifetime in wall-clock milliseconds.
-public struct AccessToken: Sendable, Equatable {
-    public var value: String
-    public var obtainedAt: Int64
-    public var expiresAt: Int64
+package struct AccessToken: Sendable, Equatable {
+    package var value: String
+    package var obtainedAt: Int64
+    package var expiresAt: Int64
 
     init?(json: JSON) {
         guard let value = json["value"]?.stringValue, let obtained = json["obtainedAt"]?.int64Value,

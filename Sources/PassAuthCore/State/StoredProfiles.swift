@@ -32,6 +32,11 @@ extension Client {
         }
     }
 
+    /// Removes every stored profile of `device`.
+    func forgetProfiles(device: Device) throws(PassAuthError) {
+        try updateDeviceSection("profiles", device: device) { _ in nil }
+    }
+
     /// The profiles section without the profiles whose numeric notAfter has passed, and without the
     /// devices left with none.
     static func withoutExpiredProfiles(_ section: JSON, now: Int64) -> JSON {
@@ -44,7 +49,7 @@ extension Client {
     }
 
     /// The persisted profiles of `device`: `{"profiles": {mvpd: {...}}}` (possibly empty). No request.
-    public func storedProfiles(device: Device) throws(PassAuthError) -> JSON {
+    package func storedProfiles(device: Device) throws(PassAuthError) -> JSON {
         ["profiles": try store.load()["profiles"]?[device.stateKey] ?? .object([])]
     }
 }

@@ -2,7 +2,7 @@ import CJansson
 
 /// A JSON document as a Swift value. jansson does all parsing and printing; this enum is only the
 /// shape the core works with, so no jansson reference ever escapes a single function.
-public enum JSON: Equatable, Sendable {
+package enum JSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -12,7 +12,7 @@ public enum JSON: Equatable, Sendable {
     /// Members keep the document's order (results are handed back in the service's order).
     case object([(String, JSON)])
 
-    public static func == (lhs: JSON, rhs: JSON) -> Bool {
+    package static func == (lhs: JSON, rhs: JSON) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
@@ -28,10 +28,10 @@ public enum JSON: Equatable, Sendable {
 }
 
 /// Why a document could not be read.
-public struct JSONError: Error, Sendable {
-    public let message: String
-    public let line: Int
-    public let column: Int
+package struct JSONError: Error, Sendable {
+    package let message: String
+    package let line: Int
+    package let column: Int
 }
 
 // MARK: - Parsing
@@ -39,7 +39,7 @@ public struct JSONError: Error, Sendable {
 extension JSON {
     /// Parses a complete document (not a fragment unless `allowFragment`). Invalid UTF-8, duplicate
     /// keys and trailing garbage are rejected by jansson.
-    public static func parse(_ bytes: [UInt8], allowFragment: Bool = false) throws(JSONError) -> JSON {
+    package static func parse(_ bytes: [UInt8], allowFragment: Bool = false) throws(JSONError) -> JSON {
         var error = json_error_t()
         let flags = JSON_REJECT_DUPLICATES | (allowFragment ? JSON_DECODE_ANY : 0)
         let root: UnsafeMutablePointer<json_t>? = bytes.withUnsafeBufferPointer { buffer in
@@ -60,11 +60,11 @@ extension JSON {
         return JSON(borrowing: root)
     }
 
-    public static func parse(_ text: String, allowFragment: Bool = false) throws(JSONError) -> JSON {
+    package static func parse(_ text: String, allowFragment: Bool = false) throws(JSONError) -> JSON {
         try parse(Array(text.utf8), allowFragment: allowFragment)
     }
 
-    private init(borrowing node: UnsafeMutablePointer<json_t>) {
+    init(borrowing node: UnsafeMutablePointer<json_t>) {
         switch node.pointee.type {
         case JSON_OBJECT:
             var members: [(String, JSON)] = []
@@ -105,7 +105,7 @@ extension JSON {
 
 extension JSON {
     /// Compact UTF-8 text of this value; object members keep their order.
-    public func serialized() -> String {
+    package func serialized() -> String {
         guard let node = makeNode() else { return "null" }
         defer { passauth_json_decref(node) }
         guard let text = json_dumps(node, Int(JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER)) else {
@@ -116,7 +116,7 @@ extension JSON {
     }
 
     /// A new jansson reference the caller owns.
-    private func makeNode() -> UnsafeMutablePointer<json_t>? {
+    func makeNode() -> UnsafeMutablePointer<json_t>? {
         switch self {
         case .null: return json_null()
         case .bool(let value): return value ? json_true() : json_false()
@@ -141,18 +141,18 @@ extension JSON {
 // MARK: - Access
 
 extension JSON {
-    public subscript(key: String) -> JSON? {
+    package subscript(key: String) -> JSON? {
         guard case .object(let members) = self else { return nil }
         return members.first(where: { $0.0 == key })?.1
     }
 
-    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
-    public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
-    public var arrayValue: [JSON]? { if case .array(let a) = self { return a }; return nil }
-    public var objectValue: [(String, JSON)]? { if case .object(let o) = self { return o }; return nil }
+    package var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    package var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
+    package var arrayValue: [JSON]? { if case .array(let a) = self { return a }; return nil }
+    package var objectValue: [(String, JSON)]? { if case .object(let o) = self { return o }; return nil }
 
     /// Integers, and reals that hold an integral value.
-    public var int64Value: Int64? {
+    package var int64Value: Int64? {
         switch self {
         case .int(let value): return value
         case .double(let value) where value.rounded() == value && abs(value) < 9.2e18: return Int64(value)
@@ -161,7 +161,7 @@ extension JSON {
     }
 
     /// The JSON type name used in error messages.
-    public var typeName: String {
+    package var typeName: String {
         switch self {
         case .null: return "null"
         case .bool: return "boolean"
@@ -173,7 +173,7 @@ extension JSON {
     }
 
     /// A copy of this object with `key` set (appended if new, replaced in place otherwise).
-    public func setting(_ key: String, _ value: JSON) -> JSON {
+    package func setting(_ key: String, _ value: JSON) -> JSON {
         guard case .object(var members) = self else { return self }
         if let index = members.firstIndex(where: { $0.0 == key }) {
             members[index].1 = value
@@ -183,7 +183,7 @@ extension JSON {
         return .object(members)
     }
 
-    public func removing(_ key: String) -> JSON {
+    package func removing(_ key: String) -> JSON {
         guard case .object(let members) = self else { return self }
         return .object(members.filter { $0.0 != key })
     }
@@ -192,10 +192,32 @@ extension JSON {
 extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
 {
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(integerLiteral value: Int64) { self = .int(value) }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(arrayLiteral elements: JSON...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, JSON)...) { self = .object(elements) }
-    public init(nilLiteral: ()) { self = .null }
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(integerLiteral value: Int64) { self = .int(value) }
+    package init(booleanLiteral value: Bool) { self = .bool(value) }
+    package init(arrayLiteral elements: JSON...) { self = .array(elements) }
+    package init(dictionaryLiteral elements: (String, JSON)...) { self = .object(elements) }
+    package init(nilLiteral: ()) { self = .null }
+}
+
+extension JSON {
+    /// `text` as a JSON string literal (RFC 8259: quote, backslash and control characters escaped;
+    /// other UTF-8 as it is), for request bodies assembled without building a tree.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u00" + String(scalar.value, radix: 16).leftPadded(to: 2)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
 }

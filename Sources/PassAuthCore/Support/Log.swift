@@ -1,10 +1,10 @@
 import Glibc
 
-public enum LogLevel: String, Sendable, CaseIterable, Comparable {
+package enum LogLevel: String, Sendable, CaseIterable, Comparable {
     case none, error, warn, info, debug, trace
 
     /// The C value (passauth_log_level): error 1 … trace 5; none 0.
-    public var rank: Int32 {
+    package var rank: Int32 {
         switch self {
         case .none: return 0
         case .error: return 1
@@ -15,15 +15,15 @@ public enum LogLevel: String, Sendable, CaseIterable, Comparable {
         }
     }
 
-    public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rank < rhs.rank }
+    package static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rank < rhs.rank }
 }
 
 /// Where a client's log lines go: stderr, or the host application's handler (passauth_set_log_callback).
-public typealias LogHandler = @Sendable (LogLevel, String) -> Void
+package typealias LogHandler = @Sendable (LogLevel, String) -> Void
 
 /// Writes one line per event. Every message goes through the client's redactor first, so a secret can
 /// only reach the log by a bug in the redactor, never by a careless message.
-public struct Logger: Sendable {
+package struct Logger: Sendable {
     let level: LogLevel
     let redactor: Redactor
     private let handler = Locked<LogHandler?>(nil)
@@ -35,7 +35,7 @@ public struct Logger: Sendable {
 
     func wants(_ level: LogLevel) -> Bool { level != .none && level <= self.level }
 
-    public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
+    package func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
         guard wants(level) else { return }
         let line = redactor.scrub(message())
         if let handler = handler.withLock({ $0 }) {

@@ -2,11 +2,11 @@ import Glibc
 import Synchronization
 
 /// A counter that many threads bump without a lock.
-public final class Counter: Sendable {
+package final class Counter: Sendable {
     private let value = Atomic<Int>(0)
-    public init() {}
-    public func add(_ amount: Int = 1) { value.add(amount, ordering: .relaxed) }
-    public var current: Int { value.load(ordering: .relaxed) }
+    package init() {}
+    package func add(_ amount: Int = 1) { value.add(amount, ordering: .relaxed) }
+    package var current: Int { value.load(ordering: .relaxed) }
 }
 
 /// Exchange durations of one endpoint: a log-scaled histogram (buckets 10% apart from 0.1 ms to about
@@ -38,26 +38,26 @@ struct LatencyHistogram {
 }
 
 /// What `passauth_stats` reports. Counts only; nothing here can carry a secret.
-public final class Stats: Sendable {
+package final class Stats: Sendable {
     private struct PerEndpoint {
         var requests = 0
         var latency = LatencyHistogram()
     }
     private let endpoints = Locked<[String: PerEndpoint]>([:])
-    public let retries = Counter()
-    public let unauthorizedRefreshes = Counter()
-    public let throttled = Counter()
-    public let cacheHits = Counter()
-    public let connectionsOpened = Counter()
-    public let registrations = Counter()
-    public let reregistrations = Counter()
-    public let tokenFetches = Counter()
-    public let deviceInfoWarnings = Counter()
-    public let activePolls = Counter()
+    package let retries = Counter()
+    package let unauthorizedRefreshes = Counter()
+    package let throttled = Counter()
+    package let cacheHits = Counter()
+    package let connectionsOpened = Counter()
+    package let registrations = Counter()
+    package let reregistrations = Counter()
+    package let tokenFetches = Counter()
+    package let deviceInfoWarnings = Counter()
+    package let activePolls = Counter()
     /// The service's clock minus ours (ms), as last estimated (ServiceClock).
     let clockOffsetMs = Atomic<Int64>(0)
 
-    public init() {}
+    package init() {}
 
     /// One exchange with the service ended (answered or failed) after `elapsedMs`.
     func countRequest(_ endpoint: String, elapsedMs: Double? = nil) {
@@ -68,7 +68,7 @@ public final class Stats: Sendable {
     }
 
     /// The counters as one JSON object, written directly (callers may read it often).
-    public var json: String {
+    package var json: String {
         // Copied under the lock: a copy read after unlocking would share the dictionary's storage with
         // the next countRequest, a hand-over only the reference count orders (invisible to helgrind).
         let table = endpoints.withLock { $0.sorted { $0.key < $1.key } }
@@ -104,5 +104,5 @@ public final class Stats: Sendable {
         return "\(tenths / 10).\(tenths % 10)"
     }
 
-    public var asJSON: JSON { (try? JSON.parse(json)) ?? .null }
+    package var asJSON: JSON { (try? JSON.parse(json)) ?? .null }
 }

@@ -1,6 +1,6 @@
 /// The status codes of the C contract (`passauth_status` in Include/passauth.h). Values are part of
 /// the ABI: never renumber, only append.
-public enum Status: Int32, Sendable, CaseIterable {
+package enum Status: Int32, Sendable, CaseIterable {
     /// passauth_poll_wait only: the wait ended and the poll goes on. Not a failure.
     case pending = 1
     case ok = 0
@@ -19,7 +19,7 @@ public enum Status: Int32, Sendable, CaseIterable {
     case `internal` = -13
     case notFound = -14
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .pending: return "PASSAUTH_PENDING"
         case .ok: return "PASSAUTH_OK"
@@ -43,35 +43,35 @@ public enum Status: Int32, Sendable, CaseIterable {
 
 /// Every failure of the core. `asJSON` is what `passauth_last_error()` returns; messages are built
 /// from non-secret facts only, and `Redactor` scrubs anything echoed back by the server.
-public struct PassAuthError: Error, Sendable {
-    public var status: Status
-    public var message: String
-    public var httpStatus: Int? = nil
+package struct PassAuthError: Error, Sendable {
+    package var status: Status
+    package var message: String
+    package var httpStatus: Int? = nil
     /// Enhanced error code (`authorization_denied_by_mvpd`…) or DCR error (`invalid_client`…).
-    public var code: String? = nil
-    public var action: String? = nil
-    public var details: String? = nil
-    public var helpUrl: String? = nil
-    public var trace: String? = nil
-    public var retryAfterMs: Int? = nil
+    package var code: String? = nil
+    package var action: String? = nil
+    package var details: String? = nil
+    package var helpUrl: String? = nil
+    package var trace: String? = nil
+    package var retryAfterMs: Int? = nil
     /// The config or input key a validation error is about.
-    public var key: String? = nil
+    package var key: String? = nil
     /// The service endpoint the failure came from (`register`, `configuration`…).
-    public var endpoint: String? = nil
+    package var endpoint: String? = nil
     /// A short excerpt of a non-JSON or unexpected response body.
-    public var bodyExcerpt: String? = nil
+    package var bodyExcerpt: String? = nil
 
-    public init(_ status: Status, _ message: String, key: String? = nil) {
+    package init(_ status: Status, _ message: String, key: String? = nil) {
         self.status = status
         self.message = message
         self.key = key
     }
 
-    public static func invalid(_ message: String, key: String? = nil) -> PassAuthError {
+    package static func invalid(_ message: String, key: String? = nil) -> PassAuthError {
         PassAuthError(.invalidArgument, message, key: key)
     }
 
-    public var asJSON: JSON {
+    package var asJSON: JSON {
         var members: [(String, JSON)] = [
             ("status", .int(Int64(status.rawValue))),
             ("statusName", .string(status.name)),
@@ -93,7 +93,7 @@ public struct PassAuthError: Error, Sendable {
     }
 
     /// The same error with every known secret replaced by a marker.
-    public func redacted(by redactor: Redactor) -> PassAuthError {
+    package func redacted(by redactor: Redactor) -> PassAuthError {
         var copy = self
         copy.message = redactor.scrub(message)
         copy.details = details.map(redactor.scrub)

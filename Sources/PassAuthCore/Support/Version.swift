@@ -1,7 +1,7 @@
 /// The library version. Generated from the repository's VERSION file with the header's
 /// PASSAUTH_VERSION_* lines (scripts/version.py keeps them in step).
-public enum Version {
-    public static let string = "0.2.0"
+package enum Version {
+    package static let string = "0.2.0"
     /// MAJOR * 1000000 + MINOR * 1000 + PATCH, as PASSAUTH_VERSION_NUMBER.
-    public static let number: Int32 = 2000
+    package static let number: Int32 = 2000
 }

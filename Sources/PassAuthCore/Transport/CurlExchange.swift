@@ -9,6 +9,7 @@ final class CurlExchange {
     let easy: UnsafeMutableRawPointer
     private let sink: ResponseSink
     private let maxResponseBytes: Int
+    private let options: CurlTransport.Options
     private var headerList: UnsafeMutablePointer<curl_slist>?
 
     /// `share`: the share handle of the blocking pool; nil inside a multi handle, which has its own
@@ -18,9 +19,10 @@ final class CurlExchange {
         self.easy = easy
         sink = ResponseSink(limit: options.maxResponseBytes)
         maxResponseBytes = options.maxResponseBytes
+        self.options = options
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
-        for (name, value) in request.headers {
-            headerList = curl_slist_append(headerList, "\(name): \(value)")
+        for line in request.headers {
+            headerList = curl_slist_append(headerList, line)
         }
         // No "Expect: 100-continue" round trip for small bodies.
         headerList = curl_slist_append(headerList, "Expect:")
@@ -30,18 +32,20 @@ final class CurlExchange {
         ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         ccurl_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https")
         ccurl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
-        ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, options.timeoutMs)
-        ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeoutMs)
+        ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(request.timeoutMs, 1))
+        ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, max(min(options.connectTimeoutMs, request.timeoutMs), 1))
         // The server-to-server cookbook asks for DNS answers to be cached for at most 30 seconds.
         ccurl_setopt_long(easy, CURLOPT_DNS_CACHE_TIMEOUT, 30)
         ccurl_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
         ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
         if let caFile = options.caFile { ccurl_setopt_str(easy, CURLOPT_CAINFO, caFile) }
+        if let proxy = options.proxy { ccurl_setopt_str(easy, CURLOPT_PROXY, proxy) }
+        ccurl_require_loopback_peer(easy, options.requireLoopbackPeer ? 1 : 0)
         ccurl_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(options.maxResponseBytes))
         ccurl_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, "")
         ccurl_setopt_ptr(easy, CURLOPT_HTTPHEADER, headerList.map { UnsafeMutableRawPointer($0) })
-        if !request.headers.contains(where: { $0.0.lowercased() == "user-agent" }) {
+        if request.header("User-Agent") == nil {
             ccurl_setopt_str(easy, CURLOPT_USERAGENT, options.userAgent)
         } else {
             ccurl_setopt_ptr(easy, CURLOPT_USERAGENT, nil)
@@ -90,16 +94,23 @@ final class CurlExchange {
 
     private func transportError(_ code: CURLcode) -> PassAuthError {
         let reason = String(cString: curl_easy_strerror(code))
+        // The host (and the proxy, when one is used): what a user checks first.
+        let authority = request.url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
+        let where_ = "host \(authority)" + (options.proxy.map { " via proxy \(LoggingTransport.pathOnly($0))" } ?? "")
         var error: PassAuthError
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
-            error = PassAuthError(.timeout, "\(request.endpoint): no complete answer within the timeout (\(reason))")
+            error = PassAuthError(.timeout, "\(request.endpoint): no complete answer from \(where_) within the timeout (\(reason))")
         case CURLE_WRITE_ERROR where sink.overflowed, CURLE_FILESIZE_EXCEEDED:
             error = PassAuthError(.protocol, "\(request.endpoint): response larger than the \(maxResponseBytes)-byte limit")
+        case CURLE_ABORTED_BY_CALLBACK where options.requireLoopbackPeer:
+            var ip: UnsafeMutablePointer<CChar>? = nil
+            ccurl_getinfo_str(easy, CURLINFO_PRIMARY_IP, &ip)
+            error = PassAuthError(.transport, "\(request.endpoint): refused to send over plain http to \(ip.map { String(cString: $0) } ?? "a peer") which is not a loopback address (use https, or set allowInsecureHttp)")
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CONNECT_ERROR:
-            error = PassAuthError(.transport, "\(request.endpoint): TLS failure: \(reason) (set caFile to trust a private CA)")
+            error = PassAuthError(.transport, "\(request.endpoint): TLS failure with \(where_): \(reason) (set caFile to trust a private CA)")
         default:
-            error = PassAuthError(.transport, "\(request.endpoint): \(reason)")
+            error = PassAuthError(.transport, "\(request.endpoint): \(reason) (\(where_))")
         }
         error.endpoint = request.endpoint
         return error

@@ -54,7 +54,8 @@ def test_mixed_permit_and_deny_is_a_result_not_an_exception(emu, logged_in):
     assert deny.error.code == "authorization_denied_by_mvpd"
     assert deny.error.status == 403 and deny.error.details == "No Live channel"
     assert deny.error.help_url and deny.error.action
-    assert requests_to(emu, "decisions.authorize") == 1
+    # One request per resource (Adobe answers too_many_resources above "usually up to 1"); no retry.
+    assert requests_to(emu, "decisions.authorize") == 2
     assert logged_in.stats()["retries"] == 0
 
 
@@ -67,7 +68,7 @@ def test_preauthorize_twelve_resources_in_three_requests_and_cache(emu, logged_i
     assert decisions[7].error.code == "preauthorization_denied_by_mvpd"
     assert all(d.token is None for d in decisions)
     batches = [len(__import__("json").loads(r["body"])["resources"]) for r in request_log(emu, "decisions.preauthorize")]
-    assert batches == [5, 5, 2]
+    assert sorted(batches) == [2, 5, 5]  # sent side by side, so in any order
     # Permits are answered from memory, without a request.
     hits = logged_in.stats()["cacheHits"]
     again = logged_in.preauthorize("Cablevision", ["r11", "r00"])
