@@ -1,17 +1,30 @@
 # passauth — build, test, demo and install. `make help` lists the targets.
 SHELL         := /bin/bash
-VERSION       := 0.1.0
-SONAME        := libpassauth.so.0
+VERSION       := $(shell cat VERSION)
+MAJOR         := $(firstword $(subst ., ,$(VERSION)))
+SONAME        := libpassauth.so.$(MAJOR)
 PREFIX        ?= /usr/local
+OUT           := build
+# PYTHON is the base interpreter the project venv is made from (any Python 3.9+; a stock Debian/Ubuntu
+# python3, which refuses pip installs, is fine). Every Python tool runs from the venv: $(PY), and
+# `python3` in the recipes' PATH.
 PYTHON        ?= python3
-export PATH   := $(PATH):/opt/swift/usr/bin
+VENV          ?= $(OUT)/venv
+PY            := $(abspath $(VENV))/bin/python
+export PATH   := $(abspath $(VENV))/bin:$(PATH):/opt/swift/usr/bin
+STRIP         ?= strip
 
 SWIFT_BUILD   := .build/release
-OUT           := build
 LIBDIR        := $(OUT)/lib
 LIB           := $(LIBDIR)/libpassauth.so.$(VERSION)
+# What ships (make install, the Python package, the wheel): the library without its symbol table and
+# debug info (strip --strip-unneeded keeps the dynamic symbols). $(LIB) keeps them, for debugging.
+STRIPPED_LIB  := $(OUT)/stripped/libpassauth.so.$(VERSION)
+STRIPPED_CLI  := $(OUT)/stripped/passauth
 PYLIB         := bindings/python/passauth/lib/$(SONAME)
 CLI           := $(OUT)/bin/passauth
+# The library straight from the build tree: PKG_CONFIG_PATH=build/lib/pkgconfig pkg-config passauth.
+BUILD_PC      := $(LIBDIR)/pkgconfig/passauth.pc
 CXX           ?= g++
 CXXFLAGS      := -std=c++17 -Wall -Wextra -Werror -O2 -g -IInclude -Ibindings/cpp
 CFLAGS        += -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -IInclude
@@ -24,7 +37,7 @@ CPP_EXAMPLES  := $(OUT)/examples/cpp-journey
 CPP_TESTS     := $(OUT)/tests/test_wrapper
 
 .PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-cpp test-python test-cli test-install \
-        demo emulator install clean bench bench-programs fuzz fuzz-build test-fuzz asan asan-swift tsan memcheck helgrind soak
+        test-wheel wheel version demo emulator install clean bench bench-programs fuzz fuzz-build test-fuzz asan asan-swift tsan memcheck helgrind soak
 
 all: build
 
@@ -40,21 +53,46 @@ help:
 	@echo "make memcheck  every C test under valgrind memcheck (definite leaks and memory errors fail)"
 	@echo "make helgrind  the 16-thread stress test under valgrind helgrind: fails on any report not in tests/helgrind.supp"
 	@echo "make soak      long runs: 2,000 SIGKILLs of a store writer, a long stress run, make fuzz"
-	@echo "make install   install library, headers (C, C++), pkg-config file and the passauth command under PREFIX=$(PREFIX)"
+	@echo "make install   install the stripped library, headers (C, C++), passauth.pc, the CMake package and the passauth"
+	@echo "               command under PREFIX=$(PREFIX) (DESTDIR=... stages them)"
+	@echo "make wheel     a platform wheel in $(OUT)/dist/ with libcurl, jansson and their dependencies inside (auditwheel)"
+	@echo "make version   write VERSION ($(VERSION)) into the header, Version.swift, Package.swift and the Python package"
+	@echo "Python tools run from the venv $(VENV), made from PYTHON=$(PYTHON) (e.g. make test PYTHON=/usr/bin/python3)"
 
 bootstrap:
-	@scripts/bootstrap.sh
+	@PYTHON="$(PYTHON)" VENV="$(VENV)" scripts/bootstrap.sh
 
-build: bootstrap $(LIB) python-lib $(CLI)
+build: bootstrap $(LIB) python-lib $(CLI) $(BUILD_PC)
 
-# A copy of the library inside the Python package, so that `pip install ./bindings/python` bundles it.
+# The version lives in VERSION; this writes it into the files that repeat it (test-abi checks them).
+version:
+	$(PYTHON) scripts/version.py
+
+# A stripped copy of the library inside the Python package, so that `pip install ./bindings/python`
+# bundles it.
 python-lib: $(PYLIB)
 
-$(PYLIB): $(LIB)
+$(PYLIB): $(STRIPPED_LIB)
 	@mkdir -p $(dir $@)
-	cp $(LIB) $@.tmp && mv -f $@.tmp $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
-$(LIB): Package.swift $(shell find Sources Include -type f -not -path "Sources/passauth-cli/*")
+$(OUT)/stripped/%: $(OUT)/lib/%
+	@mkdir -p $(dir $@)
+	$(STRIP) --strip-unneeded -o $@.tmp $< && mv -f $@.tmp $@
+
+$(STRIPPED_CLI): $(CLI)
+	@mkdir -p $(dir $@)
+	$(STRIP) --strip-unneeded -o $@.tmp $< && mv -f $@.tmp $@
+
+# passauth.pc for the library as built: headers from Include/ (and bindings/cpp/ for passauth.hpp), the
+# library from build/lib/ with an RPATH to it, so a program built with it runs without LD_LIBRARY_PATH.
+$(BUILD_PC): passauth.pc.in VERSION
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(abspath .)|g' -e 's|@LIBDIR@|$(abspath $(LIBDIR))|g' \
+	    -e 's|@INCLUDEDIR@|$(abspath Include)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@LIBS_EXTRA@| -Wl,-rpath,$${libdir}|g' -e 's|@CFLAGS_EXTRA@| -I$(abspath bindings/cpp)|g' $< > $@
+
+$(LIB): Package.swift VERSION $(shell find Sources Include -type f -not -path "Sources/passauth-cli/*")
 	swift build -c release --product passauth
 	@mkdir -p $(LIBDIR)
 	cp $(SWIFT_BUILD)/libpassauth.so $(LIB).tmp && mv -f $(LIB).tmp $(LIB)
@@ -89,7 +127,7 @@ $(OUT)/tests/test_wrapper: tests/cpp/test_wrapper.cpp $(OUT)/tests/harness.o bin
 	$(CXX) $(CXXFLAGS) -Itests/c -o $@ $< $(OUT)/tests/harness.o $(TEST_LDLIBS)
 
 test: build
-	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-install test-fuzz
+	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-install test-wheel test-fuzz
 
 test-abi: $(LIB)
 	tests/abi/test_shared_object.sh $(LIB) Include/passauth.h
@@ -104,23 +142,27 @@ test-cpp: $(CPP_TESTS) $(CPP_EXAMPLES)
 	@set -e; for t in $(CPP_TESTS); do echo "== $$t"; $(PYPATH) $$t; done
 
 test-cli: $(CLI)
-	$(PYPATH) PASSAUTH_CLI=$(abspath $(CLI)) $(PYTHON) -m pytest -q tests/cli
+	$(PYPATH) PASSAUTH_CLI=$(abspath $(CLI)) $(PY) -m pytest -q tests/cli
 
-test-install: $(LIB) $(CLI)
-	$(PYPATH) PYTHON=$(PYTHON) tests/install/test_install.sh
+test-install: $(LIB) $(CLI) $(BUILD_PC)
+	PYTHON=$(PY) tests/install/test_install.sh
+
+# A fresh venv with only the wheel installed runs the journey: no build tree on any path.
+test-wheel: wheel
+	PYTHON=$(PY) tests/install/test_wheel.sh $(WHEEL_DIR)
 
 test-python:
-	cd bindings/python && $(PYPATH) $(PYTHON) -m pytest -q tests
+	cd bindings/python && $(PYPATH) $(PY) -m pytest -q tests
 
 demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
-	@$(PYPATH) $(PYTHON) scripts/demo.py $(abspath $(OUT)/examples) $(abspath $(CLI))
+	@$(PYPATH) $(PY) scripts/demo.py $(abspath $(OUT)/examples) $(abspath $(CLI))
 
 # Benchmarks (benchmarks/README.md): C programs in build/bench/, then benchmarks/run.py prints one table.
 BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver \
                   $(patsubst benchmarks/%.c,$(OUT)/bench/%,$(wildcard benchmarks/s2s_*.c))
 
 bench: build bench-programs
-	$(PYPATH) $(PYTHON) benchmarks/run.py
+	$(PYPATH) $(PY) benchmarks/run.py
 
 bench-programs: $(BENCH_PROGRAMS)
 
@@ -141,16 +183,52 @@ $(OUT)/bench/s2s_%: benchmarks/s2s_%.c Include/passauth.h $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
 
 emulator:
-	$(PYPATH) $(PYTHON) -m passauth.emulator --port 8642
+	$(PYPATH) $(PY) -m passauth.emulator --port 8642
 
-install: build
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+# The stripped library and command, the headers, passauth.pc and the CMake package
+# (find_package(passauth 0.1) -> passauth::passauth). The .pc and CMake files name paths under PREFIX;
+# DESTDIR only stages them.
+install: build $(STRIPPED_LIB) $(STRIPPED_CLI)
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/passauth $(DESTDIR)$(PREFIX)/include \
+	    $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(STRIPPED_LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libpassauth.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libpassauth.so
 	install -m 0644 Include/passauth.h bindings/cpp/passauth.hpp $(DESTDIR)$(PREFIX)/include/
-	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/passauth
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' passauth.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/passauth.pc
+	install -m 0755 $(STRIPPED_CLI) $(DESTDIR)$(PREFIX)/bin/passauth
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$${prefix}/lib|g' -e 's|@INCLUDEDIR@|$${prefix}/include|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS_EXTRA@||g' -e 's|@CFLAGS_EXTRA@||g' \
+	    passauth.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/passauth.pc
+	for f in passauthConfig passauthConfigVersion; do \
+	    sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SONAME@|$(SONAME)|g' cmake/$$f.cmake.in \
+	        > $(DESTDIR)$(PREFIX)/lib/cmake/passauth/$$f.cmake || exit 1; \
+	done
+
+# The wheel: built from a copy of bindings/python (so the source tree gets no build/ or egg-info),
+# platform-tagged (setup.py), then repaired by auditwheel, which copies libcurl, jansson and every
+# library they need that a manylinux system may lack into passauth.libs/ and points libpassauth's
+# RPATH there.
+#
+# The policy is the oldest one auditwheel accepts here. auditwheel grants manylinux_2_X only when every
+# versioned glibc symbol in the wheel (libpassauth and the libraries copied in, all built against this
+# machine's glibc) is at most 2.X. Built on Debian 12 (glibc 2.36), the newest one is libpassauth's own
+# hypotf@GLIBC_2.35 (libm; the statically linked Swift runtime calls it), and the vendored libcurl,
+# OpenSSL, Kerberos ... need GLIBC_2.34, so manylinux_2_35 is the tag: the wheel installs on glibc >= 2.35
+# (Ubuntu 22.04, Debian 12, RHEL 10, ...). auditwheel refuses an older tag ("too-recent versioned
+# symbols"), and a newer one would shut out systems for nothing. Another build machine may need another
+# MANYLINUX=...: `auditwheel show build/wheel/raw/*.whl` names it.
+WHEEL_DIR     := $(OUT)/dist
+MANYLINUX     ?= manylinux_2_35_$(shell uname -m)
+
+wheel: build
+	rm -rf $(OUT)/wheel && mkdir -p $(OUT)/wheel/src $(WHEEL_DIR)
+	tar -C bindings/python --exclude=__pycache__ --exclude=.mypy_cache --exclude='*.egg-info' \
+	    -cf - pyproject.toml setup.py README.md passauth | tar -C $(OUT)/wheel/src -xf -
+	$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-index --no-build-isolation \
+	    -w $(OUT)/wheel/raw $(OUT)/wheel/src
+	rm -f $(WHEEL_DIR)/passauth-*.whl
+	$(PY) -m auditwheel repair --plat $(MANYLINUX) -w $(WHEEL_DIR) $(OUT)/wheel/raw/passauth-*.whl
+	@ls -l $(WHEEL_DIR)/passauth-*.whl
 
 clean:
 	rm -rf $(OUT) .build $(dir $(PYLIB))

@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Installs what building and testing passauth needs, only when it is missing. Safe to run repeatedly.
+# Installs what building and testing passauth needs, only when it is missing. Safe to run repeatedly;
+# prints nothing when nothing is missing.
+#
+# Python tools go into a project venv (VENV, default build/venv) made from the base interpreter PYTHON
+# (default python3), never into the system's Python: a stock Debian/Ubuntu python3 refuses pip installs
+# (PEP 668, EXTERNALLY-MANAGED). The Makefile runs every Python test, the demo and the benchmarks with
+# $VENV/bin/python.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need_apt=()
-# g++/binutils: the C++ wrapper test and the ABI checks; redis-server: the shared-store tests.
-for pkg in libjansson-dev libcurl4-openssl-dev pkg-config openssl python3-venv g++ binutils redis-server; do
+# g++/binutils: the C++ wrapper test, the ABI checks and strip; python3-venv: the project venv;
+# redis-server: the shared-store tests; cmake: the install test's find_package(passauth);
+# patchelf: auditwheel (make wheel); sqlite3/hiredis/qrencode headers: the stores and the QR code.
+for pkg in libjansson-dev libcurl4-openssl-dev pkg-config openssl python3-venv g++ binutils \
+           libsqlite3-dev libhiredis-dev libqrencode-dev cmake redis-server patchelf; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -14,17 +24,37 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# The base interpreter. When PATH already leads to the venv (the Makefile puts $VENV/bin first), the
+# venv's python names its base through sys._base_executable.
 PYTHON=${PYTHON:-python3}
-need_pip=()
-"$PYTHON" -c 'import pytest' 2>/dev/null || need_pip+=(pytest)
-"$PYTHON" -c 'import mypy' 2>/dev/null || need_pip+=(mypy)          # the package's mypy --strict test
-"$PYTHON" -c 'import requests' 2>/dev/null || need_pip+=(requests)  # benchmarks/python_authorize.py baseline
-"$PYTHON" -c 'import redis' 2>/dev/null || need_pip+=(redis)        # passauth.stores.RedisStore and its tests
-"$PYTHON" -c 'import setuptools' 2>/dev/null || need_pip+=(setuptools)
-"$PYTHON" -c 'import wheel' 2>/dev/null || need_pip+=(wheel)        # tests/test_install.py builds the wheel offline
+VENV=${VENV:-build/venv}
+base=$(command -v "$PYTHON") || { echo "bootstrap: $PYTHON not found (set PYTHON=/path/to/python3)" >&2; exit 1; }
+base=$("$base" -c 'import sys; print(getattr(sys, "_base_executable", "") or sys.executable)')
+identity='import sys; print(sys.base_prefix, *sys.version_info[:3])'
+
+# (Re)create the venv when it is missing, broken, or made from another base interpreter.
+if [ ! -x "$VENV/bin/python" ] || [ "$("$VENV/bin/python" -c "$identity" 2>/dev/null)" != "$("$base" -c "$identity")" ]; then
+    echo "bootstrap: creating the Python venv $VENV from $base"
+    rm -rf "$VENV"
+    "$base" -m venv "$VENV" || {
+        echo "bootstrap: '$base -m venv' failed: install python3-venv (apt) or choose another PYTHON" >&2
+        exit 1
+    }
+fi
+
+mapfile -t tools < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' -e 's/[[:space:]]//g' scripts/python-tools.txt)
+mapfile -t need_pip < <("$VENV/bin/python" - "${tools[@]}" <<'PY'
+import importlib.metadata, sys
+for name in sys.argv[1:]:
+    try:
+        importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        print(name)
+PY
+)
 if [ ${#need_pip[@]} -gt 0 ]; then
-    echo "bootstrap: installing ${need_pip[*]}"
-    "$PYTHON" -m pip install -q --disable-pip-version-check "${need_pip[@]}"
+    echo "bootstrap: installing ${need_pip[*]} into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${need_pip[@]}"
 fi
 
 command -v swift >/dev/null || [ -x /opt/swift/usr/bin/swift ] || {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The shared object's promises: loads without a Swift toolchain, exports exactly the header's
-# functions (passauth_* only), and carries the SONAME libpassauth.so.0.
+# functions (passauth_* only), and carries the SONAME libpassauth.so.0. And the version is the one in
+# VERSION: every file that repeats it agrees (scripts/version.py --check), and so does the library.
 set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
 lib=${1:?usage: test_shared_object.sh path/to/libpassauth.so.0.x.y}
 header=${2:-Include/passauth.h}
 passed=0; failed=0
@@ -22,10 +24,18 @@ loads_without_toolchain() {
     python3 -c "import ctypes,sys; l=ctypes.CDLL(sys.argv[1]); l.passauth_version.restype=ctypes.c_char_p; print(l.passauth_version().decode())" "$lib" >/dev/null
 }
 
+version_files_agree() { python3 "$root/scripts/version.py" --check; }
+library_reports_VERSION() {
+    [ "$(python3 -c "import ctypes,sys; l=ctypes.CDLL(sys.argv[1]); l.passauth_version.restype=ctypes.c_char_p; print(l.passauth_version().decode())" "$lib")" \
+      = "$(cat "$root/VERSION")" ]
+}
+
 check no_swift_runtime_dependency no_swift_runtime
 check soname_is_libpassauth.so.0 soname
 check exports_only_passauth_symbols only_passauth
 check exports_match_the_header matches_header
 check loads_without_a_toolchain loads_without_toolchain
+check version_files_agree_with_VERSION version_files_agree
+check library_reports_VERSION library_reports_VERSION
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

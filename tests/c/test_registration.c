@@ -40,6 +40,10 @@ static void test_version_and_status_names(void) {
     CHECK(PASSAUTH_VERSION_CHECK(0, 1, 0));
     CHECK(!PASSAUTH_VERSION_CHECK(PASSAUTH_VERSION_MAJOR + 1, 0, 0));
     CHECK(strcmp(passauth_status_name(PASSAUTH_PENDING), "PASSAUTH_PENDING") == 0);
+    char header_version[32];  /* the string agrees with the three numbers (all from VERSION) */
+    snprintf(header_version, sizeof header_version, "%d.%d.%d", PASSAUTH_VERSION_MAJOR, PASSAUTH_VERSION_MINOR,
+             PASSAUTH_VERSION_PATCH);
+    CHECK(strcmp(PASSAUTH_VERSION_STRING, header_version) == 0);
     CHECK(strcmp(passauth_status_name(PASSAUTH_OK), "PASSAUTH_OK") == 0);
     CHECK(strcmp(passauth_status_name(PASSAUTH_E_REGISTRATION), "PASSAUTH_E_REGISTRATION") == 0);
     CHECK(strcmp(passauth_status_name(12345), "PASSAUTH_E_UNKNOWN") == 0);

@@ -15,6 +15,8 @@ import zipfile
 import pytest
 
 PACKAGE_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+with open(os.path.join(PACKAGE_ROOT, "..", "..", "VERSION")) as _version_file:
+    VERSION = _version_file.read().strip()
 BUNDLED = os.path.join(PACKAGE_ROOT, "passauth", "lib", "libpassauth.so.0")
 
 
@@ -35,7 +37,7 @@ def copy_source(destination, with_library=True):
     """The package's source tree (no caches, optionally no bundled library), so the build leaves no files here."""
     ignore = shutil.ignore_patterns("__pycache__", ".mypy_cache", "*.egg-info", *([] if with_library else ["lib"]))
     os.makedirs(destination)
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(os.path.join(PACKAGE_ROOT, name), destination)
     shutil.copytree(os.path.join(PACKAGE_ROOT, "passauth"), os.path.join(destination, "passauth"), ignore=ignore)
 
@@ -69,7 +71,7 @@ def test_fresh_venv_imports_the_package_and_loads_the_bundled_library(venv):
               "print(passauth.version()); print(passauth.__file__); print(n.library()._name)")
     done = run([venv["python"], "-c", script], cwd=str(venv["base"]), env=clean_env())
     version, module_file, loaded = done.stdout.split()
-    assert version == "0.1.0"
+    assert version == VERSION
     site = os.path.join(str(venv["base"]), "venv")
     assert module_file.startswith(site), module_file
     assert loaded.startswith(site) and loaded.endswith("passauth/lib/libpassauth.so.0"), loaded
