@@ -74,7 +74,7 @@ $(OUT)/tests/%: tests/c/%.c tests/c/harness.c tests/c/harness.h Include/passauth
 
 $(OUT)/examples/%: examples/c/%.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -ljansson
+	$(CC) $(CFLAGS) -o $@ $< -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth
 
 $(OUT)/examples/cpp-journey: examples/cpp/journey.cpp bindings/cpp/passauth.hpp Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
