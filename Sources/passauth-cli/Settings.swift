@@ -74,21 +74,21 @@ enum Settings {
     }
 
     /// The proxy libcurl uses for `baseURL`: the configured one, else the environment's as libcurl
-    /// reads it (https_proxy / HTTPS_PROXY, http_proxy for plain http, then all_proxy / ALL_PROXY;
-    /// none when no_proxy / NO_PROXY names the host). (url, where it comes from).
+    /// reads it (https_proxy / HTTPS_PROXY, http_proxy for plain http, then all_proxy / ALL_PROXY);
+    /// none when no_proxy / NO_PROXY names the host (libcurl applies it to a configured proxy too).
+    /// (url, where it comes from).
     static func proxy(for baseURL: String) -> (url: String, source: String)? {
-        if let configured = configuredProxy, !configured.isEmpty { return (configured, proxySource ?? "the configuration") }
         let (scheme, host) = Endpoint.parts(of: baseURL)
+        let bypass = environment("no_proxy") ?? environment("NO_PROXY") ?? ""
+        for entry in bypass.split(separator: ",") {
+            var pattern = String(entry.filter { $0 != " " && $0 != "\t" }).lowercased()
+            if pattern == "*" { return nil }
+            if pattern.hasPrefix(".") { pattern.removeFirst() }
+            if !pattern.isEmpty && (host == pattern || host.hasSuffix("." + pattern)) { return nil }
+        }
+        if let configured = configuredProxy, !configured.isEmpty { return (configured, proxySource ?? "the configuration") }
         for name in (scheme == "https" ? ["https_proxy", "HTTPS_PROXY"] : ["http_proxy"]) + ["all_proxy", "ALL_PROXY"] {
-            guard let url = environment(name) else { continue }
-            let bypass = environment("no_proxy") ?? environment("NO_PROXY") ?? ""
-            for entry in bypass.split(separator: ",") {
-                var pattern = String(entry.filter { $0 != " " && $0 != "\t" }).lowercased()
-                if pattern == "*" { return nil }
-                if pattern.hasPrefix(".") { pattern.removeFirst() }
-                if !pattern.isEmpty && (host == pattern || host.hasSuffix("." + pattern)) { return nil }
-            }
-            return (url, name)
+            if let url = environment(name) { return (url, name) }
         }
         return nil
     }

@@ -71,12 +71,16 @@ def test_connection_error_names_the_host(run, tmp_path):
 def test_connection_error_names_the_proxy(run, emulator):
     port = free_port()
     host = emulator.base_url.split("://")[1]
-    result = run("providers", "--proxy", f"http://127.0.0.1:{port}")
+    direct = {"no_proxy": "", "NO_PROXY": ""}
+    result = run("providers", "--proxy", f"http://127.0.0.1:{port}", extra_env=direct)
     assert result.returncode == 6, result.stdout + result.stderr
     assert f"(host {host}; proxy 127.0.0.1:{port} from --proxy)" in result.stderr
     assert f"check that the proxy 127.0.0.1:{port} (from --proxy) is reachable" in result.stderr
-    from_env = run("providers", extra_env={"PASSAUTH_PROXY": f"http://127.0.0.1:{port}"})
+    from_env = run("providers", extra_env={**direct, "PASSAUTH_PROXY": f"http://127.0.0.1:{port}"})
     assert from_env.returncode == 6 and "from PASSAUTH_PROXY" in from_env.stderr
+    # no_proxy applies to a configured proxy too, as libcurl does
+    bypassed = run("providers", "--proxy", f"http://127.0.0.1:{port}", extra_env={"no_proxy": "127.0.0.1"})
+    assert bypassed.returncode == 0, bypassed.stderr
 
 
 @pytest.mark.parametrize("variable", ["http_proxy", "all_proxy"])

@@ -71,12 +71,12 @@ def test_status_text_and_json(run, env, emulator):
 def test_status_names_the_chosen_provider_and_the_proxy(run, env, emulator):
     emulator.control("profiles", {"deviceId": env["PASSAUTH_DEVICE_ID"], "mvpd": "Spectrum"})
     assert run("authorize", "--mvpd", "Spectrum", "REF30").returncode == 0
-    result = run("status", "--proxy", "http://user:pw@proxy.example:3128")
+    result = run("status", "--proxy", "http://user:pw@proxy.example:3128", extra_env={"no_proxy": "", "NO_PROXY": ""})
     assert re.search(r"Proxy:\s+proxy\.example:3128 \(from --proxy\)", result.stdout), result.stdout
     assert "user:pw" not in result.stdout
-    document = json.loads(run("status", "--json", extra_env={"PASSAUTH_PROXY": "http://proxy.example:8080"}).stdout)
+    document = json.loads(run("status", "--json", extra_env={"PASSAUTH_PROXY": "http://proxy.example:8080", "no_proxy": ""}).stdout)
     assert document["proxy"] == {"host": "proxy.example:8080", "source": "PASSAUTH_PROXY"}
-    from_env = json.loads(run("status", "--json", extra_env={"http_proxy": "http://envproxy:1"}).stdout)
+    from_env = json.loads(run("status", "--json", extra_env={"http_proxy": "http://envproxy:1", "no_proxy": ""}).stdout)
     assert from_env["proxy"] == {"host": "envproxy:1", "source": "http_proxy"}
     bypassed = json.loads(run("status", "--json", extra_env={"http_proxy": "http://envproxy:1",
                                                              "no_proxy": "localhost,127.0.0.1"}).stdout)
