@@ -112,7 +112,7 @@ $(OUT)/tests/%: tests/c/%.c tests/c/harness.c tests/c/harness.h Include/passauth
 
 $(OUT)/examples/%: examples/c/%.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -ljansson
+	$(CC) $(CFLAGS) -o $@ $< -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth
 
 $(OUT)/examples/cpp-journey: examples/cpp/journey.cpp bindings/cpp/passauth.hpp Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
@@ -158,7 +158,7 @@ demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
 	@$(PYPATH) $(PY) scripts/demo.py $(abspath $(OUT)/examples) $(abspath $(CLI))
 
 # Benchmarks (benchmarks/README.md): C programs in build/bench/, then benchmarks/run.py prints one table.
-BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver \
+BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver $(OUT)/bench/poll_slices \
                   $(patsubst benchmarks/%.c,$(OUT)/bench/%,$(wildcard benchmarks/s2s_*.c))
 
 bench: build bench-programs
@@ -173,6 +173,11 @@ $(OUT)/bench/authorize_bench: benchmarks/c/authorize_bench.c Include/passauth.h 
 $(OUT)/bench/poll_driver: benchmarks/c/poll_driver.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
+
+# A player's wait-in-slices loop: the C ABI alone (no JSON library).
+$(OUT)/bench/poll_slices: benchmarks/c/poll_slices.c Include/passauth.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth
 
 $(OUT)/bench/footprint: benchmarks/c/footprint.c
 	@mkdir -p $(dir $@)

@@ -27,6 +27,7 @@ PROGRAMS = [
     ("connections.py", [], []),
     ("api_calls.py", [], []),
     ("footprint.py", [], ["--runs", "5"]),
+    ("poll_slices.py", [], []),
 ]
 # The S2S figures of issue #10, measured by benchmarks/s2s_* programs (branch s2s).
 # A placeholder row is printed for a figure when no row of an s2s_* program names it (keywords).

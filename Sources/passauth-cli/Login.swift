@@ -5,8 +5,9 @@ import Synchronization
 /// Set by the SIGINT handler (async-signal-safe: one lock-free atomic store), read by the wait loop.
 let interrupted = Atomic<Bool>(false)
 
-/// `passauth login`: the second-screen login, in the manner of `gh auth login` — the code and the URL
-/// first, then a spinner with the code's countdown while the library polls, then the profile.
+/// `passauth login`: the second-screen login, in the manner of `gh auth login` — pick the TV provider
+/// (a list on a terminal), the code, the URL and its QR code, then a spinner with the code's countdown
+/// while the library polls, then the profile.
 struct Login {
     let invocation: Invocation
     init(_ invocation: Invocation) { self.invocation = invocation }
@@ -19,18 +20,12 @@ struct Login {
     static let redrawMs = 120
     static let plainProgressMs: Int64 = 30_000
 
+    /// A person at a terminal: the provider list can be offered and the spinner drawn.
+    var interactive: Bool { isatty(0) == 1 && Terminal.stdoutIsTTY && !json }
+
     func run() throws(CLIFailure) -> ExitStatus {
         try invocation.requireNoArguments()
         let device = invocation.device
-        let mvpd: String
-        if let chosen = arguments.value("mvpd") {
-            mvpd = chosen
-        } else if let selected = try? client.selectedMVPD(device: device), let id = selected["id"]?.stringValue {
-            mvpd = id
-        } else {
-            throw CLIFailure(usage: "login: choose a TV provider with --mvpd ID", key: "mvpd",
-                             hint: "list the providers with: passauth providers")
-        }
         var timeoutMs: Int?
         if let text = arguments.value("timeout") {
             guard let seconds = Int(text), seconds > 0, seconds <= 86_400 else {
@@ -38,6 +33,11 @@ struct Login {
             }
             timeoutMs = seconds * 1000
         }
+        guard let choice = try chooseMVPD() else {
+            Terminal.err("cancelled")
+            return .cancelled
+        }
+        let mvpd = choice.id
 
         let parameters: JSON = ["mvpd": .string(mvpd), "domainName": .string(try domainName()),
                                 "redirectUrl": .string(arguments.value("redirect-url") ?? Login.defaultRedirectURL)]
@@ -49,7 +49,7 @@ struct Login {
         case "authorize"?:
             // Single sign-on, TempPass or degraded access: a profile exists without a login.
             let profiles = try invocation.call { () throws(PassAuthError) in try client.profile(device: device, mvpd: mvpd).json }
-            return finish(mvpd: mvpd, profiles: profiles, reason: session["reasonType"]?.stringValue)
+            return finish(choice, profiles: profiles, reason: session["reasonType"]?.stringValue)
         case "authenticate"?:
             break
         default:
@@ -66,7 +66,13 @@ struct Login {
             return try client.authenticateURL(code: code)
         }
         let notAfter = session["notAfter"]?.int64Value
-        announce(code: code, url: url, mvpd: mvpd, notAfter: notAfter)
+        announce(code: code, url: url, mvpd: mvpd, notAfter: notAfter, timeoutMs: timeoutMs)
+        if arguments.flag("open") {
+            switch SecondScreen.open(url) {
+            case .success(let browser): if !json { Terminal.out("  Opened the URL with \(browser).") }
+            case .failure(let failure): Terminal.err("passauth: could not open a browser (\(failure.message)); open the URL yourself")
+            }
+        }
 
         var options: JSON = [:]
         if let notAfter { options = options.setting("notAfter", .int(notAfter)) }
@@ -85,24 +91,27 @@ struct Login {
         var frame = 0
         var lastProgress = started
         let spinning = Terminal.stdoutIsTTY && !json
-        if !spinning && !json { Terminal.out("Waiting for the login (code expires in \(remaining(notAfter, deadline)))…") }
+        if !spinning && !json { Terminal.out("Waiting for the login (\(progress(notAfter, deadline)))…") }
         while true {
             if let outcome = poll.wait(timeoutMs: Login.redrawMs) {
                 if spinning { Terminal.out("\r\u{1B}[K", terminator: "") }
                 guard outcome.status == .ok, let result = outcome.result else {
                     let error = outcome.error ?? PassAuthError(outcome.status, "the login did not complete")
                     if outcome.status == .expired {
-                        throw CLIFailure(client.scrub(error), hint: "the code \(code) expired: run passauth login again")
+                        throw invocation.failure(error, hint: "the code \(code) expired: run passauth login again")
                     }
-                    if outcome.status == .timeout && timeoutMs != nil {
+                    if outcome.status == .timeout, let timeoutMs {
                         // Our own --timeout, not a network one: the user simply has not logged in yet.
-                        var failure = CLIFailure(client.scrub(error), hint: "the login did not finish within --timeout; run passauth login again")
+                        var stopped = error
+                        stopped.message = "login: stopped waiting after --timeout \(timeoutMs / 1000) s; the login did not finish"
+                            + (notAfter.map { ", but the code \(code) stays valid until \(Terminal.clock($0)) (this was the wait limit, not the code's expiry)" } ?? "")
+                        var failure = invocation.failure(stopped, hint: "log in at the URL and run passauth login again, or wait longer with --timeout")
                         failure.exit = .authentication
                         throw failure
                     }
-                    throw CLIFailure(client.scrub(error))
+                    throw invocation.failure(error)
                 }
-                return finish(mvpd: mvpd, profiles: result, reason: nil)
+                return finish(choice, profiles: result, reason: nil)
             }
             if interrupted.load(ordering: .relaxed) {
                 poll.cancel()
@@ -111,18 +120,45 @@ struct Login {
                 Terminal.err("cancelled")
                 return .cancelled
             }
+            while waitpid(-1, nil, WNOHANG) > 0 {}  // a browser started by --open that already exited
             if spinning {
                 Terminal.out("\r\u{1B}[K\(Login.frames[frame % Login.frames.count]) Waiting for you to log in… "
-                             + "code expires in \(remaining(notAfter, deadline)) (Ctrl-C to cancel)", terminator: "")
+                             + "\(progress(notAfter, deadline)) (Ctrl-C to cancel)", terminator: "")
                 frame += 1
             } else if !json, Clock.monotonicMs() - lastProgress >= Login.plainProgressMs {
                 lastProgress = Clock.monotonicMs()
-                Terminal.out("Still waiting (code expires in \(remaining(notAfter, deadline)))…")
+                Terminal.out("Still waiting (\(progress(notAfter, deadline)))…")
             }
         }
     }
 
     static let defaultRedirectURL = "https://www.adobe.com/"
+
+    /// --mvpd; else, on a terminal, the provider list (the last login's provider preselected); else a
+    /// usage error asking for --mvpd. nil when the user cancelled the list.
+    private func chooseMVPD() throws(CLIFailure) -> Picker.Item? {
+        if let chosen = arguments.value("mvpd") { return Picker.Item(id: chosen, label: chosen, note: "") }
+        let last = (try? client.selectedMVPD(device: invocation.device))?["id"]?.stringValue
+        guard interactive else {
+            throw CLIFailure(usage: "login: name the TV provider with --mvpd ID (there is no terminal to pick one on)", key: "mvpd",
+                             hint: (last.map { "the last login used \($0): passauth login --mvpd \($0); " } ?? "") + "list them: passauth providers")
+        }
+        let result = try invocation.call { () throws(PassAuthError) in
+            try client.mvpds(device: invocation.device, filter: MVPDFilter(json: nil))
+        }
+        let items = (result["mvpds"]?.arrayValue ?? []).compactMap { mvpd -> Picker.Item? in
+            guard let id = mvpd["id"]?.stringValue else { return nil }
+            var notes: [String] = []
+            if let name = mvpd["displayName"]?.stringValue, name != id { notes.append(id) }
+            if mvpd["isTempPass"]?.boolValue == true { notes.append("TempPass") }
+            if id == last { notes.append("last used") }
+            return Picker.Item(id: id, label: mvpd["displayName"]?.stringValue ?? id, note: notes.joined(separator: ", "))
+        }
+        guard !items.isEmpty else {
+            throw CLIFailure(PassAuthError(.notFound, "the configuration lists no TV provider for \(client.config.serviceProvider)"))
+        }
+        return Picker(title: "TV provider", items: items, preselected: last).run()
+    }
 
     /// --domain, else the service provider's first registered domain (from the configuration).
     private func domainName() throws(CLIFailure) -> String {
@@ -135,32 +171,51 @@ struct Login {
         throw CLIFailure(usage: "login: the configuration lists no domain; pass --domain NAME", key: "domain")
     }
 
-    /// Time left before the code expires (or before --timeout, if sooner).
-    private func remaining(_ notAfter: Int64?, _ deadline: Int64?) -> String {
-        var left: Int64? = notAfter.map { $0 - Clock.nowMs() }
-        if let deadline {
-            let own = deadline - Clock.monotonicMs()
-            left = min(left ?? own, own)
-        }
-        return left.map(Terminal.countdown) ?? "?"
+    /// "code expires in 29:41", and with --timeout "; stops waiting in 0:04 (--timeout)": the code's
+    /// validity and the command's own wait limit, never one passed off as the other.
+    private func progress(_ notAfter: Int64?, _ deadline: Int64?) -> String {
+        var text = "code expires in " + (notAfter.map { Terminal.countdown($0 - Clock.nowMs()) } ?? "?")
+        if let deadline { text += "; stops waiting in \(Terminal.countdown(deadline - Clock.monotonicMs())) (--timeout)" }
+        return text
     }
 
-    private func announce(code: String, url: String, mvpd: String, notAfter: Int64?) {
+    private func announce(code: String, url: String, mvpd: String, notAfter: Int64?, timeoutMs: Int?) {
         if json {
             var event: JSON = ["event": "code", "code": .string(code), "url": .string(url), "mvpd": .string(mvpd)]
             if let notAfter { event = event.setting("notAfter", .int(notAfter)) }
+            if let timeoutMs { event = event.setting("waitTimeoutMs", .int(Int64(timeoutMs))) }
             Terminal.json(event)
             return
         }
+        var expiry: [String] = []
+        if let notAfter { expiry.append("The code expires \(Terminal.when(notAfter)).") }
+        if let timeoutMs {
+            expiry.append("This command waits at most \(Terminal.duration(Int64(timeoutMs))) (--timeout); the code stays valid longer.")
+        }
         Terminal.out("! Your one-time code: \(code)")
+        let colours = Settings.environment("NO_COLOR") == nil
+        if Terminal.stdoutIsTTY, !arguments.flag("no-qr"), let qr = SecondScreen.qrLines(url, colours: colours) {
+            let size = qr.first.map { $0.filter { "█▀▄ ".contains($0) }.count } ?? 0
+            SecondScreen.printBeside(qr, [
+                "Scan the QR code with your phone, or open this URL on any device",
+                "and sign in with your TV provider (\(mvpd)):",
+                url,
+                "",
+                "Code: \(code)",
+            ] + expiry, qrWidth: size)
+            return
+        }
         Terminal.out("  Open this URL on your phone or computer and sign in with your TV provider (\(mvpd)):")
         Terminal.out("  \(url)")
-        if let notAfter { Terminal.out("  The code expires at \(Terminal.time(notAfter)).") }
+        for line in expiry { Terminal.out("  \(line)") }
     }
 
-    private func finish(mvpd: String, profiles: JSON, reason: String?) -> ExitStatus {
+    private func finish(_ choice: Picker.Item, profiles: JSON, reason: String?) -> ExitStatus {
         // Remember the provider so later commands (authorize, logout, the next login) need no --mvpd.
-        _ = try? client.selectMVPD(device: invocation.device, mvpd: ["id": .string(mvpd)])
+        let mvpd = choice.id
+        var selection: JSON = ["id": .string(mvpd)]
+        if choice.label != mvpd { selection = selection.setting("displayName", .string(choice.label)) }
+        _ = try? client.selectMVPD(device: invocation.device, mvpd: selection)
         let members = profiles["profiles"]?.objectValue ?? []
         let entry = members.first(where: { $0.0 == mvpd }) ?? members.first
         if json {

@@ -37,15 +37,67 @@ enum Terminal {
         }
     }
 
-    /// A local date and time for a timestamp in ms ("2026-11-22 21:58:03").
+    /// A timestamp in ms as ISO 8601 with the local offset: "2026-11-22T21:58:03+01:00".
     static func time(_ ms: Int64?) -> String {
         guard let ms else { return "-" }
+        let offset = format(ms, "%z")  // "+0100"
+        let colon = offset.count == 5 ? String(offset.prefix(3)) + ":" + String(offset.suffix(2)) : offset
+        return format(ms, "%Y-%m-%dT%H:%M:%S") + colon
+    }
+
+    /// "in 4 min (14:03 CET)", "2 h ago (12:01 CET)", "in 3 days (2026-11-25 14:03 CET)": how far a
+    /// timestamp is from `now`, and when that is on the local clock, with its zone.
+    static func when(_ ms: Int64?, now: Int64 = Clock.nowMs()) -> String {
+        guard let ms else { return "-" }
+        return relative(ms, now: now) + " (\(clock(ms, now: now)))"
+    }
+
+    /// "in 4 min", "2 h ago".
+    static func relative(_ ms: Int64, now: Int64 = Clock.nowMs()) -> String {
+        let distance = duration(abs(ms - now))
+        return ms >= now ? "in \(distance)" : "\(distance) ago"
+    }
+
+    /// "14:03 CET" on the same local day as `now`, else "2026-11-25 14:03 CET".
+    static func clock(_ ms: Int64, now: Int64 = Clock.nowMs(), seconds: Bool = false) -> String {
+        let day = format(ms, "%Y-%m-%d")
+        let time = format(ms, seconds ? "%H:%M:%S" : "%H:%M") + " " + zone(ms)
+        return day == format(now, "%Y-%m-%d") ? time : day + " " + time
+    }
+
+    /// The local zone's abbreviation at `ms` ("CET"), or its offset when it has none ("UTC+03:00").
+    static func zone(_ ms: Int64) -> String {
+        let name = format(ms, "%Z")
+        if !name.isEmpty, name.allSatisfy({ $0.isLetter }) { return name }
+        let offset = format(ms, "%z")
+        return offset.count == 5 ? "UTC" + offset.prefix(3) + ":" + offset.suffix(2) : "UTC" + offset
+    }
+
+    /// "45 s", "4 min", "1 h 20 min", "2 days 3 h".
+    static func duration(_ ms: Int64) -> String {
+        let seconds = (ms + 500) / 1000
+        if seconds < 60 { return "\(seconds) s" }
+        let minutes = (seconds + 30) / 60
+        if minutes < 60 { return "\(minutes) min" }
+        if minutes < 48 * 60 { return minutes % 60 == 0 ? "\(minutes / 60) h" : "\(minutes / 60) h \(minutes % 60) min" }
+        let hours = (minutes + 30) / 60
+        return hours % 24 == 0 ? "\(hours / 24) days" : "\(hours / 24) days \(hours % 24) h"
+    }
+
+    private static func format(_ ms: Int64, _ pattern: String) -> String {
         var seconds = time_t(ms / 1000)
         var parts = tm()
         localtime_r(&seconds, &parts)
         var buffer = [CChar](repeating: 0, count: 64)
-        let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+        let count = strftime(&buffer, buffer.count, pattern, &parts)
         return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The terminal's width in columns (80 when unknown).
+    static var columns: Int {
+        var size = winsize()
+        if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return Settings.environment("COLUMNS").flatMap { Int($0) } ?? 80
     }
 
     /// "29:58" or "1:02:03".

@@ -18,7 +18,26 @@ struct Invocation {
 
     /// Runs a core call, turning its error into a reported failure.
     func call<T>(_ body: () throws(PassAuthError) -> T) throws(CLIFailure) -> T {
-        do { return try body() } catch { throw CLIFailure(client.scrub(error)) }
+        do { return try body() } catch { throw failure(error) }
+    }
+
+    /// A core error as the CLI reports it: scrubbed of secrets, and a connection failure names the
+    /// host it tried (and the proxy, when one is used).
+    func failure(_ error: PassAuthError, hint: String? = nil) -> CLIFailure {
+        var error = client.scrub(error)
+        var hint = hint
+        if error.status == .transport || (error.status == .timeout && error.endpoint != nil) {
+            let baseURL = client.config.baseURL
+            if !error.message.contains(Endpoint.authorityOf(baseURL)) { error.message += " (\(Endpoint.describe(baseURL)))" }
+            if hint == nil, error.status == .transport {
+                if let proxy = Settings.proxy(for: baseURL) {
+                    hint = "check that the proxy \(Endpoint.authorityOf(proxy.url)) (from \(proxy.source)) is reachable, or do without it"
+                } else {
+                    hint = "check the network and the base URL (\(baseURL))"
+                }
+            }
+        }
+        return CLIFailure(error, hint: hint)
     }
 
     func run(_ command: String) throws(CLIFailure) -> ExitStatus {
@@ -26,6 +45,7 @@ struct Invocation {
         case "register": return try register()
         case "providers": return try providers()
         case "login": return try Login(self).run()
+        case "status": return try status()
         case "profiles": return try profiles()
         case "preauthorize": return try decisions(kind: "preauthorize")
         case "authorize": return try decisions(kind: "authorize")
@@ -47,7 +67,7 @@ struct Invocation {
         let what = result["registered"]?.boolValue == true ? "Registered" : "Already registered"
         Terminal.out("✓ \(what) with \(client.config.serviceProvider) at \(client.config.baseURL)")
         Terminal.out("  client id:     \(Terminal.cell(result["clientId"]))")
-        Terminal.out("  token expires: \(Terminal.time(result["accessTokenExpiresAt"]?.int64Value))")
+        Terminal.out("  token expires: \(Terminal.when(result["accessTokenExpiresAt"]?.int64Value))")
         return .ok
     }
 
@@ -103,7 +123,8 @@ struct Invocation {
         Terminal.out("\(mvpd)")
         Terminal.out("  type:        \(Terminal.cell(profile["type"]))")
         Terminal.out("  issuer:      \(Terminal.cell(profile["issuer"]))")
-        Terminal.out("  valid until: \(Terminal.time(profile["notAfter"]?.int64Value))")
+        let notAfter = profile["notAfter"]?.int64Value
+        Terminal.out("  valid until: \(Terminal.time(notAfter))\(notAfter.map { " (\(Terminal.relative($0)))" } ?? "")")
         for (name, value) in profile["attributes"]?.objectValue ?? [] {
             // Attributes arrive as {"value": ..., "state": "plain"|"enc"}; show plain values bare.
             let shown = value["state"]?.stringValue == "plain" ? Terminal.cell(value["value"]) : Terminal.cell(value)
@@ -150,19 +171,23 @@ struct Invocation {
             let resource = Terminal.cell(decision["resource"])
             if decision["authorized"]?.boolValue == true {
                 var line = "  ✓ \(resource): permitted (source \(Terminal.cell(decision["source"])))"
-                if let token = decision["token"] {
-                    line += ", media token valid \(Terminal.time(token["notBefore"]?.int64Value)) → \(Terminal.time(token["notAfter"]?.int64Value))"
+                if let token = decision["token"], let notAfter = token["notAfter"]?.int64Value {
+                    line += ", media token valid until \(Terminal.clock(notAfter, seconds: true)) (\(Terminal.relative(notAfter)))"
                 } else if let notAfter = decision["notAfter"]?.int64Value {
-                    line += ", until \(Terminal.time(notAfter))"
+                    line += ", until \(Terminal.clock(notAfter, seconds: true))"
                 }
                 Terminal.out(line)
                 if showToken, let token = decision["token"]?["serializedToken"]?.stringValue {
                     Terminal.out("    token: \(token)")
                 }
             } else {
+                // The MVPD's own words: its message, and the details it sent (what the user can do).
                 let error = decision["error"]
-                Terminal.out("  ✗ \(resource): denied — \(Terminal.cell(error?["code"])): \(Terminal.cell(error?["message"]))")
-                if let action = error?["action"]?.stringValue { Terminal.out("    action: \(action)") }
+                Terminal.out("  ✗ \(resource): denied (\(Terminal.cell(error?["code"])))")
+                if let message = error?["message"] { Terminal.out("    \(Terminal.cell(message))") }
+                if let details = error?["details"] { Terminal.out("    details: \(Terminal.cell(details))") }
+                if let action = error?["action"]?.stringValue, action != "none" { Terminal.out("    action:  \(action)") }
+                if let help = error?["helpUrl"]?.stringValue { Terminal.out("    help:    \(help)") }
             }
         }
         return status

@@ -14,7 +14,16 @@ enum Settings {
         ("ca-file", "PASSAUTH_CA_FILE", "caFile"),
         ("log-level", "PASSAUTH_LOG_LEVEL", "logLevel"),
         ("device-id", "PASSAUTH_DEVICE_ID", "device.id"),
+        ("proxy", "PASSAUTH_PROXY", "proxy"),
     ]
+
+    /// Where the explicit proxy came from ("--proxy", "PASSAUTH_PROXY", "the config file"), if any.
+    nonisolated(unsafe) static var proxySource: String?
+    /// The core of this build does not accept the "proxy" config key yet: the proxy was handed to
+    /// libcurl through https_proxy / http_proxy in this process's environment instead.
+    nonisolated(unsafe) static var proxyThroughEnvironment = false
+    /// The explicit proxy URL of the merged configuration, if any.
+    nonisolated(unsafe) static var configuredProxy: String?
 
     static func environment(_ name: String) -> String? {
         guard let value = getenv(name) else { return nil }
@@ -24,10 +33,14 @@ enum Settings {
 
     static func configuration(_ arguments: ParsedArguments) throws(CLIFailure) -> ClientSettings {
         var config = try fileLayer(arguments)
+        if config["proxy"] != nil { proxySource = "the config file" }
         for layer in 0..<2 {
             var values: [String: String] = [:]
             for entry in layered {
-                if let value = layer == 0 ? environment(entry.env) : arguments.value(entry.flag) { values[entry.key] = value }
+                if let value = layer == 0 ? environment(entry.env) : arguments.value(entry.flag) {
+                    values[entry.key] = value
+                    if entry.key == "proxy" { proxySource = layer == 0 ? entry.env : "--proxy" }
+                }
             }
             // An environment named in a higher layer beats a base URL from a lower one.
             if values["environment"] != nil && values["baseUrl"] == nil { config = config.removing("baseUrl") }
@@ -43,11 +56,41 @@ enum Settings {
         if config["device"]?["id"] == nil {
             config = config.setting("device", (config["device"] ?? [:]).setting("id", .string(defaultDeviceId())))
         }
+        configuredProxy = config["proxy"]?.stringValue
         do {
             return try ClientSettings(json: config)
+        } catch where error.key == "proxy" && error.message.hasPrefix("unknown config key") {
+            // This core does not know "proxy" yet: libcurl takes the same URL from the environment.
+            guard let proxy = config["proxy"]?.stringValue, !proxy.isEmpty,
+                  !proxy.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+                throw CLIFailure(usage: "the proxy must be a URL such as http://proxy:3128", key: "proxy", hint: hint(forKey: "proxy"))
+            }
+            for name in ["https_proxy", "HTTPS_PROXY", "http_proxy", "all_proxy", "ALL_PROXY"] { setenv(name, proxy, 1) }
+            proxyThroughEnvironment = true
+            do { return try ClientSettings(json: config.removing("proxy")) } catch { throw CLIFailure(error, hint: hint(forKey: error.key)) }
         } catch {
             throw CLIFailure(error, hint: hint(forKey: error.key))
         }
+    }
+
+    /// The proxy libcurl uses for `baseURL`: the configured one, else the environment's as libcurl
+    /// reads it (https_proxy / HTTPS_PROXY, http_proxy for plain http, then all_proxy / ALL_PROXY);
+    /// none when no_proxy / NO_PROXY names the host (libcurl applies it to a configured proxy too).
+    /// (url, where it comes from).
+    static func proxy(for baseURL: String) -> (url: String, source: String)? {
+        let (scheme, host) = Endpoint.parts(of: baseURL)
+        let bypass = environment("no_proxy") ?? environment("NO_PROXY") ?? ""
+        for entry in bypass.split(separator: ",") {
+            var pattern = String(entry.filter { $0 != " " && $0 != "\t" }).lowercased()
+            if pattern == "*" { return nil }
+            if pattern.hasPrefix(".") { pattern.removeFirst() }
+            if !pattern.isEmpty && (host == pattern || host.hasSuffix("." + pattern)) { return nil }
+        }
+        if let configured = configuredProxy, !configured.isEmpty { return (configured, proxySource ?? "the configuration") }
+        for name in (scheme == "https" ? ["https_proxy", "HTTPS_PROXY"] : ["http_proxy"]) + ["all_proxy", "ALL_PROXY"] {
+            if let url = environment(name) { return (url, name) }
+        }
+        return nil
     }
 
     private static func hint(forKey key: String?) -> String? {

@@ -3,6 +3,7 @@ import PassAuthCore
 
 /// `passauth`: the Adobe Pass journey from the terminal. See `passauth --help` and docs/tools.md.
 func main() -> ExitStatus {
+    tzset()  // local times carry the zone of TZ (localtime_r alone need not read it)
     let parsed: ParsedArguments
     do {
         parsed = try ArgumentParser.parse(Array(CommandLine.arguments.dropFirst()))
@@ -16,10 +17,14 @@ func main() -> ExitStatus {
         return .ok
     }
     if parsed.command == "help" {
-        if let topic = parsed.positionals.first, let spec = Commands.named(topic) {
-            Terminal.out(Commands.help(for: spec))
-        } else {
-            Terminal.out(Commands.mainHelp)
+        switch parsed.positionals.first {
+        case "options"?: Terminal.out(Commands.optionsHelp)
+        case "exit-status"?: Terminal.out(Commands.exitStatusTable)
+        case let topic? where Commands.named(topic) != nil: Terminal.out(Commands.help(for: Commands.named(topic)!))
+        case let topic?:
+            Terminal.err("passauth: no help topic '\(topic)' (commands, options, exit-status)")
+            return .usage
+        case nil: Terminal.out(Commands.mainHelp)
         }
         return .ok
     }
@@ -30,6 +35,15 @@ func main() -> ExitStatus {
     }
     if parsed.flag("help") {
         Terminal.out(Commands.help(for: Commands.named(command)!))
+        return .ok
+    }
+    if command == "completion" {
+        // Needs no configuration: it prints a script and touches nothing.
+        guard parsed.positionals.count == 1, let script = Completion.script(for: parsed.positionals[0]) else {
+            Terminal.err("passauth: completion needs one shell: bash, zsh or fish")
+            return .usage
+        }
+        Terminal.out(script, terminator: "")
         return .ok
     }
     do {

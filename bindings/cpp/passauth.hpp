@@ -1,18 +1,24 @@
-// passauth.hpp — a header-only C++17 wrapper over the passauth C API (passauth.h).
+// passauth.hpp — a header-only C++17 wrapper over the passauth C API (passauth.h, 0.2).
 //
 //   passauth::Client client(R"({"serviceProvider": "REF30", "softwareStatement": "...", ...})");
-//   std::string registration = client.registration();            // JSON text, as from the C API
-//   passauth::Poll poll = client.poll(code);
-//   std::string profiles = poll.wait();                            // throws passauth::Error on failure
+//   passauth::Session session = client.session_create(R"({"mvpd": "Spectrum", ...})");
+//   std::cout << session.code << "  " << session.url << "\n";
+//   passauth::Poll poll = client.poll(session.code);
+//   passauth::Profiles profiles = poll.wait();                   // throws passauth::Error on failure
+//   for (const passauth::Decision &d : client.authorize("Spectrum", R"(["REF30"])"))
+//       d.authorized ? play(d.media_token->serialized) : show(d.error_message);
 //
-// - RAII: Client and Poll own their C handle (move-only); results are std::string (JSON documents
-//   or URLs), freed from the library's allocation for you.
-// - Errors: every failing call throws passauth::Error, which carries the fields of
-//   passauth_last_error(): status(), status_name(), code(), action(), http_status(),
-//   retry_after_ms(), key(), and json() (the whole document). what() is the message.
+// - RAII: Client and Poll own their C handle (move-only).
+// - Typed results where the API guarantees the fields (Registration, Session, Profiles, Decisions,
+//   PollInfo, QrCode), read with the library's own JSON Pointer getters (passauth_json_get_*); each
+//   keeps the raw JSON text in `json`. Other results are the JSON text (std::string).
+// - Errors: every failing call throws passauth::Error, a copy of passauth_error_last() taken at the
+//   failure: status(), status_name(), code(), action(), http_status(), retry_after_ms(), key(),
+//   endpoint(), details(), trace(), json(). what() is the message.
 // - Devices: `device_json` comes last in each method and defaults to "" = the client's default device
 //   (NULL in the C API). Likewise "" means NULL for params/filter/options documents.
-// - Thread-safety is that of the C API: a Client may be used from several threads at once.
+// - Thread-safety is that of the C API: a Client may be used from several threads at once (on_log
+//   excepted: set it up before sharing the client).
 //
 // Link with -lpassauth (pkg-config --cflags --libs passauth). Nothing else: no JSON library is needed.
 #ifndef PASSAUTH_HPP
@@ -21,196 +27,212 @@
 #include <passauth.h>
 
 #include <cstddef>
-#include <cstdlib>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace passauth {
 
 namespace detail {
 
-// A reader for the flat JSON object of passauth_last_error(): top-level string and integer members;
-// nested values are skipped. Enough for the error fields, no dependency.
-class FlatJson {
-public:
-    explicit FlatJson(const std::string &text) : text_(text) {}
-
-    std::optional<std::string> string(const std::string &name) const {
-        std::optional<std::string> found;
-        scan([&](const std::string &key, std::size_t start) {
-            std::size_t at = start;
-            if (key == name && text_[at] == '"') found = read_string(at);
-        });
-        return found;
-    }
-
-    std::optional<long long> integer(const std::string &name) const {
-        std::optional<long long> found;
-        scan([&](const std::string &key, std::size_t start) {
-            if (key == name && (text_[start] == '-' || (text_[start] >= '0' && text_[start] <= '9')))
-                found = std::strtoll(text_.c_str() + start, nullptr, 10);
-        });
-        return found;
-    }
-
-private:
-    const std::string &text_;
-
-    void skip_space(std::size_t &at) const {
-        while (at < text_.size() && (text_[at] == ' ' || text_[at] == '\n' || text_[at] == '\t' || text_[at] == '\r')) ++at;
-    }
-
-    static void append_utf8(std::string &out, unsigned long cp) {
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        }
-    }
-
-    unsigned long hex4(std::size_t at) const {
-        if (at + 4 > text_.size()) return 0xFFFD;
-        return std::strtoul(text_.substr(at, 4).c_str(), nullptr, 16);
-    }
-
-    // Reads the string starting at the opening quote; leaves `at` after the closing quote.
-    std::string read_string(std::size_t &at) const {
-        std::string out;
-        ++at;
-        while (at < text_.size() && text_[at] != '"') {
-            char c = text_[at++];
-            if (c != '\\' || at >= text_.size()) { out += c; continue; }
-            char e = text_[at++];
-            switch (e) {
-            case 'n': out += '\n'; break;
-            case 't': out += '\t'; break;
-            case 'r': out += '\r'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'u': {
-                unsigned long cp = hex4(at);
-                at += 4;
-                if (cp >= 0xD800 && cp < 0xDC00 && at + 6 <= text_.size() && text_[at] == '\\' && text_[at + 1] == 'u') {
-                    unsigned long low = hex4(at + 2);
-                    if (low >= 0xDC00 && low < 0xE000) {
-                        cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-                        at += 6;
-                    }
-                }
-                append_utf8(out, cp);
-                break;
-            }
-            default: out += e; break;  // \" \\ \/
-            }
-        }
-        ++at;
-        return out;
-    }
-
-    // Skips any value (string, number, literal, nested object or array).
-    void skip_value(std::size_t &at) const {
-        skip_space(at);
-        if (at >= text_.size()) return;
-        if (text_[at] == '"') { read_string(at); return; }
-        if (text_[at] == '{' || text_[at] == '[') {
-            int depth = 0;
-            while (at < text_.size()) {
-                char c = text_[at];
-                if (c == '"') { read_string(at); continue; }
-                if (c == '{' || c == '[') ++depth;
-                if (c == '}' || c == ']') { if (--depth == 0) { ++at; return; } }
-                ++at;
-            }
-            return;
-        }
-        while (at < text_.size() && text_[at] != ',' && text_[at] != '}') ++at;
-    }
-
-    template <typename Visit> void scan(Visit visit) const {
-        std::size_t at = 0;
-        skip_space(at);
-        if (at >= text_.size() || text_[at] != '{') return;
-        ++at;
-        while (true) {
-            skip_space(at);
-            if (at >= text_.size() || text_[at] != '"') return;
-            std::string key = read_string(at);
-            skip_space(at);
-            if (at >= text_.size() || text_[at] != ':') return;
-            ++at;
-            skip_space(at);
-            if (at >= text_.size()) return;
-            visit(key, at);
-            skip_value(at);
-            skip_space(at);
-            if (at >= text_.size() || text_[at] != ',') return;
-            ++at;
-        }
-    }
-};
-
 // "" means NULL (the default) for optional JSON inputs.
 inline const char *optional(const std::string &text) { return text.empty() ? nullptr : text.c_str(); }
 
+inline std::string text_of(const char *text) { return text ? text : ""; }
+
 // Takes ownership of a library-allocated string.
 inline std::string take(char *text) {
-    std::string out = text ? text : "";
+    std::string out = text_of(text);
     passauth_free(text);
     return out;
 }
 
-}  // namespace detail
+// Lenient reads for the typed results: a missing member or one of another type is "absent" (the
+// library already checked the answer against the reference page). Each read parses `json` once.
+inline std::optional<std::string> read_string(const std::string &json, const std::string &pointer) {
+    char *out = nullptr;
+    if (passauth_json_get_string(json.c_str(), pointer.c_str(), &out) != PASSAUTH_OK) return std::nullopt;
+    return take(out);
+}
+inline std::optional<long long> read_int64(const std::string &json, const std::string &pointer) {
+    long long out = 0;
+    if (passauth_json_get_int64(json.c_str(), pointer.c_str(), &out) != PASSAUTH_OK) return std::nullopt;
+    return out;
+}
+inline std::optional<bool> read_bool(const std::string &json, const std::string &pointer) {
+    int out = 0;
+    if (passauth_json_get_bool(json.c_str(), pointer.c_str(), &out) != PASSAUTH_OK) return std::nullopt;
+    return out != 0;
+}
+inline std::size_t read_count(const std::string &json, const std::string &pointer) {
+    std::size_t out = 0;
+    return passauth_json_count(json.c_str(), pointer.c_str(), &out) == PASSAUTH_OK ? out : 0;
+}
 
-// A failed call: the status and the fields of passauth_last_error() at the time of the failure.
-class Error : public std::runtime_error {
+// The member names of the object at `pointer`, in document order: the one thing the C ABI cannot
+// read by pointer (it reads values, not names). The library validates the document first
+// (passauth_json_count); this only finds where strings and values end, and the library decodes each
+// name (passauth_json_get_string on ["<name as written>"]).
+class Names {
 public:
-    Error(int status, std::string json)
-        : std::runtime_error(message_of(json)), status_(status), json_(std::move(json)) {
-        detail::FlatJson reader(json_);
-        status_name_ = reader.string("statusName").value_or(passauth_status_name(status));
-        code_ = reader.string("code").value_or("");
-        action_ = reader.string("action").value_or("");
-        key_ = reader.string("key").value_or("");
-        http_status_ = static_cast<int>(reader.integer("httpStatus").value_or(0));
-        retry_after_ms_ = reader.integer("retryAfterMs").value_or(0);
+    static std::vector<std::string> of(const std::string &json, const std::string &pointer) {
+        std::size_t count = 0;
+        if (passauth_json_count(json.c_str(), pointer.c_str(), &count) != PASSAUTH_OK || count == 0) return {};
+        Names scan(json);
+        std::size_t from = pointer.empty() ? std::string::npos : 0;
+        while (from != std::string::npos) {  // walk down the reference tokens
+            std::size_t next = pointer.find('/', from + 1);
+            std::string token = pointer.substr(from + 1, next == std::string::npos ? std::string::npos : next - from - 1);
+            for (std::size_t at = 0; (at = token.find('~', at)) != std::string::npos; ++at)
+                token.replace(at, 2, token.compare(at, 2, "~1") == 0 ? "/" : "~");
+            if (!scan.enter(token)) return {};
+            from = next;
+        }
+        std::vector<std::string> names;
+        scan.space();
+        if (scan.at_end() || json[scan.i_] != '{') return {};  // an array: no names
+        ++scan.i_;
+        while (names.size() < count) {
+            scan.space();
+            if (scan.at_end() || json[scan.i_] != '"') break;
+            names.push_back(scan.name());
+            scan.space();
+            ++scan.i_;  // ':'
+            scan.skip();
+            scan.space();
+            if (!scan.at_end() && json[scan.i_] == ',') ++scan.i_;
+        }
+        return names;
     }
 
-    // The error of the calling thread's last failed passauth call.
-    static Error last(int status) { return Error(status, passauth_last_error()); }
+private:
+    explicit Names(const std::string &s) : s_(s) {}
+    const std::string &s_;
+    std::size_t i_ = 0;
+
+    bool at_end() const { return i_ >= s_.size(); }
+    void space() {
+        while (!at_end() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
+    }
+    std::size_t string_end(std::size_t at) const {  // `at` is the opening quote
+        for (++at; at < s_.size(); ++at) {
+            if (s_[at] == '\\') ++at;
+            else if (s_[at] == '"') return at + 1;
+        }
+        return s_.size();
+    }
+    std::string name() {
+        std::size_t end = string_end(i_);
+        std::string name = read_string("[" + s_.substr(i_, end - i_) + "]", "/0").value_or("");
+        i_ = end;
+        return name;
+    }
+    void skip() {  // one value
+        space();
+        if (at_end()) return;
+        if (s_[i_] == '"') { i_ = string_end(i_); return; }
+        if (s_[i_] == '{' || s_[i_] == '[') {
+            for (int depth = 0; !at_end();) {
+                char c = s_[i_];
+                if (c == '"') { i_ = string_end(i_); continue; }
+                ++i_;
+                if (c == '{' || c == '[') ++depth;
+                else if ((c == '}' || c == ']') && --depth == 0) return;
+            }
+            return;
+        }
+        while (!at_end() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ']') ++i_;
+    }
+    bool enter(const std::string &token) {  // into the member (object) or element (array) `token`
+        space();
+        if (at_end()) return false;
+        bool object = s_[i_] == '{';
+        if (!object && s_[i_] != '[') return false;
+        std::size_t index = object ? 0 : std::stoul(token.empty() ? "0" : token);
+        ++i_;
+        for (std::size_t n = 0;; ++n) {
+            space();
+            if (at_end() || s_[i_] == '}' || s_[i_] == ']') return false;
+            if (object) {
+                bool match = name() == token;
+                space();
+                ++i_;  // ':'
+                if (match) return true;
+            } else if (n == index) {
+                return true;
+            }
+            skip();
+            space();
+            if (at_end() || s_[i_] != ',') return false;
+            ++i_;
+        }
+    }
+};
+
+}  // namespace detail
+
+// A failed call: a copy of passauth_error_last() taken when the call failed.
+class Error : public std::runtime_error {
+public:
+    // From the C struct (copied: the struct is only valid until the thread's next failure).
+    explicit Error(const passauth_error &error)
+        : std::runtime_error(detail::text_of(error.message)), status_(error.status),
+          status_name_(detail::text_of(error.name)), code_(detail::text_of(error.code)),
+          action_(detail::text_of(error.action)), endpoint_(detail::text_of(error.endpoint)),
+          key_(detail::text_of(error.key)), details_(detail::text_of(error.details)),
+          help_url_(detail::text_of(error.help_url)), trace_(detail::text_of(error.trace)),
+          http_status_(error.http_status), retry_after_ms_(error.retry_after_ms), json_(detail::text_of(error.json)) {}
+
+    // From an error document (the result_json of a poll callback that failed, or a saved
+    // passauth_last_error()).
+    Error(int status, const std::string &json)
+        : std::runtime_error(detail::read_string(json, "/message").value_or("passauth error")), status_(status),
+          status_name_(detail::read_string(json, "/statusName").value_or(passauth_status_name(status))),
+          code_(detail::read_string(json, "/code").value_or("")),
+          action_(detail::read_string(json, "/action").value_or("")),
+          endpoint_(detail::read_string(json, "/endpoint").value_or("")),
+          key_(detail::read_string(json, "/key").value_or("")),
+          details_(detail::read_string(json, "/details").value_or("")),
+          help_url_(detail::read_string(json, "/helpUrl").value_or("")),
+          trace_(detail::read_string(json, "/trace").value_or("")),
+          http_status_(static_cast<int>(detail::read_int64(json, "/httpStatus").value_or(0))),
+          retry_after_ms_(detail::read_int64(json, "/retryAfterMs").value_or(-1)), json_(json) {}
+
+    // The error of the calling thread's last failed passauth call, which returned `status`.
+    static Error last(int status) {
+        Error error(*passauth_error_last());
+        if (error.status_ != status) {  // never expected; the returned status wins
+            error.status_ = status;
+            error.status_name_ = passauth_status_name(status);
+        }
+        return error;
+    }
 
     int status() const noexcept { return status_; }                          // PASSAUTH_E_*
     const std::string &status_name() const noexcept { return status_name_; }  // "PASSAUTH_E_SERVICE"
-    const std::string &code() const noexcept { return code_; }                // enhanced error code, "" if none
+    const std::string &code() const noexcept { return code_; }                // enhanced error code or DCR error, "" if none
     const std::string &action() const noexcept { return action_; }            // "retry", "authentication"…, "" if none
+    const std::string &endpoint() const noexcept { return endpoint_; }        // "decisions.authorize"…, "" if none
     const std::string &key() const noexcept { return key_; }                  // the config/input key, "" if none
+    const std::string &details() const noexcept { return details_; }          // as sent by the service, "" if none
+    const std::string &help_url() const noexcept { return help_url_; }
+    const std::string &trace() const noexcept { return trace_; }
     int http_status() const noexcept { return http_status_; }                 // 0 when the service did not answer
-    long long retry_after_ms() const noexcept { return retry_after_ms_; }     // 0 when not throttled
-    const std::string &json() const noexcept { return json_; }                // the whole error document
+    long long retry_after_ms() const noexcept { return retry_after_ms_; }     // -1 when there is nothing to wait for
+    const std::string &json() const noexcept { return json_; }                // the whole record as JSON
 
 private:
-    static std::string message_of(const std::string &json) {
-        return detail::FlatJson(json).string("message").value_or("passauth error");
-    }
-
     int status_;
-    std::string json_;
-    std::string status_name_, code_, action_, key_;
+    std::string status_name_, code_, action_, endpoint_, key_, details_, help_url_, trace_;
     int http_status_ = 0;
-    long long retry_after_ms_ = 0;
+    long long retry_after_ms_ = -1;
+    std::string json_;
 };
 
 namespace detail {
@@ -219,24 +241,273 @@ inline void check(int status) {
 }
 }  // namespace detail
 
-// A top-level string member of a JSON object ("code" of a session, "mvpd" of a picked profile…), or
-// std::nullopt. A convenience for flat fields; use a JSON library for anything deeper.
-inline std::optional<std::string> string_field(const std::string &json, const std::string &name) {
-    return detail::FlatJson(json).string(name);
+// --- Reading JSON results by RFC 6901 pointer (passauth_json_get_*) ---------------------------------
+
+// A reference token for a pointer: "~" -> "~0", "/" -> "~1" (an MVPD id, an attribute name…).
+inline std::string escape_token(std::string_view name) {
+    std::string out;
+    for (char c : name) out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+    return out;
 }
 
+// The value at `pointer`; throws Error (PASSAUTH_E_NOT_FOUND, or PASSAUTH_E_INVALID_ARGUMENT for
+// another type or a document that is not JSON).
+inline std::string get_string(const std::string &json, const std::string &pointer) {
+    char *out = nullptr;
+    detail::check(passauth_json_get_string(json.c_str(), pointer.c_str(), &out));
+    return detail::take(out);
+}
+inline bool get_bool(const std::string &json, const std::string &pointer) {
+    int out = 0;
+    detail::check(passauth_json_get_bool(json.c_str(), pointer.c_str(), &out));
+    return out != 0;
+}
+inline long long get_int64(const std::string &json, const std::string &pointer) {
+    long long out = 0;
+    detail::check(passauth_json_get_int64(json.c_str(), pointer.c_str(), &out));
+    return out;
+}
+// Elements of the array, or members of the object, at `pointer`.
+inline std::size_t count(const std::string &json, const std::string &pointer) {
+    std::size_t out = 0;
+    detail::check(passauth_json_count(json.c_str(), pointer.c_str(), &out));
+    return out;
+}
+// The member names of the object at `pointer` (empty for anything else).
+inline std::vector<std::string> member_names(const std::string &json, const std::string &pointer) {
+    return detail::Names::of(json, pointer);
+}
+
+// A top-level string member ("code" of a session…), or std::nullopt (missing or not a string).
+inline std::optional<std::string> string_field(const std::string &json, const std::string &name) {
+    return detail::read_string(json, "/" + escape_token(name));
+}
+
+// --- Typed results ---------------------------------------------------------------------------------
+
+// passauth_register: identifiers and lifetimes, never a secret.
+struct Registration {
+    std::string client_id;
+    std::optional<long long> client_id_issued_at;  // as DCR sends it: seconds since the epoch (RFC 7591)
+    long long access_token_expires_at = 0;          // ms since the epoch
+    bool registered = false;                        // a registration happened now
+    bool token_fetched = false;                     // a token was fetched now
+    std::string json;
+
+    static Registration parse(const std::string &json) {
+        Registration r;
+        r.client_id = detail::read_string(json, "/clientId").value_or("");
+        r.client_id_issued_at = detail::read_int64(json, "/clientIdIssuedAt");
+        r.access_token_expires_at = detail::read_int64(json, "/accessTokenExpiresAt").value_or(0);
+        r.registered = detail::read_bool(json, "/registered").value_or(false);
+        r.token_fetched = detail::read_bool(json, "/tokenFetched").value_or(false);
+        r.json = json;
+        return r;
+    }
+};
+
+// An authentication session (create, resume, get). `code` and `url` are "" when the answer has none
+// (actionName "authorize": single sign-on, TempPass, degraded access).
+struct Session {
+    std::string action_name, action_type, reason_type;  // "authenticate", "interactive", "none"
+    std::string code, url, mvpd, session_id, service_provider;
+    std::vector<std::string> missing_parameters;
+    std::optional<long long> not_before, not_after;      // the code's validity, ms since the epoch
+    std::string json;
+
+    static Session parse(const std::string &json) {
+        Session s;
+        s.action_name = detail::read_string(json, "/actionName").value_or("");
+        s.action_type = detail::read_string(json, "/actionType").value_or("");
+        s.reason_type = detail::read_string(json, "/reasonType").value_or("");
+        s.code = detail::read_string(json, "/code").value_or("");
+        s.url = detail::read_string(json, "/url").value_or("");
+        s.mvpd = detail::read_string(json, "/mvpd").value_or("");
+        s.session_id = detail::read_string(json, "/sessionId").value_or("");
+        s.service_provider = detail::read_string(json, "/serviceProvider").value_or("");
+        for (std::size_t i = 0, n = detail::read_count(json, "/missingParameters"); i < n; ++i)
+            if (auto name = detail::read_string(json, "/missingParameters/" + std::to_string(i))) s.missing_parameters.push_back(*name);
+        s.not_before = detail::read_int64(json, "/notBefore");
+        s.not_after = detail::read_int64(json, "/notAfter");
+        s.json = json;
+        return s;
+    }
+};
+
+// A profile attribute as the service sends it: {"value", "state": "plain"|"enc"}. `value` is the
+// text of a string, number or boolean value (other shapes: read them from the profile's JSON).
+struct Attribute {
+    std::string value;
+    std::string state;
+};
+
+struct Profile {
+    std::string mvpd, issuer, type;                 // type: "regular", "appleSSO", "temporary"…
+    long long not_before = 0, not_after = 0;        // ms since the epoch
+    std::map<std::string, Attribute> attributes;
+
+    // The profile at `at` (e.g. "/profiles/Spectrum") of a document.
+    static Profile parse(const std::string &json, const std::string &at, std::string mvpd) {
+        Profile p;
+        p.mvpd = std::move(mvpd);
+        p.issuer = detail::read_string(json, at + "/issuer").value_or("");
+        p.type = detail::read_string(json, at + "/type").value_or("");
+        p.not_before = detail::read_int64(json, at + "/notBefore").value_or(0);
+        p.not_after = detail::read_int64(json, at + "/notAfter").value_or(0);
+        for (const std::string &name : detail::Names::of(json, at + "/attributes")) {
+            std::string base = at + "/attributes/" + escape_token(name);
+            Attribute a;
+            if (auto text = detail::read_string(json, base + "/value")) a.value = *text;
+            else if (auto number = detail::read_int64(json, base + "/value")) a.value = std::to_string(*number);
+            else if (auto flag = detail::read_bool(json, base + "/value")) a.value = *flag ? "true" : "false";
+            a.state = detail::read_string(json, base + "/state").value_or("");
+            p.attributes.emplace(name, std::move(a));
+        }
+        return p;
+    }
+};
+
+// A profiles answer ({"profiles": {"<mvpd>": {...}}}): the profiles by MVPD, and the raw JSON.
+struct Profiles : std::map<std::string, Profile> {
+    std::string json;
+
+    static Profiles parse(const std::string &json) {
+        Profiles out;
+        for (const std::string &mvpd : detail::Names::of(json, "/profiles"))
+            out.emplace(mvpd, Profile::parse(json, "/profiles/" + escape_token(mvpd), mvpd));
+        out.json = json;
+        return out;
+    }
+};
+
+struct MediaToken {
+    std::string serialized;                   // for the Media Token Verifier: a secret, never log it
+    long long not_before = 0, not_after = 0;  // ms since the epoch
+};
+
+// One resource's decision. A deny is a decision (authorized false, error_* set), not an exception.
+struct Decision {
+    std::string resource, service_provider, mvpd, source;  // source: "mvpd", "degradation", "temppass", "dummy"
+    bool authorized = false;
+    std::optional<MediaToken> media_token;                 // authorize permits only
+    std::string error_code, error_message, error_action, error_details;  // denies only ("" otherwise)
+    std::optional<long long> not_before, not_after;
+};
+
+// A decisions answer: the decisions in the order of the resources asked for, and the raw JSON.
+struct Decisions : std::vector<Decision> {
+    std::string json;
+
+    static Decisions parse(const std::string &json) {
+        Decisions out;
+        for (std::size_t i = 0, n = detail::read_count(json, "/decisions"); i < n; ++i) {
+            std::string at = "/decisions/" + std::to_string(i);
+            Decision d;
+            d.resource = detail::read_string(json, at + "/resource").value_or("");
+            d.service_provider = detail::read_string(json, at + "/serviceProvider").value_or("");
+            d.mvpd = detail::read_string(json, at + "/mvpd").value_or("");
+            d.source = detail::read_string(json, at + "/source").value_or("");
+            d.authorized = detail::read_bool(json, at + "/authorized").value_or(false);
+            if (auto token = detail::read_string(json, at + "/token/serializedToken"))
+                d.media_token = MediaToken{*token, detail::read_int64(json, at + "/token/notBefore").value_or(0),
+                                           detail::read_int64(json, at + "/token/notAfter").value_or(0)};
+            if (!d.authorized) {
+                d.error_code = detail::read_string(json, at + "/error/code").value_or("");
+                d.error_message = detail::read_string(json, at + "/error/message").value_or("");
+                d.error_action = detail::read_string(json, at + "/error/action").value_or("");
+                d.error_details = detail::read_string(json, at + "/error/details").value_or("");
+            }
+            d.not_before = detail::read_int64(json, at + "/notBefore");
+            d.not_after = detail::read_int64(json, at + "/notAfter");
+            out.push_back(std::move(d));
+        }
+        out.json = json;
+        return out;
+    }
+};
+
+// passauth_poll_info: what a poll is doing.
+struct PollInfo {
+    std::string code;
+    bool pending = true;                     // "state": "pending" (false: "ended")
+    std::optional<int> status;               // the final status once ended
+    long long requests = 0;                  // made so far
+    std::optional<long long> next_request_at, not_after;  // ms since the epoch
+    long long interval_ms = 0, started_at = 0;
+    std::optional<int> last_error_status;    // the last failure met, also transient ones
+    std::string last_error_message;
+    std::string json;
+
+    static PollInfo parse(const std::string &json) {
+        PollInfo i;
+        i.code = detail::read_string(json, "/code").value_or("");
+        i.pending = detail::read_string(json, "/state").value_or("pending") == "pending";
+        if (auto s = detail::read_int64(json, "/status")) i.status = static_cast<int>(*s);
+        i.requests = detail::read_int64(json, "/requests").value_or(0);
+        i.next_request_at = detail::read_int64(json, "/nextRequestAt");
+        i.not_after = detail::read_int64(json, "/notAfter");
+        i.interval_ms = detail::read_int64(json, "/intervalMs").value_or(0);
+        i.started_at = detail::read_int64(json, "/startedAt").value_or(0);
+        if (auto s = detail::read_int64(json, "/lastError/status")) i.last_error_status = static_cast<int>(*s);
+        i.last_error_message = detail::read_string(json, "/lastError/message").value_or("");
+        i.json = json;
+        return i;
+    }
+};
+
+// passauth_qr_code: a module matrix; draw it with a light quiet zone of 4 modules around.
+struct QrCode {
+    int size = 0;
+    int version = 0;
+    std::string error_correction;
+    std::vector<std::string> rows;  // `size` strings of `size` characters, '1' = dark
+    std::string json;
+
+    bool dark(int x, int y) const {
+        return y >= 0 && y < size && x >= 0 && x < size && rows[static_cast<std::size_t>(y)][static_cast<std::size_t>(x)] == '1';
+    }
+};
+
 inline std::string version() { return passauth_version(); }
+inline int version_number() { return passauth_version_number(); }
 inline std::string status_name(int status) { return passauth_status_name(status); }
 
-// The valid profile with the latest notAfter from a profiles answer: {"mvpd", "profile"}.
-inline std::string profile_pick(const std::string &profiles_json) {
+// The QR code of `text` (e.g. a login URL), generated locally. Throws Error (empty or too long).
+inline QrCode qr_code(const std::string &text) {
     char *out = nullptr;
-    detail::check(passauth_profile_pick(profiles_json.c_str(), &out));
-    return detail::take(out);
+    detail::check(passauth_qr_code(text.c_str(), &out));
+    QrCode qr;
+    qr.json = detail::take(out);
+    qr.size = static_cast<int>(detail::read_int64(qr.json, "/size").value_or(0));
+    qr.version = static_cast<int>(detail::read_int64(qr.json, "/version").value_or(0));
+    qr.error_correction = detail::read_string(qr.json, "/errorCorrection").value_or("");
+    for (int y = 0; y < qr.size; ++y) qr.rows.push_back(detail::read_string(qr.json, "/rows/" + std::to_string(y)).value_or(""));
+    return qr;
+}
+
+namespace detail {
+// {"mvpd", "profile"} of passauth_profile_pick(_for), or nullopt on PASSAUTH_E_NOT_FOUND.
+inline std::optional<Profile> picked(int status, char *out) {
+    if (status == PASSAUTH_E_NOT_FOUND) return std::nullopt;
+    check(status);
+    std::string json = take(out);
+    return Profile::parse(json, "/profile", read_string(json, "/mvpd").value_or(""));
+}
+}  // namespace detail
+
+// The valid profile with the latest notAfter, judged by the local clock (Client::profile_pick uses
+// the service's time); std::nullopt when none is valid now.
+inline std::optional<Profile> profile_pick(const Profiles &profiles) {
+    char *out = nullptr;
+    int status = passauth_profile_pick(profiles.json.c_str(), &out);
+    return detail::picked(status, out);
 }
 
 // Called once when a poll ends: the status and the profiles answer (OK) or the error document.
 using PollCallback = std::function<void(int status, const std::string &result_json)>;
+
+// A log line: its level (PASSAUTH_LOG_ERROR 1 … PASSAUTH_LOG_TRACE 5) and text, already redacted.
+using LogCallback = std::function<void(int level, std::string_view message)>;
 
 // A poll for the profile behind a code (passauth_poll_*). Destroying it cancels the poll and waits
 // until its callback is no longer running.
@@ -255,22 +526,24 @@ public:
     Poll &operator=(const Poll &) = delete;
     ~Poll() { reset(); }
 
-    // Blocks until the poll ends: the profiles answer, or throws Error (EXPIRED, CANCELLED, TIMEOUT…).
-    std::string wait() {
-        char *out = nullptr;
-        detail::check(passauth_poll_wait(poll_, -1, &out));
-        return detail::take(out);
-    }
+    // Blocks until the poll ends: the profiles, or throws Error (EXPIRED, CANCELLED, TIMEOUT…).
+    Profiles wait() { return *wait_for(-1); }
 
-    // Waits at most timeout_ms: the profiles answer, std::nullopt if the poll is still running
-    // (PASSAUTH_E_TIMEOUT), or throws Error when the poll ended in failure. (If the poll was started
-    // with its own "timeoutMs", use wait(): its end is also PASSAUTH_E_TIMEOUT.)
-    std::optional<std::string> wait_for(int timeout_ms) {
+    // Waits at most timeout_ms: the profiles, std::nullopt while the poll goes on (PASSAUTH_PENDING),
+    // or throws Error when the poll ended in failure (PASSAUTH_E_TIMEOUT: the poll's own timeoutMs).
+    std::optional<Profiles> wait_for(int timeout_ms) {
         char *out = nullptr;
         int status = passauth_poll_wait(poll_, timeout_ms, &out);
         if (status == PASSAUTH_PENDING) return std::nullopt;
         detail::check(status);
-        return detail::take(out);
+        return Profiles::parse(detail::take(out));
+    }
+
+    // What the poll is doing, without waiting.
+    PollInfo info() const {
+        char *out = nullptr;
+        detail::check(passauth_poll_info(poll_, &out));
+        return PollInfo::parse(detail::take(out));
     }
 
     // Ends the poll with PASSAUTH_E_CANCELLED unless it already ended. Any thread.
@@ -304,22 +577,37 @@ private:
 class Client {
 public:
     explicit Client(const std::string &config_json) { detail::check(passauth_client_new(config_json.c_str(), &client_)); }
-    Client(Client &&other) noexcept : client_(std::exchange(other.client_, nullptr)) {}
+    Client(Client &&other) noexcept : client_(std::exchange(other.client_, nullptr)), logs_(std::move(other.logs_)) {}
     Client &operator=(Client &&other) noexcept {
         if (this != &other) {
             passauth_client_free(client_);
             client_ = std::exchange(other.client_, nullptr);
+            logs_ = std::move(other.logs_);
         }
         return *this;
     }
     Client(const Client &) = delete;
     Client &operator=(const Client &) = delete;
-    ~Client() { passauth_client_free(client_); }
+    ~Client() { passauth_client_free(client_); }  // before logs_ goes: no line arrives after
 
     passauth_client *get() const noexcept { return client_; }
 
+    // Sends the client's log lines to `callback` instead of stderr (nullptr: stderr again). It is called
+    // on whatever thread logs, possibly concurrently; it must be quick. A replaced callback is kept
+    // until the client is destroyed (a line already being delivered on another thread may still use it).
+    void on_log(LogCallback callback) {
+        if (!callback) {
+            detail::check(passauth_set_log_callback(client_, nullptr, nullptr));
+            return;
+        }
+        logs_.push_back(std::make_unique<LogCallback>(std::move(callback)));
+        detail::check(passauth_set_log_callback(client_, &Client::log_trampoline, logs_.back().get()));
+    }
+
     // passauth_register (register is a C++ keyword).
-    std::string registration() { return call([&](char **out) { return passauth_register(client_, out); }); }
+    Registration registration() {
+        return Registration::parse(call([&](char **out) { return passauth_register(client_, out); }));
+    }
     std::string stats() { return call([&](char **out) { return passauth_stats(client_, out); }); }
 
     std::string configuration(const std::string &device_json = "") {
@@ -337,40 +625,47 @@ public:
         return call([&](char **out) { return passauth_mvpd_selected(client_, detail::optional(device_json), out); });
     }
 
-    std::string session_create(const std::string &params_json = "", const std::string &device_json = "") {
-        return call([&](char **out) {
+    Session session_create(const std::string &params_json = "", const std::string &device_json = "") {
+        return Session::parse(call([&](char **out) {
             return passauth_session_create(client_, detail::optional(device_json), detail::optional(params_json), out);
-        });
+        }));
     }
-    std::string session_resume(const std::string &code, const std::string &params_json = "",
-                               const std::string &device_json = "") {
-        return call([&](char **out) {
+    Session session_resume(const std::string &code, const std::string &params_json = "", const std::string &device_json = "") {
+        return Session::parse(call([&](char **out) {
             return passauth_session_resume(client_, detail::optional(device_json), code.c_str(),
                                            detail::optional(params_json), out);
-        });
+        }));
     }
-    std::string session_get(const std::string &code, const std::string &device_json = "") {
-        return call([&](char **out) { return passauth_session_get(client_, detail::optional(device_json), code.c_str(), out); });
+    Session session_get(const std::string &code, const std::string &device_json = "") {
+        return Session::parse(call([&](char **out) {
+            return passauth_session_get(client_, detail::optional(device_json), code.c_str(), out);
+        }));
     }
     std::string authenticate_url(const std::string &code) {
         return call([&](char **out) { return passauth_authenticate_url(client_, code.c_str(), out); });
     }
 
-    std::string profiles(const std::string &device_json = "") {
-        return call([&](char **out) { return passauth_profiles(client_, detail::optional(device_json), out); });
+    Profiles profiles(const std::string &device_json = "") {
+        return Profiles::parse(call([&](char **out) { return passauth_profiles(client_, detail::optional(device_json), out); }));
     }
-    std::string profile_for_mvpd(const std::string &mvpd, const std::string &device_json = "") {
-        return call([&](char **out) {
+    Profiles profile_for_mvpd(const std::string &mvpd, const std::string &device_json = "") {
+        return Profiles::parse(call([&](char **out) {
             return passauth_profile_for_mvpd(client_, detail::optional(device_json), mvpd.c_str(), out);
-        });
+        }));
     }
-    std::string profile_for_code(const std::string &code, const std::string &device_json = "") {
-        return call([&](char **out) {
+    Profiles profile_for_code(const std::string &code, const std::string &device_json = "") {
+        return Profiles::parse(call([&](char **out) {
             return passauth_profile_for_code(client_, detail::optional(device_json), code.c_str(), out);
-        });
+        }));
     }
-    std::string profiles_stored(const std::string &device_json = "") {
-        return call([&](char **out) { return passauth_profiles_stored(client_, detail::optional(device_json), out); });
+    Profiles profiles_stored(const std::string &device_json = "") {
+        return Profiles::parse(call([&](char **out) { return passauth_profiles_stored(client_, detail::optional(device_json), out); }));
+    }
+    // The valid profile with the latest notAfter at the service's time; std::nullopt when none is valid.
+    std::optional<Profile> profile_pick(const Profiles &profiles) {
+        char *out = nullptr;
+        int status = passauth_profile_pick_for(client_, profiles.json.c_str(), &out);
+        return detail::picked(status, out);
     }
 
     // Starts polling `code` (options_json: {"intervalMs", "timeoutMs", "notAfter"}); the optional
@@ -385,16 +680,17 @@ public:
         return Poll(handle, std::move(owned));
     }
 
-    std::string preauthorize(const std::string &mvpd, const std::string &resources_json,
-                             const std::string &device_json = "") {
-        return call([&](char **out) {
+    // Content filtering only, never playback. resources_json: a JSON array of resource ids.
+    Decisions preauthorize(const std::string &mvpd, const std::string &resources_json, const std::string &device_json = "") {
+        return Decisions::parse(call([&](char **out) {
             return passauth_preauthorize(client_, detail::optional(device_json), mvpd.c_str(), resources_json.c_str(), out);
-        });
+        }));
     }
-    std::string authorize(const std::string &mvpd, const std::string &resources_json, const std::string &device_json = "") {
-        return call([&](char **out) {
+    // Before every playback: one decision per resource, in order; a deny is a Decision, not an Error.
+    Decisions authorize(const std::string &mvpd, const std::string &resources_json, const std::string &device_json = "") {
+        return Decisions::parse(call([&](char **out) {
             return passauth_authorize(client_, detail::optional(device_json), mvpd.c_str(), resources_json.c_str(), out);
-        });
+        }));
     }
     std::string logout(const std::string &mvpd, const std::string &redirect_url, const std::string &device_json = "") {
         return call([&](char **out) {
@@ -409,7 +705,16 @@ private:
         return detail::take(out);
     }
 
+    static void log_trampoline(void *user_data, int level, const char *message) {
+        try {
+            (*static_cast<LogCallback *>(user_data))(level, message ? std::string_view(message) : std::string_view());
+        } catch (...) {
+            // Exceptions must not cross the C library's threads.
+        }
+    }
+
     passauth_client *client_ = nullptr;
+    std::vector<std::unique_ptr<LogCallback>> logs_;  // every callback ever set (see on_log)
 };
 
 }  // namespace passauth

@@ -28,7 +28,9 @@ def emulator():
 
 @pytest.fixture
 def env(emulator, tmp_path):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PASSAUTH_")}
+    # No PASSAUTH_* setting and no proxy from the machine: the tests set what they test.
+    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PASSAUTH_") and k.lower() not in proxies}
     environment.update({
         "PASSAUTH_BASE_URL": emulator.base_url,
         "PASSAUTH_SERVICE_PROVIDER": "REF30",

@@ -118,9 +118,33 @@ def test_authorize_denied_exit_8(run, emulator, env):
         emulator.control("config", {"denyRules": []})
 
 
-@pytest.mark.parametrize("command", ["", "register", "providers", "login", "profiles", "preauthorize",
-                                     "authorize", "logout"])
-def test_help_everywhere(run, command):
-    result = run(*([command] if command else []), "--help")
+COMMANDS = ["register", "providers", "login", "status", "profiles", "preauthorize", "authorize", "logout", "completion"]
+
+
+def test_main_help(run):
+    result = run("--help")
     assert result.returncode == 0
-    assert "Usage: passauth" in result.stdout and "Exit status:" in result.stdout
+    assert "Usage: passauth" in result.stdout
+    for command in COMMANDS:
+        assert f"\n  {command} " in result.stdout
+    assert "passauth help options" in result.stdout and "passauth help exit-status" in result.stdout
+    assert run("help", "exit-status").stdout.startswith("Exit status:")
+    options = run("help", "options").stdout
+    assert "PASSAUTH_PROXY" in options and "https_proxy" in options and "no_proxy" in options
+    assert run("help", "nonsense").returncode == 2
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_command_help_is_short_and_own_options_first(run, command):
+    result = run(command, "--help")
+    assert result.returncode == 0
+    text = result.stdout
+    assert text.startswith(f"Usage: passauth {command}")
+    assert len(text.splitlines()) <= 30, text
+    assert "Exit status:" in text and "passauth help exit-status" in text
+    # Its own options come first; the global ones only by name, after them.
+    own, _, global_part = text.partition("Global options")
+    assert "Options:\n" in own and "--json" in own and "--help" in own
+    assert "--software-statement" in global_part and "--software-statement" not in own
+    assert "software statement from the TVE Dashboard" not in text  # global descriptions stay out
+    assert run("help", command).stdout == text

@@ -2,67 +2,11 @@
 profile once the emulator completes the MVPD login, and a clean Ctrl-C."""
 
 import os
-import pty
 import re
-import select
 import signal
 import subprocess
-import time
 
-SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-class Screen:
-    """A command running on a pseudo-terminal, with everything it printed so far."""
-
-    def __init__(self, command, env):
-        self.master, slave = pty.openpty()
-        self.process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env,
-                                        start_new_session=True)
-        os.close(slave)
-        self.raw = b""
-
-    @property
-    def text(self):
-        return ANSI.sub("", self.raw.decode("utf-8", "replace"))
-
-    def pump(self, seconds):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.master], [], [], max(0.0, min(0.1, deadline - time.monotonic())))
-            if ready:
-                try:
-                    chunk = os.read(self.master, 4096)
-                except OSError:  # EIO: the command exited and closed the terminal
-                    return
-                if not chunk:
-                    return
-                self.raw += chunk
-
-    def expect(self, pattern, timeout=20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.text)
-            if match:
-                return match
-            if self.process.poll() is not None:
-                self.pump(0.2)
-                match = re.search(pattern, self.text)
-                if match:
-                    return match
-                break
-            self.pump(0.2)
-        raise AssertionError(f"{pattern!r} not seen on the terminal:\n{self.text}")
-
-    def finish(self, timeout=20):
-        deadline = time.monotonic() + timeout
-        while self.process.poll() is None and time.monotonic() < deadline:
-            self.pump(0.2)
-        self.pump(0.3)
-        status = self.process.wait(timeout=1)
-        os.close(self.master)
-        return status
+from terminal import SPINNER, Screen
 
 
 def finish(process):
@@ -111,6 +55,7 @@ def test_login_through_a_pipe_prints_plain_lines(cli, env, emulator):
     assert process.returncode == 0, err
     assert "Waiting for the login (code expires in" in out
     assert not any(ch in out for ch in SPINNER) and "\r" not in out
+    assert not any(ch in out for ch in "█▀▄"), "no QR code through a pipe"
     assert "✓ Logged in with Spectrum" in out
 
 
@@ -127,8 +72,20 @@ def test_login_json_lines(cli, env, emulator):
     assert final["event"] == "authenticated" and "Cablevision" in final["profiles"]["profiles"]
 
 
-def test_login_timeout_exit_4(cli, env):
+def test_login_timeout_is_the_wait_limit_not_the_code_expiry(cli, env):
     result = subprocess.run([cli, "login", "--mvpd", "Dish", "--timeout", "1"], env=env, capture_output=True,
                             text=True, timeout=30)
     assert result.returncode == 4, result.stderr
     assert "PASSAUTH_E_TIMEOUT" in result.stderr and "--timeout" in result.stderr
+    # The announcement and the failure both say --timeout limits the wait; the code lives on.
+    assert "This command waits at most 1 s (--timeout); the code stays valid longer." in result.stdout
+    assert re.search(r"The code expires in (29|30) min \(\d\d:\d\d \w+\)", result.stdout), result.stdout
+    assert "stopped waiting after --timeout 1 s" in result.stderr
+    assert "stays valid until" in result.stderr and "not the code's expiry" in result.stderr
+
+
+def test_login_spinner_separates_timeout_from_expiry(cli, env):
+    screen = Screen([cli, "login", "--mvpd", "Cablevision", "--timeout", "60"], env)
+    screen.expect(r"code expires in (29|30):\d\d; stops waiting in (0:5\d|1:00) \(--timeout\)")
+    os.killpg(screen.process.pid, signal.SIGINT)
+    assert screen.finish() == 130
