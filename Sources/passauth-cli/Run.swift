@@ -28,7 +28,13 @@ struct Invocation {
         var hint = hint
         if error.status == .transport || (error.status == .timeout && error.endpoint != nil) {
             let baseURL = client.config.baseURL
-            if !error.message.contains(Endpoint.authorityOf(baseURL)) { error.message += " (\(Endpoint.describe(baseURL)))" }
+            // The library names the host, and the proxy when it was configured; a proxy libcurl took
+            // from the environment is named here.
+            if !error.message.contains(Endpoint.authorityOf(baseURL)) {
+                error.message += " (\(Endpoint.describe(baseURL)))"
+            } else if let proxy = Settings.proxy(for: baseURL), !error.message.contains("proxy") {
+                error.message += " (proxy \(Endpoint.authorityOf(proxy.url)) from \(proxy.source))"
+            }
             if hint == nil, error.status == .transport {
                 if let proxy = Settings.proxy(for: baseURL) {
                     hint = "check that the proxy \(Endpoint.authorityOf(proxy.url)) (from \(proxy.source)) is reachable, or do without it"

@@ -95,8 +95,8 @@ final class CurlExchange {
     private func transportError(_ code: CURLcode) -> PassAuthError {
         let reason = String(cString: curl_easy_strerror(code))
         // The host (and the proxy, when one is used): what a user checks first.
-        let authority = request.url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
-        let where_ = "host \(authority)" + (options.proxy.map { " via proxy \(LoggingTransport.pathOnly($0))" } ?? "")
+        let authority = CurlExchange.authority(of: request.url)
+        let where_ = "host \(authority)" + (options.proxy.map { "; proxy \(CurlExchange.authority(of: $0))" } ?? "")
         var error: PassAuthError
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
@@ -114,6 +114,17 @@ final class CurlExchange {
         }
         error.endpoint = request.endpoint
         return error
+    }
+}
+
+extension CurlExchange {
+    /// "host[:port]" of a URL, without any user:password@ (a proxy URL may carry credentials).
+    static func authority(of url: String) -> Substring {
+        var rest = Substring(url)
+        if let scheme = rest.indices.first(where: { rest[$0...].hasPrefix("://") }) { rest = rest[rest.index(scheme, offsetBy: 3)...] }
+        rest = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+        return rest
     }
 }
 
