@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make install PREFIX=<tmp>`, then build and run the C example player against the installed library
 # found through pkg-config, as a user of the installed package would. Prints "N passed, N failed".
-# Needs PYTHONPATH to reach bindings/python (the emulator); `make test-install` sets it.
+# Needs PYTHONPATH to reach emulator/ (the passauth_emulator package); `make test-install` sets it.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-python3}
@@ -46,7 +46,7 @@ check build_cpp_example bash -c "c++ -std=c++17 -Wall -Wextra -Werror examples/c
 
 # The installed player and command against the emulator: the whole journey, the login completed
 # through the emulator's control API as a second screen would.
-"$PYTHON" -m passauth.emulator --port 0 --no-throttle >"$work/emulator.out" 2>&1 &
+"$PYTHON" -m passauth_emulator --port 0 --no-throttle >"$work/emulator.out" 2>&1 &
 emulator_pid=$!
 for _ in $(seq 50); do grep -q PASSAUTH_EMULATOR_READY "$work/emulator.out" && break; sleep 0.1; done
 base_url=$(sed -n 's/^PASSAUTH_EMULATOR_READY //p' "$work/emulator.out")

@@ -16,7 +16,7 @@ from .errors import THROTTLE_HTML, ApiError, DcrError, HtmlError, enhanced
 from .messages import Request, Response
 from .throttle import client_key, is_throttled_path
 
-log = logging.getLogger("passauth.emulator")
+log = logging.getLogger("passauth_emulator")
 
 CONTROL_PREFIX = "/_emulator/"
 TLS_HANDSHAKE_TIMEOUT_S = 10

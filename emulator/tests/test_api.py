@@ -8,7 +8,7 @@ import urllib.parse
 import pytest
 from emu_support import DEVICE_ID, assert_enhanced, device
 
-from passauth.emulator import ControlCallError
+from passauth_emulator import ControlCallError
 
 SESSION_KEYS = {"actionName", "actionType", "reasonType", "url", "code", "sessionId", "mvpd",
                 "serviceProvider", "notBefore", "notAfter"}

@@ -5,8 +5,8 @@ import time
 import pytest
 from emu_support import Client
 
-from passauth.emulator import Emulator
-from passauth.emulator.throttle import Throttle
+from passauth_emulator import Emulator
+from passauth_emulator.throttle import Throttle
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import urllib.request
 
 import pytest
 
-from passauth.emulator import Emulator
+from passauth_emulator import Emulator
 
-PACKAGE_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PACKAGE_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 
 def test_keep_alive_reuses_one_connection(emu):
@@ -43,7 +43,7 @@ def test_tls_with_and_without_the_generated_ca():
 
 def start_cli(*args):
     env = dict(os.environ, PYTHONPATH=PACKAGE_ROOT)
-    return subprocess.Popen([sys.executable, "-m", "passauth.emulator", "--port", "0", *args],
+    return subprocess.Popen([sys.executable, "-m", "passauth_emulator", "--port", "0", *args],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env, text=True)
 
 

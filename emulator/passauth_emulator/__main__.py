@@ -1,4 +1,4 @@
-"""python3 -m passauth.emulator [--host H] [--port P] [--tls] [--no-throttle] ..."""
+"""python3 -m passauth_emulator [--host H] [--port P] [--tls] [--no-throttle] ..."""
 
 import argparse
 import os
@@ -10,7 +10,7 @@ from .runtime import Emulator
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python3 -m passauth.emulator",
+    parser = argparse.ArgumentParser(prog="python3 -m passauth_emulator",
                                      description="Local Adobe Pass Authentication emulator.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")

@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+# The package lives next to this directory: emulator/passauth_emulator.
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
-from passauth.emulator import Emulator  # noqa: E402
+from passauth_emulator import Emulator  # noqa: E402
 
 # The software statement of the DCR "Retrieve client credentials" sample.
 SOFTWARE_STATEMENT = (
