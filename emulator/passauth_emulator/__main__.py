@@ -1,15 +1,18 @@
 """python3 -m passauth_emulator [--host H] [--port P] [--tls] [--no-throttle] ..."""
 
+from __future__ import annotations
+
 import argparse
 import os
 import signal
 import sys
 import threading
+from typing import List, Optional
 
 from .runtime import Emulator
 
 
-def parse_args(argv):
+def parse_args(argv: List[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python3 -m passauth_emulator",
                                      description="Local Adobe Pass Authentication emulator.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -24,7 +27,7 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     emulator = Emulator(host=args.host, port=args.port, tls=args.tls,
                         throttle=not args.no_throttle, token_ttl=args.token_ttl,

@@ -4,7 +4,10 @@ Names come from the reference samples (REF30, Cablevision, TempPass_TEST40,
 flexibleTempPass, AdobePass_SMI, AdobeShibboleth, Dish ...).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import Any, Dict, Optional
 
 NO_LOGO = "https://entitlement.auth.adobe.com/entitlement/noLogo.png"
 
@@ -19,7 +22,7 @@ class Mvpd:
     apple_sso: bool = False        # onboarded for Apple partner SSO
     logo_url: str = NO_LOGO
 
-    def to_json(self):
+    def to_json(self) -> Dict[str, Any]:
         return {
             "id": self.id,
             "displayName": self.display_name,
@@ -50,7 +53,7 @@ MVPDS = {m.id: m for m in (
 DOMAINS = ["adobe.com", "adobe.io", "adobepass.com", "testadobe.com"]
 
 
-def configuration(service_provider):
+def configuration(service_provider: str) -> Dict[str, Any]:
     """Body of the configuration endpoint, in the shape of its sample."""
     return {
         "device": "unknown",
@@ -65,5 +68,5 @@ def configuration(service_provider):
     }
 
 
-def mvpd_for_platform_mapping(mapping_id):
+def mvpd_for_platform_mapping(mapping_id: Any) -> Optional[Mvpd]:
     return next((m for m in MVPDS.values() if m.id == mapping_id), None)

@@ -1,13 +1,20 @@
 """Control API for tests, under /_emulator/ (JSON in and out, no auth, never
 throttled, never logged or counted as service traffic)."""
 
+from __future__ import annotations
+
 import base64
 import json
+from typing import Any, Callable, Dict, Tuple
 
 from . import mvpd_pages, profiles, sessions
 from .catalog import MVPDS
-from .faults import Fault
-from .messages import Response
+from .faults import Fault, FaultQueue
+from .messages import Request, Response
+from .state import Owner, State
+from .throttle import Throttle
+
+JsonObject = Dict[str, Any]
 
 DEGRADATION_RULES = {"AuthNAll", "AuthZAll", "AuthZNone"}
 PROFILE_TYPES = {"regular", "platformSSO", "serviceTokenSSO", "appleSSO"}
@@ -17,15 +24,15 @@ TTL_KEYS = {"tokenTtlSeconds": "token_ttl", "codeTtlSeconds": "code_ttl",
 
 
 class ControlError(Exception):
-    def __init__(self, status, message):
+    def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
 
 
 class Control:
-    def __init__(self, state, faults, throttle):
+    def __init__(self, state: State, faults: FaultQueue, throttle: Throttle) -> None:
         self.state, self.faults, self.throttle = state, faults, throttle
-        self.routes = {
+        self.routes: Dict[Tuple[str, str], Callable[[JsonObject], JsonObject]] = {
             ("POST", "reset"): self.reset,
             ("GET", "requests"): self.requests,
             ("GET", "stats"): self.stats,
@@ -42,7 +49,7 @@ class Control:
             ("POST", "revoke-clients"): self.revoke_clients,
         }
 
-    def handle(self, request):
+    def handle(self, request: Request) -> Response:
         name = request.path[len("/_emulator/"):].strip("/")
         if name.startswith("mvpd/"):
             with self.state.lock:
@@ -62,25 +69,25 @@ class Control:
         except ControlError as error:
             return Response.json(error.status, {"error": error.message})
 
-    def reset(self, _):
+    def reset(self, _: JsonObject) -> JsonObject:
         self.state.reset()
         self.faults.clear()
         self.throttle.reset()
         return {"reset": True}
 
-    def requests(self, _):
+    def requests(self, _: JsonObject) -> JsonObject:
         return {"requests": list(self.state.requests)}
 
-    def stats(self, _):
+    def stats(self, _: JsonObject) -> JsonObject:
         counters = self.state.counters
         return {"requests": dict(self.state.endpoint_counts),
                 **{k: counters[k] for k in ("connections", "registrations", "tokensIssued",
                                             "throttled", "faultsInjected")}}
 
-    def debug_state(self, _):
+    def debug_state(self, _: JsonObject) -> JsonObject:
         return self.state.snapshot()
 
-    def get_config(self, _):
+    def get_config(self, _: Any) -> JsonObject:
         s = self.state.settings
         return {"throttle": s.throttle, "throttleRatePerSecond": self.throttle.rate,
                 "throttleBurst": int(self.throttle.capacity) - 1,
@@ -90,7 +97,7 @@ class Control:
                 "denyRules": s.deny_rules, "degraded": s.degraded,
                 "serviceProviders": sorted(s.service_providers)}
 
-    def set_config(self, document):
+    def set_config(self, document: JsonObject) -> JsonObject:
         s = self.state.settings
         for key, value in document.items():
             if key == "throttle":
@@ -126,7 +133,7 @@ class Control:
                 raise ControlError(400, f"unknown config key {key!r}")
         return self.get_config(None)
 
-    def login(self, document):
+    def login(self, document: JsonObject) -> JsonObject:
         session = self.state.sessions.get(str(document.get("code", "")))
         if session is None:
             raise ControlError(404, "unknown code")
@@ -141,7 +148,7 @@ class Control:
             raise ControlError(400, "the session has no known MVPD; pass one as \"mvpd\"")
         return {"code": session.code, "mvpd": profile.mvpd, "profile": profiles.to_json(profile)}
 
-    def create_profile(self, document):
+    def create_profile(self, document: JsonObject) -> JsonObject:
         """An authenticated profile for a device (or SSO identity) without a
         session and MVPD login: what a completed login leaves behind."""
         device_id, mvpd_id = document.get("deviceId"), document.get("mvpd")
@@ -155,24 +162,24 @@ class Control:
         attributes = document.get("attributes") or {}
         if not isinstance(attributes, dict):
             raise ControlError(400, "attributes must be an object")
-        metadata = {"userID": document.get("userId") or "user-" + device_id[:16]}
+        metadata: JsonObject = {"userID": document.get("userId") or "user-" + device_id[:16]}
         metadata.update(attributes)
         ttl = document.get("ttlSeconds")
         profile = self.state.new_profile(mvpd_id, kind, mvpd_id, profiles.wrap_attributes(metadata),
                                          ttl_s=None if ttl is None else _seconds("ttlSeconds", ttl))
         # The same owner key the service endpoints derive from AP-Device-Identifier.
-        owner = ("device", base64.b64encode(device_id.encode()).decode())
+        owner: Owner = ("device", base64.b64encode(device_id.encode()).decode())
         self.state.put_profile(owner, profile)
         return {"deviceId": device_id, "mvpd": mvpd_id, "profile": profiles.to_json(profile)}
 
-    def advance(self, document):
+    def advance(self, document: JsonObject) -> JsonObject:
         self.state.clock.advance(_seconds("seconds", document.get("seconds", 0)))
         return {"nowMs": self.state.now()}
 
-    def list_faults(self, _):
+    def list_faults(self, _: JsonObject) -> JsonObject:
         return {"faults": self.faults.pending()}
 
-    def add_faults(self, document):
+    def add_faults(self, document: JsonObject) -> JsonObject:
         specs = document.get("faults")
         if not isinstance(specs, list):
             raise ControlError(400, "expected {\"faults\": [...]}")
@@ -183,23 +190,23 @@ class Control:
         self.faults.add(parsed)
         return {"faults": self.faults.pending()}
 
-    def clear_faults(self, _):
+    def clear_faults(self, _: JsonObject) -> JsonObject:
         self.faults.clear()
         return {"faults": []}
 
-    def expire_tokens(self, _):
+    def expire_tokens(self, _: JsonObject) -> JsonObject:
         now = self.state.now()
         for token in self.state.tokens.values():
             token.expires_ms = min(token.expires_ms, now)
         return {"expired": len(self.state.tokens)}
 
-    def revoke_clients(self, _):
+    def revoke_clients(self, _: JsonObject) -> JsonObject:
         revoked = len(self.state.clients)
         self.state.clients.clear()
         return {"revoked": revoked}
 
 
-def _seconds(key, value):
+def _seconds(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ControlError(400, f"{key} must be a non-negative number of seconds")
     return value

@@ -1,15 +1,18 @@
 """Dynamic Client Registration: client credentials and access tokens."""
 
+from __future__ import annotations
+
 import json
 import uuid
 from urllib.parse import parse_qsl, urlsplit
 
 from .errors import DcrError
-from .messages import Response
+from .messages import Request, Response
+from .state import State
 from .validation import FORM, JSON, b64decode, b64json
 
 
-def software_statement_valid(statement):
+def software_statement_valid(statement: str) -> bool:
     """A JWT shape: three base64url segments, the middle one a JSON object.
     The docs' sample wraps the statement over several lines, so whitespace
     inside it is ignored."""
@@ -18,17 +21,17 @@ def software_statement_valid(statement):
             and b64decode(parts[0]) is not None)
 
 
-def redirect_uri_valid(uri):
+def redirect_uri_valid(uri: str) -> bool:
     parts = urlsplit(uri)
     return bool(parts.scheme) and bool(parts.netloc or parts.path) and not any(c.isspace() for c in uri)
 
 
-def device_info_valid(request):
+def device_info_valid(request: Request) -> bool:
     value = request.header("x-device-info")
     return value is None or b64decode(value) is not None
 
 
-def handle_register(state, request):
+def handle_register(state: State, request: Request) -> Response:
     if request.content_type() != JSON or not device_info_valid(request):
         raise DcrError("invalid_request")
     try:
@@ -61,7 +64,7 @@ def handle_register(state, request):
     })
 
 
-def handle_token(state, request):
+def handle_token(state: State, request: Request) -> Response:
     if request.content_type() != FORM or not device_info_valid(request):
         raise DcrError("invalid_request")
     pairs = parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)

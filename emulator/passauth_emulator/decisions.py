@@ -1,14 +1,19 @@
 """Decisions APIs: authorize (with media token) and preauthorize."""
 
+from __future__ import annotations
+
 import base64
 import uuid
+from typing import Any, Dict, List, Optional
 
 from . import profiles, validation
+from .catalog import Mvpd
 from .errors import ApiError, enhanced
-from .messages import Response
+from .messages import Request, Response
+from .state import State
 
 
-def media_token(state, sp, mvpd_id, resource):
+def media_token(state: State, sp: str, mvpd_id: str, resource: str) -> Dict[str, Any]:
     now = state.now()
     not_after = now + int(state.settings.media_token_ttl * 1000)
     xml = (f'<signatureInfo><authToken><sessionGUID>{uuid.uuid4()}</sessionGUID>'
@@ -19,7 +24,7 @@ def media_token(state, sp, mvpd_id, resource):
             "serializedToken": base64.b64encode(xml.encode()).decode()}
 
 
-def deny_rule(state, mvpd_id, resource, kind):
+def deny_rule(state: State, mvpd_id: str, resource: str, kind: str) -> Optional[Dict[str, Any]]:
     for rule in state.settings.deny_rules:
         if (rule.get("resource") in (None, resource) and rule.get("mvpd") in (None, mvpd_id)
                 and rule.get("decision", kind) == kind):
@@ -27,7 +32,7 @@ def deny_rule(state, mvpd_id, resource, kind):
     return None
 
 
-def decide(state, request, kind):
+def decide(state: State, request: Request, kind: str) -> Response:
     """Shared body of both endpoints; kind is "authorize" or "preauthorize"."""
     validation.require_access_token(state, request)
     sp = validation.service_provider(state, request)
@@ -36,14 +41,16 @@ def decide(state, request, kind):
     validation.device_info(request)
     mvpd = validation.mvpd(request.params["mvpd"])
     rule = state.settings.degraded.get(mvpd.id)
-    source, temp_usage, failure = "mvpd", None, None
+    source = "mvpd"
+    temp_usage: Optional[Dict[str, Any]] = None
+    failure: Optional[Dict[str, Any]] = None
 
     if mvpd.temp_pass:
         source = "temppass"
         try:
             _, temp_usage = profiles.temp_pass_profile(state, request, mvpd, device_id)
-        except ApiError as error:
-            failure = error.body  # TempPass failures are item-level in the samples
+        except ApiError as problem:
+            failure = problem.body  # TempPass failures are item-level in the samples
     elif rule == "AuthNAll":
         source = "degradation"
     else:
@@ -54,9 +61,9 @@ def decide(state, request, kind):
             source = "degradation"
 
     now = state.now()
-    decisions = []
+    decisions: List[Dict[str, Any]] = []
     for resource in resources:
-        item = {"resource": resource, "serviceProvider": sp, "mvpd": mvpd.id, "source": source}
+        item: Dict[str, Any] = {"resource": resource, "serviceProvider": sp, "mvpd": mvpd.id, "source": source}
         error = failure
         if error is None and rule == "AuthZNone" and not mvpd.temp_pass:
             error = enhanced("authorization_denied_by_degradation_rule")
@@ -79,7 +86,8 @@ def decide(state, request, kind):
     return Response.json(200, {"decisions": decisions})
 
 
-def spend_temp_pass(state, mvpd, usage, resource):
+def spend_temp_pass(state: State, mvpd: Mvpd, usage: Dict[str, Any],
+                    resource: str) -> Optional[Dict[str, Any]]:
     """Promotional TempPass counts distinct resources against its limit."""
     limit = state.settings.temp_pass_max_resources
     if not (mvpd.promotional and limit) or resource in usage["resources"]:
@@ -90,9 +98,9 @@ def spend_temp_pass(state, mvpd, usage, resource):
     return None
 
 
-def handle_authorize(state, request):
+def handle_authorize(state: State, request: Request) -> Response:
     return decide(state, request, "authorize")
 
 
-def handle_preauthorize(state, request):
+def handle_preauthorize(state: State, request: Request) -> Response:
     return decide(state, request, "preauthorize")

@@ -6,7 +6,10 @@ objects; the throttle answers with the load balancer's HTML page
 (throttling-mechanism.md).
 """
 
+from __future__ import annotations
+
 import uuid
+from typing import Any, Dict, Optional, Tuple
 
 HELP_URL = ("https://experienceleague.adobe.com/docs/pass/authentication/"
             "auth-features/error-reportn/enhanced-error-codes.html")
@@ -14,7 +17,7 @@ HELP_URL = ("https://experienceleague.adobe.com/docs/pass/authentication/"
 # code -> (action, status, message), copied from the REST API v2 list.
 # The last three entries are not in the list: the docs give the status for
 # these cases (405, 404, wrong Content-Type -> 400) but no code.
-CATALOG = {
+CATALOG: Dict[str, Tuple[str, int, str]] = {
     "invalid_parameter_service_provider": ("none", 400, "The service provider parameter value is missing or invalid."),
     "invalid_parameter_mvpd": ("none", 400, "The mvpd parameter value is missing or invalid."),
     "invalid_parameter_code": ("none", 400, "The code parameter value is missing or invalid."),
@@ -63,10 +66,11 @@ THROTTLE_HTML = (b"<html>\r\n<head><title>429 Too Many Requests</title></head>\r
                  b"<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n")
 
 
-def enhanced(code, status=None, action=None, message=None, details=None):
+def enhanced(code: str, status: Optional[int] = None, action: Optional[str] = None,
+             message: Optional[str] = None, details: Optional[str] = None) -> Dict[str, Any]:
     """An enhanced error object; unknown codes are allowed (fault injection)."""
     known_action, known_status, known_message = CATALOG.get(code, ("none", 500, code))
-    body = {
+    body: Dict[str, Any] = {
         "action": action or known_action,
         "status": status or known_status,
         "code": code,
@@ -82,17 +86,18 @@ def enhanced(code, status=None, action=None, message=None, details=None):
 class ApiError(Exception):
     """Raised by REST API V2 handlers: answered as a top-level enhanced error."""
 
-    def __init__(self, code, status=None, details=None, headers=None):
+    def __init__(self, code: str, status: Optional[int] = None, details: Optional[str] = None,
+                 headers: Optional[Dict[str, str]] = None) -> None:
         super().__init__(code)
         self.body = enhanced(code, status=status, details=details)
-        self.status = self.body["status"]
-        self.headers = headers or {}
+        self.status: int = self.body["status"]
+        self.headers: Dict[str, str] = headers or {}
 
 
 class DcrError(Exception):
     """Raised by DCR handlers: answered as ``{"error": code}`` with status 400."""
 
-    def __init__(self, code, status=400):
+    def __init__(self, code: str, status: int = 400) -> None:
         super().__init__(code)
         self.code = code
         self.status = status
@@ -101,7 +106,7 @@ class DcrError(Exception):
 class HtmlError(Exception):
     """Raised by the user-agent endpoint, whose errors are text/html."""
 
-    def __init__(self, status, text):
+    def __init__(self, status: int, text: str) -> None:
         super().__init__(text)
         self.status = status
         self.text = text

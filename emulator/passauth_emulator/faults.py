@@ -5,11 +5,14 @@ Kinds that *replace* the response are answered without running the endpoint
 *corrupt* or *slow down* the response run the endpoint first.
 """
 
+from __future__ import annotations
+
 import threading
 from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
 
 from .errors import THROTTLE_HTML, enhanced
-from .messages import Response
+from .messages import Request, Response
 
 REPLACING = {"echo-request", "status", "http500", "http502", "http503", "http429", "http401", "enhanced",
              "invalid-json", "empty200", "huge-body", "deep-json", "invalid-utf8",
@@ -22,7 +25,7 @@ DEFAULT_HUGE_BYTES = 20 * 1024 * 1024
 DEEP_JSON_DEPTH = 10_000
 
 # Fields removed by "missing-fields", per endpoint (the documented required ones).
-REQUIRED_FIELDS = {
+REQUIRED_FIELDS: Dict[str, List[str]] = {
     "register": ["client_id", "client_secret"],
     "token": ["access_token", "expires_in"],
     "configuration": ["requestor"],
@@ -44,38 +47,38 @@ REQUIRED_FIELDS = {
 class Fault:
     kind: str
     count: int = 1
-    endpoint: str = None
-    options: dict = field(default_factory=dict)  # status, retryAfter, delayMs, bytes, code ...
+    endpoint: Optional[str] = None
+    options: Dict[str, Any] = field(default_factory=dict)  # status, retryAfter, delayMs, bytes, code ...
 
     @classmethod
-    def parse(cls, spec):
+    def parse(cls, spec: Any) -> Fault:
         if not isinstance(spec, dict) or spec.get("kind") not in KINDS:
             raise ValueError(f"unknown fault: {spec!r}")
         options = {k: v for k, v in spec.items() if k not in ("kind", "count", "endpoint")}
         return cls(spec["kind"], int(spec.get("count", 1)), spec.get("endpoint"), options)
 
-    def to_json(self):
+    def to_json(self) -> Dict[str, Any]:
         return {"kind": self.kind, "count": self.count, "endpoint": self.endpoint, **self.options}
 
 
 class FaultQueue:
-    def __init__(self):
-        self._faults = []
+    def __init__(self) -> None:
+        self._faults: List[Fault] = []
         self._lock = threading.Lock()
 
-    def add(self, faults):
+    def add(self, faults: List[Fault]) -> None:
         with self._lock:
             self._faults.extend(faults)
 
-    def clear(self):
+    def clear(self) -> None:
         with self._lock:
             self._faults.clear()
 
-    def pending(self):
+    def pending(self) -> List[Dict[str, Any]]:
         with self._lock:
             return [f.to_json() for f in self._faults]
 
-    def take(self, endpoint):
+    def take(self, endpoint: str) -> Optional[Fault]:
         """The fault for this response, if any, consuming one of its uses."""
         with self._lock:
             for fault in self._faults:
@@ -87,7 +90,7 @@ class FaultQueue:
         return None
 
 
-def replacement(fault, request):
+def replacement(fault: Fault, request: Request) -> Optional[Response]:
     """The response for a replacing kind (None for reset/close: no answer)."""
     o, kind = fault.options, fault.kind
     if kind == "echo-request":
@@ -135,7 +138,7 @@ def replacement(fault, request):
     return None  # reset / close
 
 
-def corrupt(fault, endpoint, response):
+def corrupt(fault: Fault, endpoint: str, response: Response) -> Response:
     """Apply a body/header-corrupting kind to a normal response."""
     kind = fault.kind
     if kind == "wrong-content-type":
@@ -160,7 +163,7 @@ def corrupt(fault, endpoint, response):
     return Response.json(response.status, document, response.headers)
 
 
-def _map_dicts(value, fn):
+def _map_dicts(value: Any, fn: Callable[[Dict[str, Any]], Dict[str, Any]]) -> Any:
     if isinstance(value, dict):
         return fn({k: _map_dicts(v, fn) for k, v in value.items()})
     if isinstance(value, list):
@@ -168,7 +171,7 @@ def _map_dicts(value, fn):
     return value
 
 
-def _wrong_types(value):
+def _wrong_types(value: Any) -> Any:
     """Every scalar changes JSON type: strings -> numbers, numbers -> strings,
     booleans -> strings, lists -> objects."""
     if isinstance(value, dict):

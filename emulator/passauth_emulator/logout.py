@@ -1,13 +1,17 @@
 """Logout API: deletes the profiles for one MVPD and says what is left to do."""
 
+from __future__ import annotations
+
+from typing import Dict, List
 from urllib.parse import urlencode
 
 from . import profiles, validation
 from .errors import ApiError
-from .messages import Response
+from .messages import Request, Response
+from .state import Profile, State
 
 
-def handle(state, request):
+def handle(state: State, request: Request) -> Response:
     validation.require_access_token(state, request)
     sp = validation.service_provider(state, request)
     device_id = validation.device_identifier(request)
@@ -17,13 +21,14 @@ def handle(state, request):
     if not redirect_url:
         raise ApiError("invalid_parameter_redirect_url")
 
-    removed = []
+    removed: List[Profile] = []
     for owner in profiles.owners(request, device_id):
         profile = state.profiles.get(owner, {}).pop(mvpd.id, None)
         if profile and profile.not_after > state.now():
             removed.append(profile)
 
     # TempPass and degraded access have nothing to log out of at the MVPD.
+    action: Dict[str, str]
     if mvpd.temp_pass or state.settings.degraded.get(mvpd.id) == "AuthNAll":
         action = {"actionName": "complete", "actionType": "none"}
     elif not removed:

@@ -1,12 +1,16 @@
 """The emulated MVPD web pages a user agent reaches from the authenticate
 and logout URLs: a login form that completes the login for a code."""
 
+from __future__ import annotations
+
 import html
+from typing import Dict, Optional
 from urllib.parse import parse_qsl
 
 from . import sessions
 from .catalog import MVPDS
-from .messages import Response
+from .messages import Request, Response
+from .state import Session, State
 
 LOGIN_FORM = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Emulated MVPD login</title></head>
@@ -20,7 +24,7 @@ LOGIN_FORM = """<!DOCTYPE html>
 </form></body></html>"""
 
 
-def handle(state, request, page):
+def handle(state: State, request: Request, page: str) -> Response:
     if page == "login" and request.method == "GET":
         return login_form(state, dict(parse_qsl(request.query)).get("code", ""))
     if page == "login" and request.method == "POST":
@@ -32,14 +36,14 @@ def handle(state, request, page):
     return Response.html(404, "<p>No such page.</p>")
 
 
-def open_session(state, code):
+def open_session(state: State, code: str) -> Optional[Session]:
     session = state.sessions.get(code)
     if session is None or session.not_after <= state.now():
         return None
     return session
 
 
-def login_form(state, code):
+def login_form(state: State, code: str) -> Response:
     session = open_session(state, code)
     if session is None:
         return Response.html(400, "<p>Unknown or expired authentication code.</p>")
@@ -53,7 +57,7 @@ def login_form(state, code):
     return Response.html(200, LOGIN_FORM.format(code=html.escape(code), mvpd_field=field))
 
 
-def login_submit(state, form):
+def login_submit(state: State, form: Dict[str, str]) -> Response:
     session = open_session(state, form.get("code", ""))
     if session is None:
         return Response.html(400, "<p>Unknown or expired authentication code.</p>")

@@ -1,26 +1,30 @@
 """Partner single sign-on APIs (Apple): partner authentication request and
 profile creation from the partner authentication response."""
 
+from __future__ import annotations
+
 import base64
 import uuid
+from typing import Any, Dict, Optional, Tuple
 
 from . import profiles, sessions, validation
-from .catalog import mvpd_for_platform_mapping
+from .catalog import Mvpd, mvpd_for_platform_mapping
 from .errors import ApiError
-from .messages import Response
+from .messages import Request, Response
+from .state import State
 
 PARTNERS = {"Apple"}
 SAML_ATTRIBUTES = ["uid", "NameID", "uniqueId"]
 
 
-def partner(request):
+def partner(request: Request) -> str:
     name = request.params["partner"]
     if name not in PARTNERS:
         raise ApiError("invalid_parameter_partner")
     return name
 
 
-def framework_status(state, request):
+def framework_status(state: State, request: Request) -> Tuple[Mvpd, int]:
     """The MVPD named by a usable AP-Partner-Framework-Status header; raises
     the documented invalid_header_pfs_* errors otherwise."""
     status = validation.b64json(request.header("ap-partner-framework-status") or "")
@@ -32,12 +36,12 @@ def framework_status(state, request):
         raise ApiError("invalid_header_pfs_permission_access_not_determined")
     if access != "granted":
         raise ApiError("invalid_header_pfs_permission_access_not_granted")
-    provider = status.get("frameworkProviderInfo") or {}
+    provider: Dict[str, Any] = (status or {}).get("frameworkProviderInfo") or {}
     mvpd = mvpd_for_platform_mapping(provider.get("id"))
     if mvpd is None:
         raise ApiError("invalid_header_pfs_provider_id_not_determined")
     try:
-        expires = int(provider.get("expirationDate"))
+        expires = int(provider.get("expirationDate", ""))
     except (TypeError, ValueError):
         raise ApiError("invalid_header_pfs_provider_info_expired") from None
     if expires <= state.now():
@@ -45,7 +49,7 @@ def framework_status(state, request):
     return mvpd, expires
 
 
-def handle_session(state, request):
+def handle_session(state: State, request: Request) -> Response:
     validation.require_access_token(state, request)
     sp = validation.service_provider(state, request)
     partner(request)
@@ -53,6 +57,7 @@ def handle_session(state, request):
     info = validation.device_info(request)
     params = {k: v for k, v in validation.form(request).items()
               if k in ("domainName", "redirectUrl")}
+    mvpd: Optional[Mvpd]
     try:
         mvpd, _ = framework_status(state, request)
     except ApiError:
@@ -80,7 +85,7 @@ def handle_session(state, request):
     return Response.json(200, sessions.session_answer(session, "authenticate", reason))
 
 
-def saml_request(sp, mvpd_id):
+def saml_request(sp: str, mvpd_id: str) -> str:
     xml = (f'<?xml version="1.0" encoding="UTF-8"?><samlp:AuthnRequest '
            f'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_{uuid.uuid4().hex}" '
            f'Version="2.0" Destination="{mvpd_id}"><saml:Issuer '
@@ -89,7 +94,7 @@ def saml_request(sp, mvpd_id):
     return base64.b64encode(xml.encode()).decode()
 
 
-def handle_profile(state, request):
+def handle_profile(state: State, request: Request) -> Response:
     validation.require_access_token(state, request)
     validation.service_provider(state, request)
     partner(request)

@@ -6,36 +6,40 @@ made with a single sign-on header, so that any device presenting the same
 header sees it (platformSSO / serviceTokenSSO).
 """
 
+from __future__ import annotations
+
 import hashlib
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import validation
-from .catalog import MVPDS
+from .catalog import MVPDS, Mvpd
 from .errors import ApiError
-from .messages import Response
+from .messages import Request, Response
+from .state import Owner, Profile, Session, State
 
 DEGRADED_PREFIX = "95cf93bcd183214a"  # "a degradation specific prefix" (docs)
 
 
-def wrap_attributes(values):
+def wrap_attributes(values: Dict[str, Any]) -> Dict[str, Any]:
     """User metadata in the docs' {"value": ..., "state": "plain"} form."""
     return {k: v if isinstance(v, dict) and "value" in v else {"value": v, "state": "plain"}
             for k, v in values.items()}
 
 
-def to_json(profile):
+def to_json(profile: Profile) -> Dict[str, Any]:
     return {"notBefore": profile.not_before, "notAfter": profile.not_after,
             "issuer": profile.issuer, "type": profile.type, "attributes": profile.attributes}
 
 
-def owners(request, device_id):
-    found = [("device", device_id)] if device_id else []
+def owners(request: Request, device_id: str) -> List[Owner]:
+    found: List[Owner] = [("device", device_id)] if device_id else []
     sso = validation.sso_identity(request)
     if sso:
         found.append(sso)
     return found
 
 
-def find(state, owner_list, mvpd_id):
+def find(state: State, owner_list: List[Owner], mvpd_id: str) -> Tuple[Optional[Profile], bool]:
     """(valid profile or None, whether an expired one was found)."""
     expired = False
     for owner in owner_list:
@@ -48,8 +52,8 @@ def find(state, owner_list, mvpd_id):
     return None, expired
 
 
-def valid_profiles(state, owner_list):
-    found = {}
+def valid_profiles(state: State, owner_list: List[Owner]) -> Dict[str, Profile]:
+    found: Dict[str, Profile] = {}
     for owner in owner_list:
         for mvpd_id, profile in state.profiles.get(owner, {}).items():
             if mvpd_id not in found and profile.not_before <= state.now() < profile.not_after:
@@ -57,7 +61,7 @@ def valid_profiles(state, owner_list):
     return found
 
 
-def degraded_profile(state, mvpd_id, device_id):
+def degraded_profile(state: State, mvpd_id: str, device_id: str) -> Profile:
     """The synthetic profile an AuthNAll degradation rule grants."""
     profile = state.new_profile(mvpd_id, "degraded", "Adobe", {}, ttl_s=state.settings.decision_ttl)
     digest = hashlib.sha1((device_id or "").encode()).hexdigest()
@@ -65,7 +69,8 @@ def degraded_profile(state, mvpd_id, device_id):
     return profile
 
 
-def temp_pass_profile(state, request, mvpd, device_id):
+def temp_pass_profile(state: State, request: Request, mvpd: Mvpd,
+                      device_id: str) -> Tuple[Profile, Dict[str, Any]]:
     """Start or continue TempPass for this device (basic) or identity
     (promotional); raises once its duration is used up."""
     if mvpd.promotional:
@@ -77,10 +82,10 @@ def temp_pass_profile(state, request, mvpd, device_id):
         key = ("device", device_id, mvpd.id)
     now = state.now()
     usage = state.temp_pass.setdefault(key, {"first": now, "resources": []})
-    expires = usage["first"] + int(state.settings.temp_pass_ttl * 1000)
+    expires: int = usage["first"] + int(state.settings.temp_pass_ttl * 1000)
     if now >= expires:
         raise ApiError("temporary_access_duration_limit_exceeded")
-    attributes = {"expiration_date": expires,
+    attributes: Dict[str, Any] = {"expiration_date": expires,
                   "userID": "temppass_" + hashlib.sha1(repr(key).encode()).hexdigest()}
     if mvpd.promotional:
         limit = state.settings.temp_pass_max_resources
@@ -92,7 +97,7 @@ def temp_pass_profile(state, request, mvpd, device_id):
     return profile, usage
 
 
-def special_profile(state, request, mvpd_id, device_id):
+def special_profile(state: State, request: Request, mvpd_id: str, device_id: str) -> Optional[Profile]:
     """Profile granted without MVPD login (TempPass, AuthNAll), or None."""
     mvpd = MVPDS.get(mvpd_id)
     if mvpd and mvpd.temp_pass:
@@ -102,7 +107,7 @@ def special_profile(state, request, mvpd_id, device_id):
     return None
 
 
-def handle_all(state, request):
+def handle_all(state: State, request: Request) -> Response:
     validation.require_access_token(state, request)
     validation.service_provider(state, request)
     device_id = validation.device_identifier(request)
@@ -111,7 +116,7 @@ def handle_all(state, request):
     return Response.json(200, {"profiles": {m: to_json(p) for m, p in found.items()}})
 
 
-def handle_mvpd(state, request):
+def handle_mvpd(state: State, request: Request) -> Response:
     validation.require_access_token(state, request)
     validation.service_provider(state, request)
     device_id = validation.device_identifier(request)
@@ -123,12 +128,12 @@ def handle_mvpd(state, request):
     return Response.json(200, {"profiles": {mvpd.id: to_json(profile)} if profile else {}})
 
 
-def handle_code(state, request):
+def handle_code(state: State, request: Request) -> Response:
     validation.require_access_token(state, request)
     validation.service_provider(state, request)
     session = lookup_session(state, request.params["code"])
     mvpd_id = session.params.get("mvpd")
-    profile = None
+    profile: Optional[Profile] = None
     if mvpd_id:
         profile = special_profile(state, request, mvpd_id, session.device_id)
         if profile is None and session.completed:
@@ -136,7 +141,7 @@ def handle_code(state, request):
     return Response.json(200, {"profiles": {mvpd_id: to_json(profile)} if profile else {}})
 
 
-def lookup_session(state, code):
+def lookup_session(state: State, code: str) -> Session:
     """The unexpired session for a code (sessions and profiles APIs)."""
     if not code.isalnum():
         raise ApiError("invalid_parameter_code")

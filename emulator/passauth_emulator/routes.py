@@ -4,16 +4,24 @@ Endpoint names are the ones used by the request log, the stats and the
 ``endpoint`` filter of injected faults.
 """
 
+from __future__ import annotations
+
 import re
 from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Pattern, Tuple
 
 from . import configuration, dcr, decisions, logout, partner_sso, profiles, sessions
+from .messages import Request, Response
+from .state import State
+
+Handler = Callable[[State, Request], Response]
+Methods = Dict[str, Tuple[str, Handler]]  # method -> (endpoint name, handler)
 
 SP = r"(?P<serviceProvider>[^/]+)"
 SEGMENT = r"[^/]+"
 
 
-def _route(pattern, **methods):
+def _route(pattern: str, **methods: Tuple[str, Handler]) -> Tuple[Pattern[str], Methods]:
     return re.compile(pattern + r"/?$"), methods
 
 
@@ -51,12 +59,12 @@ ROUTES = [
 @dataclass
 class Resolved:
     endpoint: str
-    handler: object = None          # None: unknown path or method not allowed
-    allowed: list = field(default_factory=list)
-    params: dict = field(default_factory=dict)
+    handler: Optional[Handler] = None  # None: unknown path or method not allowed
+    allowed: List[str] = field(default_factory=list)
+    params: Dict[str, str] = field(default_factory=dict)
 
 
-def resolve(method, path):
+def resolve(method: str, path: str) -> Resolved:
     for pattern, methods in ROUTES:
         match = pattern.match(path)
         if match:

@@ -1,11 +1,14 @@
 """Starting and stopping an emulator, in-process or from the CLI."""
 
+from __future__ import annotations
+
 import http.client
 import json
 import shutil
 import ssl
 import threading
 from dataclasses import dataclass
+from typing import Any, Optional, Union
 
 from . import tls
 from .control import Control
@@ -27,7 +30,7 @@ class Options:
 
 
 class ControlCallError(Exception):
-    def __init__(self, status, document):
+    def __init__(self, status: int, document: Any) -> None:
         super().__init__(f"control call failed with {status}: {document}")
         self.status, self.document = status, document
 
@@ -38,14 +41,14 @@ class Emulator:
     Serves on a daemon thread; ``control("login", {...})`` calls the control
     API over HTTP(S) and returns its decoded JSON."""
 
-    def __init__(self, **options):
+    def __init__(self, **options: Any) -> None:
         self.options = Options(**options)
-        self.server = None
-        self.ca_file = None
-        self._tls_dir = None
-        self._thread = None
+        self.server: Optional[EmulatorServer] = None
+        self.ca_file: Optional[str] = None
+        self._tls_dir: Optional[str] = None
+        self._thread: Optional[threading.Thread] = None
 
-    def start(self):
+    def start(self) -> Emulator:
         o = self.options
         settings = Settings(throttle=o.throttle, token_ttl=o.token_ttl, code_ttl=o.code_ttl,
                             profile_ttl=o.profile_ttl)
@@ -62,7 +65,7 @@ class Emulator:
         self._thread.start()
         return self
 
-    def stop(self):
+    def stop(self) -> None:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -71,33 +74,35 @@ class Emulator:
             shutil.rmtree(self._tls_dir, ignore_errors=True)
             self._tls_dir = None
 
-    def __enter__(self):
+    def __enter__(self) -> Emulator:
         return self.start()
 
-    def __exit__(self, *_):
+    def __exit__(self, *_: Any) -> None:
         self.stop()
 
     @property
-    def port(self):
-        return self.server.server_address[1]
+    def port(self) -> int:
+        if self.server is None:
+            raise RuntimeError("the emulator is not running")
+        return int(self.server.server_address[1])
 
     @property
-    def base_url(self):
+    def base_url(self) -> str:
         scheme = "https" if self.options.tls else "http"
         return f"{scheme}://{self.options.host}:{self.port}"
 
-    def ssl_context(self):
+    def ssl_context(self) -> Optional[ssl.SSLContext]:
         """A client context trusting the generated certificate (TLS mode)."""
         return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
 
-    def connection(self, timeout=10):
+    def connection(self, timeout: float = 10) -> Union[http.client.HTTPConnection, http.client.HTTPSConnection]:
         """A new http.client connection to the emulator."""
         if self.options.tls:
             return http.client.HTTPSConnection(self.options.host, self.port, timeout=timeout,
                                                context=self.ssl_context())
         return http.client.HTTPConnection(self.options.host, self.port, timeout=timeout)
 
-    def control(self, name, body=None, method=None):
+    def control(self, name: str, body: Any = None, method: Optional[str] = None) -> Any:
         method = method or ("GET" if body is None else "POST")
         connection = self.connection()
         try:

@@ -1,6 +1,8 @@
 """HTTP plumbing: keep-alive HTTP/1.1 server, optional TLS, throttling,
 fault delivery, request log and counters."""
 
+from __future__ import annotations
+
 import logging
 import socket
 import ssl
@@ -8,13 +10,19 @@ import struct
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, Optional, Tuple, cast
 from urllib.parse import urlsplit
 
 from . import faults as fault_kinds
 from . import routes
 from .errors import THROTTLE_HTML, ApiError, DcrError, HtmlError, enhanced
+from .faults import Fault, FaultQueue
 from .messages import Request, Response
-from .throttle import client_key, is_throttled_path
+from .state import State
+from .throttle import Throttle, client_key, is_throttled_path
+
+if TYPE_CHECKING:
+    from .control import Control
 
 log = logging.getLogger("passauth_emulator")
 
@@ -26,12 +34,13 @@ class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, state, faults, throttle, control, ssl_context=None):
+    def __init__(self, address: Tuple[str, int], state: State, faults: FaultQueue, throttle: Throttle,
+                 control: Control, ssl_context: Optional[ssl.SSLContext] = None) -> None:
         self.state, self.faults, self.throttle, self.control = state, faults, throttle, control
         self.ssl_context = ssl_context
         super().__init__(address, Handler)
 
-    def finish_request(self, request, client_address):
+    def finish_request(self, request: Any, client_address: Any) -> None:
         # Runs on the connection's own thread, so a slow TLS handshake never
         # blocks the accept loop.
         with self.state.lock:
@@ -56,10 +65,14 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 120  # idle keep-alive connections are dropped after this
     disable_nagle_algorithm = True  # headers and body are separate writes
 
-    def log_message(self, fmt, *args):
-        log.debug("%s " + fmt, self.client_address[0], *args)
+    @property
+    def emulator(self) -> EmulatorServer:
+        return cast(EmulatorServer, self.server)
 
-    def dispatch(self):
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.client_address[0], *args)
+
+    def dispatch(self) -> None:
         url = urlsplit(self.path)
         body = self._read_body()
         if body is None:
@@ -70,20 +83,22 @@ class Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         request = Request(self.command, url.path, url.query, headers, body, self.client_address[0])
         if url.path.startswith(CONTROL_PREFIX):
-            self._send(self.server.control.handle(request))
+            self._send(self.emulator.control.handle(request))
         else:
             self._serve_api(request)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = dispatch
 
-    def _serve_api(self, request):
-        server, state = self.server, self.server.state
+    def _serve_api(self, request: Request) -> None:
+        server = self.emulator
+        state = server.state
         resolved = routes.resolve(request.method, request.path)
         request.params = resolved.params
         throttled = (state.settings.throttle and is_throttled_path(request.path)
                      and not server.throttle.allow(client_key(request.header("x-forwarded-for"),
                                                               request.client_ip)))
         fault = None if throttled else server.faults.take(resolved.endpoint)
+        response: Optional[Response]
         if throttled:
             response = Response(429, THROTTLE_HTML, "text/html")
         elif fault and fault.kind in fault_kinds.REPLACING:
@@ -94,12 +109,12 @@ class Handler(BaseHTTPRequestHandler):
                 response = fault_kinds.corrupt(fault, resolved.endpoint, response)
         self._record(request, resolved.endpoint, response, fault)
         if response is None:
-            self._abort(reset=fault.kind == "reset")
+            self._abort(reset=fault is not None and fault.kind == "reset")
         else:
             self._send(response, fault)
 
-    def _run(self, resolved, request):
-        state = self.server.state
+    def _run(self, resolved: routes.Resolved, request: Request) -> Response:
+        state = self.emulator.state
         if resolved.handler is None:
             if not resolved.allowed:
                 return Response.json(404, enhanced("not_found"))
@@ -121,8 +136,9 @@ class Handler(BaseHTTPRequestHandler):
             log.error("handler failed:\n%s", traceback.format_exc())
             return Response.json(500, enhanced("internal_server_error"))
 
-    def _record(self, request, endpoint, response, fault):
-        state = self.server.state
+    def _record(self, request: Request, endpoint: str, response: Optional[Response],
+                fault: Optional[Fault]) -> None:
+        state = self.emulator.state
         with state.lock:
             state.endpoint_counts[endpoint] += 1
             if fault:
@@ -136,11 +152,11 @@ class Handler(BaseHTTPRequestHandler):
                 "status": response.status if response is not None else 0,
             })
 
-    def _read_body(self):
+    def _read_body(self) -> Optional[bytes]:
         """The request body (chunked or Content-Length), None if unreadable."""
         try:
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                chunks = []
+                chunks: list[bytes] = []
                 while True:
                     size = int(self.rfile.readline().split(b";")[0].strip(), 16)
                     if size == 0:
@@ -156,7 +172,7 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return None
 
-    def _send(self, response, fault=None):
+    def _send(self, response: Response, fault: Optional[Fault] = None) -> None:
         kind = fault.kind if fault else None
         options = fault.options if fault else {}
         body = response.body
@@ -187,7 +203,7 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
 
-    def _abort(self, reset):
+    def _abort(self, reset: bool) -> None:
         """Drop the connection without answering; with reset, send a TCP RST."""
         self.close_connection = True
         if reset:

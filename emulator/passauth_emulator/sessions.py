@@ -1,30 +1,35 @@
 """Sessions APIs: create, resume, retrieve, and the user-agent authenticate
 endpoint; plus completing an MVPD login for a code."""
 
+from __future__ import annotations
+
 import secrets
 import uuid
+from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
 from . import profiles, validation
 from .catalog import MVPDS
 from .errors import HtmlError
-from .messages import Response
+from .messages import Request, Response
+from .state import Owner, Profile, Session, State
 
 PARAMETERS = ("mvpd", "domainName", "redirectUrl")
 SSO_TYPES = {"platformSSO", "serviceTokenSSO", "appleSSO"}
 
 
-def authorize_answer(sp, mvpd_id, reason):
+def authorize_answer(sp: str, mvpd_id: str, reason: str) -> Dict[str, Any]:
     return {"actionName": "authorize", "actionType": "direct", "reasonType": reason,
             "url": f"/api/v2/{sp}/decisions/authorize/{mvpd_id}",
             "sessionId": str(uuid.uuid4()), "mvpd": mvpd_id, "serviceProvider": sp}
 
 
-def session_answer(session, action_name, reason="none"):
+def session_answer(session: Session, action_name: str, reason: str = "none") -> Dict[str, Any]:
     """An answer carrying the session's code; timestamps are strings of ms as
     in every sessions sample."""
     sp, code = session.service_provider, session.code
     missing = [p for p in PARAMETERS if p not in session.params]
+    answer: Dict[str, Any]
     if action_name == "authenticate":
         answer = {"actionName": "authenticate", "actionType": "interactive", "reasonType": reason,
                   "url": f"/api/v2/authenticate/{sp}/{code}"}
@@ -39,7 +44,8 @@ def session_answer(session, action_name, reason="none"):
     return answer
 
 
-def shortcut(state, request, sp, mvpd_id, device_id, owner_list):
+def shortcut(state: State, request: Request, sp: str, mvpd_id: str, device_id: str,
+             owner_list: List[Owner]) -> Optional[Dict[str, Any]]:
     """The authorize answer when no MVPD login is needed, else None."""
     mvpd = validation.mvpd(mvpd_id)
     if mvpd.temp_pass:
@@ -54,7 +60,8 @@ def shortcut(state, request, sp, mvpd_id, device_id, owner_list):
     return None
 
 
-def next_step(state, request, session, missing_action, owner_list):
+def next_step(state: State, request: Request, session: Session, missing_action: str,
+              owner_list: List[Owner]) -> Dict[str, Any]:
     mvpd_id = session.params.get("mvpd")
     if mvpd_id:
         answer = shortcut(state, request, session.service_provider, mvpd_id,
@@ -66,7 +73,7 @@ def next_step(state, request, session, missing_action, owner_list):
     return session_answer(session, "authenticate")
 
 
-def handle_create(state, request):
+def handle_create(state: State, request: Request) -> Response:
     validation.require_access_token(state, request)
     sp = validation.service_provider(state, request)
     device_id = validation.device_identifier(request)
@@ -82,22 +89,22 @@ def handle_create(state, request):
     return Response.json(200, next_step(state, request, session, "resume", owner_list))
 
 
-def handle_resume(state, request):
+def handle_resume(state: State, request: Request) -> Response:
     validation.require_access_token(state, request)
     validation.service_provider(state, request)
     session = profiles.lookup_session(state, request.params["code"])
     for key, value in validation.form(request).items():
         if key in PARAMETERS:
             session.params[key] = value
-    owner_list = [session.sso or ("device", session.device_id)]
+    owner_list: List[Owner] = [session.sso or ("device", session.device_id)]
     return Response.json(200, next_step(state, request, session, "retry", owner_list))
 
 
-def handle_get(state, request):
+def handle_get(state: State, request: Request) -> Response:
     validation.require_access_token(state, request)
     validation.service_provider(state, request)
     session = profiles.lookup_session(state, request.params["code"])
-    answer = {}
+    answer: Dict[str, Any] = {}
     missing = [p for p in PARAMETERS if p not in session.params]
     if missing:
         answer["missingParameters"] = missing
@@ -108,7 +115,7 @@ def handle_get(state, request):
     return Response.json(200, answer)
 
 
-def handle_authenticate(state, request):
+def handle_authenticate(state: State, request: Request) -> Response:
     """The URL a user agent opens: redirects to the emulated MVPD login page.
     Errors are text/html as the docs say for this endpoint."""
     if request.params["serviceProvider"] not in state.settings.service_providers:
@@ -119,14 +126,16 @@ def handle_authenticate(state, request):
     return Response.redirect(f"/_emulator/mvpd/login?code={quote(session.code)}")
 
 
-def complete_login(state, session, mvpd_id=None, user_id=None, attributes=None):
+def complete_login(state: State, session: Session, mvpd_id: Optional[str] = None,
+                   user_id: Optional[str] = None,
+                   attributes: Optional[Dict[str, Any]] = None) -> Optional[Profile]:
     """What the MVPD login does: store the profile for the session's device
     (or SSO identity).  Returns the profile, or None if no MVPD is known."""
     mvpd_id = mvpd_id or session.params.get("mvpd")
     if mvpd_id not in MVPDS:
         return None
     session.params["mvpd"] = mvpd_id
-    metadata = {"userID": user_id or "user-" + secrets.token_hex(6)}
+    metadata: Dict[str, Any] = {"userID": user_id or "user-" + secrets.token_hex(6)}
     metadata.update(attributes or {})
     kind = session.sso[0] if session.sso else "regular"
     profile = state.new_profile(mvpd_id, kind, mvpd_id, profiles.wrap_attributes(metadata))
@@ -135,13 +144,13 @@ def complete_login(state, session, mvpd_id=None, user_id=None, attributes=None):
     return profile
 
 
-def version(text):
+def version(text: Any) -> Dict[str, Any]:
     parts = [int(p) if p.isdigit() else 0 for p in str(text or "").split(".")[:3]]
     parts += [0] * (3 - len(parts))
     return {"major": parts[0], "minor": parts[1], "patch": parts[2], "profile": ""}
 
 
-def device_description(info, request):
+def device_description(info: Dict[str, Any], request: Request) -> Dict[str, Any]:
     """The "device" object of the retrieve-session sample, filled from the
     creating request's X-Device-Info."""
     user_agent = info.get("userAgent") or request.header("user-agent")

@@ -4,6 +4,9 @@ Time is read from an adjustable clock so tests can expire codes, tokens,
 profiles and decisions with ``/_emulator/advance`` instead of sleeping.
 """
 
+from __future__ import annotations
+
+import copy
 import secrets
 import string
 import threading
@@ -11,16 +14,20 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+# Who a profile belongs to: ("device", <AP-Device-Identifier value>) or (<SSO type>, <identity>).
+Owner = Tuple[str, str]
 
 
 class Clock:
-    def __init__(self):
+    def __init__(self) -> None:
         self.offset_ms = 0.0
 
-    def now_ms(self):
+    def now_ms(self) -> int:
         return int(time.time() * 1000 + self.offset_ms)
 
-    def advance(self, seconds):
+    def advance(self, seconds: float) -> None:
         self.offset_ms += float(seconds) * 1000
 
 
@@ -35,14 +42,13 @@ class Settings:
     media_token_ttl: float = 600
     temp_pass_ttl: float = 3600
     temp_pass_max_resources: int = 0  # 0 = unlimited (promotional TempPass)
-    unapproved_statements: set = field(default_factory=set)
-    deny_rules: list = field(default_factory=list)
-    degraded: dict = field(default_factory=dict)  # mvpd -> AuthNAll | AuthZAll | AuthZNone
-    service_providers: set = field(default_factory=lambda: {"REF30", "REF40", "apasstest1"})
+    unapproved_statements: Set[str] = field(default_factory=set)
+    deny_rules: List[Dict[str, Any]] = field(default_factory=list)
+    degraded: Dict[str, str] = field(default_factory=dict)  # mvpd -> AuthNAll | AuthZAll | AuthZNone
+    service_providers: Set[str] = field(default_factory=lambda: {"REF30", "REF40", "apasstest1"})
 
-    def copy(self):
-        return Settings(**{k: (type(v)(v) if isinstance(v, (set, list, dict)) else v)
-                           for k, v in self.__dict__.items()})
+    def copy(self) -> Settings:
+        return copy.deepcopy(self)
 
 
 @dataclass
@@ -66,11 +72,11 @@ class Session:
     session_id: str
     service_provider: str
     device_id: str
-    device_info: dict
-    params: dict          # mvpd / domainName / redirectUrl given so far
+    device_info: Dict[str, Any]
+    params: Dict[str, str]  # mvpd / domainName / redirectUrl given so far
     not_before: int
     not_after: int
-    sso: tuple = None     # (profile type, identity) when created with an SSO header
+    sso: Optional[Owner] = None  # (profile type, identity) when created with an SSO header
     completed: bool = False
 
 
@@ -81,60 +87,62 @@ class Profile:
     issuer: str
     not_before: int
     not_after: int
-    attributes: dict
+    attributes: Dict[str, Any]
 
 
 CODE_ALPHABET = string.ascii_uppercase + string.digits
 
 
-def new_code():
+def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(7))
 
 
 class State:
-    def __init__(self, settings):
+    def __init__(self, settings: Settings) -> None:
         self.lock = threading.RLock()
         self.initial_settings = settings.copy()
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         with self.lock:
             self.settings = self.initial_settings.copy()
             self.clock = Clock()
-            self.clients = {}      # client_id -> Client
-            self.tokens = {}       # access token -> Token
-            self.sessions = {}     # code -> Session
+            self.clients: Dict[str, Client] = {}    # client_id -> Client
+            self.tokens: Dict[str, Token] = {}      # access token -> Token
+            self.sessions: Dict[str, Session] = {}  # code -> Session
             # owner -> {mvpd: Profile}; owner is ("device", id) or (sso type, identity)
-            self.profiles = {}
-            self.temp_pass = {}    # (owner, mvpd) -> {"first": ms, "resources": set}
-            self.requests = []
-            self.endpoint_counts = Counter()
-            self.counters = Counter()
+            self.profiles: Dict[Owner, Dict[str, Profile]] = {}
+            # (kind, identity, mvpd) -> {"first": ms, "resources": [...]}
+            self.temp_pass: Dict[Tuple[str, str, str], Dict[str, Any]] = {}
+            self.requests: List[Dict[str, Any]] = []
+            self.endpoint_counts: Counter[str] = Counter()
+            self.counters: Counter[str] = Counter()
 
-    def now(self):
+    def now(self) -> int:
         return self.clock.now_ms()
 
     # --- DCR -------------------------------------------------------------
-    def register_client(self, statement):
+    def register_client(self, statement: str) -> Client:
         client = Client("c" + secrets.token_hex(8), secrets.token_urlsafe(24), statement)
         self.clients[client.client_id] = client
         self.counters["registrations"] += 1
         return client
 
-    def issue_token(self, client):
+    def issue_token(self, client: Client) -> Token:
         token = Token(secrets.token_urlsafe(32), client.client_id,
                       self.now() + int(self.settings.token_ttl * 1000))
         self.tokens[token.value] = token
         self.counters["tokensIssued"] += 1
         return token
 
-    def valid_token(self, value):
+    def valid_token(self, value: str) -> bool:
         token = self.tokens.get(value)
         return (token is not None and token.expires_ms > self.now()
                 and token.client_id in self.clients)
 
     # --- sessions --------------------------------------------------------
-    def create_session(self, service_provider, device_id, device_info, params, sso):
+    def create_session(self, service_provider: str, device_id: str, device_info: Dict[str, Any],
+                       params: Dict[str, str], sso: Optional[Owner]) -> Session:
         code = new_code()
         while code in self.sessions:
             code = new_code()
@@ -145,15 +153,16 @@ class State:
         return session
 
     # --- profiles --------------------------------------------------------
-    def put_profile(self, owner, profile):
+    def put_profile(self, owner: Owner, profile: Profile) -> None:
         self.profiles.setdefault(owner, {})[profile.mvpd] = profile
 
-    def new_profile(self, mvpd, type_, issuer, attributes, ttl_s=None):
+    def new_profile(self, mvpd: str, type_: str, issuer: str, attributes: Dict[str, Any],
+                    ttl_s: Optional[float] = None) -> Profile:
         now = self.now()
         ttl_ms = int((self.settings.profile_ttl if ttl_s is None else ttl_s) * 1000)
         return Profile(mvpd, type_, issuer, now, now + ttl_ms, attributes)
 
-    def snapshot(self):
+    def snapshot(self) -> Dict[str, Any]:
         """Debug view for ``GET /_emulator/state`` (no secrets)."""
         now = self.now()
         return {

@@ -7,8 +7,11 @@ where rejected requests consume nothing.  Real (monotonic) time is used, not
 the emulator's adjustable clock.
 """
 
+from __future__ import annotations
+
 import threading
 import time
+from typing import Callable, Dict, Optional, Tuple
 
 RATE_PER_S = 1.0
 CAPACITY = 11.0
@@ -19,19 +22,19 @@ THROTTLED_PREFIXES = ("/o/client/register", "/o/client/token", "/o/client/scopes
                       "/o/client/validate", "/api/v2/")
 
 
-def is_throttled_path(path):
+def is_throttled_path(path: str) -> bool:
     return path.startswith(THROTTLED_PREFIXES)
 
 
 class Throttle:
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._buckets = {}  # client key -> (tokens, last refill time)
+        self._buckets: Dict[str, Tuple[float, float]] = {}  # client key -> (tokens, last refill time)
         self._lock = threading.Lock()
         self.rate = RATE_PER_S
         self.capacity = CAPACITY
 
-    def configure(self, rate=None, burst=None):
+    def configure(self, rate: Optional[float] = None, burst: Optional[int] = None) -> None:
         """Scaled throttles for fast tests (config keys throttleRatePerSecond, throttleBurst)."""
         with self._lock:
             if rate is not None:
@@ -40,7 +43,7 @@ class Throttle:
                 self.capacity = float(burst) + 1.0
             self._buckets.clear()
 
-    def allow(self, key):
+    def allow(self, key: str) -> bool:
         with self._lock:
             now = self._clock()
             tokens, last = self._buckets.get(key, (self.capacity, now))
@@ -51,13 +54,13 @@ class Throttle:
             self._buckets[key] = (tokens, now)
             return allowed
 
-    def reset(self):
+    def reset(self) -> None:
         with self._lock:
             self._buckets.clear()
             self.rate, self.capacity = RATE_PER_S, CAPACITY
 
 
-def client_key(forwarded_for, peer_ip):
+def client_key(forwarded_for: Optional[str], peer_ip: str) -> str:
     """The device identity: first X-Forwarded-For address, else the peer."""
     if forwarded_for:
         first = forwarded_for.split(",")[0].strip()

@@ -1,15 +1,18 @@
 """Self-signed certificate for --tls, made with the openssl CLI so that no
 third-party Python package is needed."""
 
+from __future__ import annotations
+
 import os
 import ssl
 import subprocess
 import tempfile
+from typing import Optional, Tuple
 
 SUBJECT_ALT_NAMES = "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost"
 
 
-def generate(directory=None):
+def generate(directory: Optional[str] = None) -> Tuple[str, str]:
     """Write cert.pem / key.pem into a (new temporary) directory and return
     (cert path, key path).  The certificate is its own CA: clients trust it
     by using cert.pem as their CA file."""
@@ -23,7 +26,7 @@ def generate(directory=None):
     return cert, key
 
 
-def server_context(cert, key):
+def server_context(cert: str, key: str) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return context

@@ -1,18 +1,23 @@
 """Checks shared by the REST API V2 handlers; each failure raises ApiError."""
 
+from __future__ import annotations
+
 import base64
 import binascii
 import json
+from typing import Any, Dict, List, Optional
 from urllib.parse import parse_qsl
 
-from .catalog import MVPDS
+from .catalog import MVPDS, Mvpd
 from .errors import ApiError
+from .messages import Request
+from .state import Owner, State
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
 
-def b64decode(value):
+def b64decode(value: str) -> Optional[bytes]:
     """Standard or URL-safe base64, padding optional; None when invalid."""
     text = value.strip().replace("-", "+").replace("_", "/")
     text += "=" * (-len(text) % 4)
@@ -22,7 +27,7 @@ def b64decode(value):
         return None
 
 
-def b64json(value):
+def b64json(value: Optional[str]) -> Optional[Dict[str, Any]]:
     """Decoded base64 JSON object, or None."""
     raw = b64decode(value) if value else None
     try:
@@ -32,20 +37,20 @@ def b64json(value):
     return document if isinstance(document, dict) else None
 
 
-def require_access_token(state, request):
+def require_access_token(state: State, request: Request) -> None:
     scheme, _, token = (request.header("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not state.valid_token(token.strip()):
         raise ApiError("invalid_access_token_client_application")
 
 
-def service_provider(state, request):
+def service_provider(state: State, request: Request) -> str:
     sp = request.params["serviceProvider"]
     if sp not in state.settings.service_providers:
         raise ApiError("invalid_parameter_service_provider")
     return sp
 
 
-def mvpd(mvpd_id):
+def mvpd(mvpd_id: Optional[str]) -> Mvpd:
     if not mvpd_id:
         raise ApiError("invalid_parameter_mvpd")
     if mvpd_id not in MVPDS:
@@ -53,18 +58,19 @@ def mvpd(mvpd_id):
     return MVPDS[mvpd_id]
 
 
-def device_identifier(request, required=True):
-    """The identifier from ``AP-Device-Identifier: fingerprint <base64>``."""
+def device_identifier(request: Request, required: bool = True) -> str:
+    """The identifier from ``AP-Device-Identifier: fingerprint <base64>`` ("" when not
+    required and absent)."""
     value = request.header("ap-device-identifier")
     if value is None and not required:
-        return None
+        return ""
     kind, _, encoded = (value or "").strip().partition(" ")
     if kind != "fingerprint" or not encoded.strip() or not b64decode(encoded):
         raise ApiError("invalid_header_device_identifier")
     return encoded.strip()
 
 
-def device_info(request):
+def device_info(request: Request) -> Dict[str, Any]:
     """X-Device-Info is optional in practice (the checklist says omitting it
     only degrades platform detection); when sent it must be base64.  Its JSON
     is not enforced because the docs' own sample value is not valid JSON."""
@@ -81,18 +87,18 @@ def device_info(request):
     return document if isinstance(document, dict) else {}
 
 
-def content_type(request, expected):
+def content_type(request: Request, expected: str) -> None:
     if request.content_type() != expected:
         raise ApiError("invalid_header_content_type")
 
 
-def form(request):
+def form(request: Request) -> Dict[str, str]:
     content_type(request, FORM)
     pairs = parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
     return {k: v for k, v in pairs if v != ""}
 
 
-def resources(request):
+def resources(request: Request) -> List[str]:
     content_type(request, JSON)
     try:
         document = json.loads(request.body)
@@ -105,7 +111,7 @@ def resources(request):
     return items
 
 
-def sso_identity(request):
+def sso_identity(request: Request) -> Optional[Owner]:
     """(profile type, user identity) for a single sign-on header, if any.
 
     The identity is the token's ``sub`` claim when it is a readable JWT,
