@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 from . import mvpd_pages, profiles, sessions
 from .catalog import MVPDS
 from .faults import Fault, FaultQueue
 from .messages import Request, Response
-from .state import Owner, State
+from .state import RETRY_CODES, SECRET_ENCODINGS, Owner, State
 from .throttle import Throttle
 
 JsonObject = Dict[str, Any]
 
 DEGRADATION_RULES = {"AuthNAll", "AuthZAll", "AuthZNone"}
+DECISION_KINDS = {"authorize", "preauthorize"}
+PROFILE_ERROR_CODES = {"authenticated_profile_missing", "authenticated_profile_expired",
+                       "authenticated_profile_invalidated"}
 PROFILE_TYPES = {"regular", "platformSSO", "serviceTokenSSO", "appleSSO"}
 TTL_KEYS = {"tokenTtlSeconds": "token_ttl", "codeTtlSeconds": "code_ttl",
             "profileTtlSeconds": "profile_ttl", "decisionTtlSeconds": "decision_ttl",
@@ -41,6 +44,7 @@ class Control:
             ("POST", "config"): self.set_config,
             ("POST", "login"): self.login,
             ("POST", "profiles"): self.create_profile,
+            ("POST", "invalidate-profile"): self.invalidate_profile,
             ("POST", "advance"): self.advance,
             ("GET", "faults"): self.list_faults,
             ("POST", "faults"): self.add_faults,
@@ -63,6 +67,7 @@ class Control:
             if not isinstance(document, dict):
                 raise ControlError(400, "the body must be a JSON object")
             with self.state.lock:
+                sessions.run_auto_logins(self.state)
                 return Response.json(200, action(document))
         except ValueError as error:  # includes JSON errors
             return Response.json(400, {"error": str(error)})
@@ -95,7 +100,13 @@ class Control:
                 "tempPass": {"durationSeconds": s.temp_pass_ttl, "maxResources": s.temp_pass_max_resources},
                 "unapprovedSoftwareStatements": sorted(s.unapproved_statements),
                 "denyRules": s.deny_rules, "degraded": s.degraded,
-                "serviceProviders": sorted(s.service_providers)}
+                "serviceProviders": sorted(s.service_providers),
+                "maxResourcesAuthorize": s.max_resources_authorize,
+                "maxResourcesPreauthorize": s.max_resources_preauthorize,
+                "itemRetry": s.item_retry, "attributesOnAuthorize": s.attributes_on_authorize,
+                "clockOffsetMs": s.clock_offset_ms, "autoLoginSeconds": s.auto_login_seconds,
+                "clientSecretBytes": s.client_secret_bytes, "accessTokenBytes": s.access_token_bytes,
+                "secretEncoding": s.secret_encoding}
 
     def set_config(self, document: JsonObject) -> JsonObject:
         s = self.state.settings
@@ -129,6 +140,33 @@ class Control:
                 s.degraded = dict(value)
             elif key == "serviceProviders":
                 s.service_providers = set(value or [])
+            elif key in ("maxResourcesAuthorize", "maxResourcesPreauthorize"):
+                limit = _integer(key, value, 1, 10_000)
+                if key == "maxResourcesAuthorize":
+                    s.max_resources_authorize = limit
+                else:
+                    s.max_resources_preauthorize = limit
+            elif key == "itemRetry":
+                s.item_retry = [_item_retry(rule) for rule in _list(key, value)]
+            elif key == "attributesOnAuthorize":
+                s.attributes_on_authorize = [_attribute_update(rule) for rule in _list(key, value)]
+            elif key == "clockOffsetMs":
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ControlError(400, "clockOffsetMs must be a number of milliseconds (may be negative)")
+                s.clock_offset_ms = value
+                self.state.clock.skew_ms = float(value)
+            elif key == "autoLoginSeconds":
+                s.auto_login_seconds = None if value is None else _seconds(key, value)
+            elif key in ("clientSecretBytes", "accessTokenBytes"):
+                size = _integer(key, value, 1, 1024)
+                if key == "clientSecretBytes":
+                    s.client_secret_bytes = size
+                else:
+                    s.access_token_bytes = size
+            elif key == "secretEncoding":
+                if value not in SECRET_ENCODINGS:
+                    raise ControlError(400, f"secretEncoding must be one of {list(SECRET_ENCODINGS)}")
+                s.secret_encoding = value
             else:
                 raise ControlError(400, f"unknown config key {key!r}")
         return self.get_config(None)
@@ -172,6 +210,30 @@ class Control:
         self.state.put_profile(owner, profile)
         return {"deviceId": device_id, "mvpd": mvpd_id, "profile": profiles.to_json(profile)}
 
+    def invalidate_profile(self, document: JsonObject) -> JsonObject:
+        """Marks a device's profile for an MVPD as missing, expired or invalidated: the stored
+        profile goes, and the profile and decision calls of that device for that MVPD answer the
+        code until a new login (or "code": null)."""
+        device_id, mvpd_id = document.get("deviceId"), document.get("mvpd")
+        if not isinstance(device_id, str) or not device_id:
+            raise ControlError(400, "deviceId must be the raw device id (a non-empty string)")
+        if mvpd_id not in MVPDS:
+            raise ControlError(400, f"unknown mvpd {mvpd_id!r}")
+        code = document.get("code", "authenticated_profile_invalidated")
+        key = (device_id, str(mvpd_id))
+        if code is None:
+            self.state.profile_marks.pop(key, None)
+            return {"deviceId": device_id, "mvpd": mvpd_id, "code": None, "itemLevel": False}
+        if code not in PROFILE_ERROR_CODES:
+            raise ControlError(400, f"code must be one of {sorted(PROFILE_ERROR_CODES)} or null")
+        item_level = document.get("itemLevel", False)
+        if not isinstance(item_level, bool):
+            raise ControlError(400, "itemLevel must be a boolean")
+        owner: Owner = ("device", base64.b64encode(device_id.encode()).decode())
+        self.state.profiles.get(owner, {}).pop(str(mvpd_id), None)
+        self.state.profile_marks[key] = {"code": code, "itemLevel": item_level, "setMs": self.state.now()}
+        return {"deviceId": device_id, "mvpd": mvpd_id, "code": code, "itemLevel": item_level}
+
     def advance(self, document: JsonObject) -> JsonObject:
         self.state.clock.advance(_seconds("seconds", document.get("seconds", 0)))
         return {"nowMs": self.state.now()}
@@ -204,6 +266,41 @@ class Control:
         revoked = len(self.state.clients)
         self.state.clients.clear()
         return {"revoked": revoked}
+
+
+def _integer(key: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ControlError(400, f"{key} must be an integer in [{low}, {high}]")
+    return value
+
+
+def _list(key: str, value: Any) -> List[JsonObject]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ControlError(400, f"{key} must be a list of objects")
+    return value
+
+
+def _item_retry(rule: JsonObject) -> JsonObject:
+    unknown = set(rule) - {"resource", "mvpd", "decision", "count", "code"}
+    if unknown:
+        raise ControlError(400, f"itemRetry: unknown keys {sorted(unknown)}")
+    if rule.get("decision") not in (None, *DECISION_KINDS):
+        raise ControlError(400, "itemRetry: decision must be \"authorize\" or \"preauthorize\"")
+    code = rule.get("code", RETRY_CODES[0])
+    if code not in RETRY_CODES:
+        raise ControlError(400, f"itemRetry: code must be one of {list(RETRY_CODES)}")
+    return {**rule, "count": _integer("itemRetry count", rule.get("count", 1), 1, 1_000_000), "code": code}
+
+
+def _attribute_update(rule: JsonObject) -> JsonObject:
+    unknown = set(rule) - {"deviceId", "mvpd", "attributes"}
+    if unknown:
+        raise ControlError(400, f"attributesOnAuthorize: unknown keys {sorted(unknown)}")
+    if not isinstance(rule.get("attributes"), dict) or not rule["attributes"]:
+        raise ControlError(400, "attributesOnAuthorize: attributes must be a non-empty object")
+    return dict(rule)
 
 
 def _seconds(key: str, value: Any) -> float:

@@ -10,7 +10,7 @@ from . import profiles, validation
 from .catalog import Mvpd
 from .errors import ApiError, enhanced
 from .messages import Request, Response
-from .state import State
+from .state import Profile, State, raw_device_id
 
 
 def media_token(state: State, sp: str, mvpd_id: str, resource: str) -> Dict[str, Any]:
@@ -40,10 +40,16 @@ def decide(state: State, request: Request, kind: str) -> Response:
     device_id = validation.device_identifier(request)
     validation.device_info(request)
     mvpd = validation.mvpd(request.params["mvpd"])
+    limit = (state.settings.max_resources_authorize if kind == "authorize"
+             else state.settings.max_resources_preauthorize)
+    if len(resources) > limit:
+        # "usually up to 1" (authorize) / "up to 5" (preauthorize) resources per request (FAQ, cookbooks).
+        raise ApiError("too_many_resources")
     rule = state.settings.degraded.get(mvpd.id)
     source = "mvpd"
     temp_usage: Optional[Dict[str, Any]] = None
     failure: Optional[Dict[str, Any]] = None
+    profile: Optional[Profile] = None
 
     if mvpd.temp_pass:
         source = "temppass"
@@ -54,8 +60,13 @@ def decide(state: State, request: Request, kind: str) -> Response:
     elif rule == "AuthNAll":
         source = "degradation"
     else:
+        mark = state.profile_mark(device_id, mvpd.id)
+        if mark is not None and not mark["itemLevel"]:
+            raise ApiError(mark["code"])
+        if mark is not None:
+            failure = enhanced(mark["code"])
         profile, expired = profiles.find(state, profiles.owners(request, device_id), mvpd.id)
-        if profile is None:
+        if profile is None and failure is None:
             raise ApiError("authenticated_profile_expired" if expired else "authenticated_profile_missing")
         if rule in ("AuthZAll", "AuthZNone"):
             source = "degradation"
@@ -65,6 +76,8 @@ def decide(state: State, request: Request, kind: str) -> Response:
     for resource in resources:
         item: Dict[str, Any] = {"resource": resource, "serviceProvider": sp, "mvpd": mvpd.id, "source": source}
         error = failure
+        if error is None:
+            error = item_retry(state, mvpd.id, resource, kind)
         if error is None and rule == "AuthZNone" and not mvpd.temp_pass:
             error = enhanced("authorization_denied_by_degradation_rule")
         if error is None and temp_usage is not None:
@@ -83,7 +96,30 @@ def decide(state: State, request: Request, kind: str) -> Response:
             item["notBefore"] = now
             item["notAfter"] = now + int(state.settings.decision_ttl * 1000)
         decisions.append(item)
+    if kind == "authorize" and profile is not None and any(d["authorized"] for d in decisions):
+        update_attributes(state, profile, device_id)
     return Response.json(200, {"decisions": decisions})
+
+
+def item_retry(state: State, mvpd_id: str, resource: str, kind: str) -> Optional[Dict[str, Any]]:
+    """An item-level error with action "retry" while an itemRetry rule for this decision has uses left."""
+    for rule in state.settings.item_retry:
+        if (rule.get("resource") in (None, resource) and rule.get("mvpd") in (None, mvpd_id)
+                and rule.get("decision", kind) == kind and rule["count"] > 0):
+            rule["count"] -= 1
+            if rule["count"] <= 0:
+                state.settings.item_retry.remove(rule)
+            return enhanced(rule["code"])
+    return None
+
+
+def update_attributes(state: State, profile: Profile, device_id: str) -> None:
+    """Some MVPDs update user metadata during authorization (FAQ authentication 8): the rules of
+    attributesOnAuthorize change the profile a successful authorization used."""
+    raw = raw_device_id(device_id) if device_id else ""
+    for rule in state.settings.attributes_on_authorize:
+        if rule.get("deviceId") in (None, raw) and rule.get("mvpd") in (None, profile.mvpd):
+            profile.attributes.update(profiles.wrap_attributes(rule["attributes"]))
 
 
 def spend_temp_pass(state: State, mvpd: Mvpd, usage: Dict[str, Any],

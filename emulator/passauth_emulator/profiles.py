@@ -113,7 +113,10 @@ def handle_all(state: State, request: Request) -> Response:
     device_id = validation.device_identifier(request)
     validation.device_info(request)
     found = valid_profiles(state, owners(request, device_id))
-    return Response.json(200, {"profiles": {m: to_json(p) for m, p in found.items()}})
+    # A profile marked by /_emulator/invalidate-profile is left out: this endpoint's documented
+    # statuses have no 403, unlike the profile-for-MVPD and profile-for-code ones.
+    return Response.json(200, {"profiles": {m: to_json(p) for m, p in found.items()
+                                            if state.profile_mark(device_id, m) is None}})
 
 
 def handle_mvpd(state: State, request: Request) -> Response:
@@ -122,6 +125,9 @@ def handle_mvpd(state: State, request: Request) -> Response:
     device_id = validation.device_identifier(request)
     validation.device_info(request)
     mvpd = validation.mvpd(request.params["mvpd"])
+    mark = state.profile_mark(device_id, mvpd.id)
+    if mark is not None:
+        raise ApiError(mark["code"])
     profile = special_profile(state, request, mvpd.id, device_id)
     if profile is None:
         profile, _ = find(state, owners(request, device_id), mvpd.id)
@@ -134,6 +140,9 @@ def handle_code(state: State, request: Request) -> Response:
     session = lookup_session(state, request.params["code"])
     mvpd_id = session.params.get("mvpd")
     profile: Optional[Profile] = None
+    mark = state.profile_mark(session.device_id, mvpd_id) if mvpd_id else None
+    if mark is not None and session.completed and session.completed_ms <= mark["setMs"]:
+        raise ApiError(mark["code"])  # the profile this code's login made was invalidated since
     if mvpd_id:
         profile = special_profile(state, request, mvpd_id, session.device_id)
         if profile is None and session.completed:

@@ -27,6 +27,10 @@ class Options:
     token_ttl: float = 3600
     code_ttl: float = 1800
     profile_ttl: float = 86400
+    max_resources_authorize: int = 1
+    max_resources_preauthorize: int = 5
+    auto_login: Optional[float] = None  # seconds after a session's creation its login completes
+    clock_offset_ms: float = 0
 
 
 class ControlCallError(Exception):
@@ -51,7 +55,9 @@ class Emulator:
     def start(self) -> Emulator:
         o = self.options
         settings = Settings(throttle=o.throttle, token_ttl=o.token_ttl, code_ttl=o.code_ttl,
-                            profile_ttl=o.profile_ttl)
+                            profile_ttl=o.profile_ttl, max_resources_authorize=o.max_resources_authorize,
+                            max_resources_preauthorize=o.max_resources_preauthorize,
+                            auto_login_seconds=o.auto_login, clock_offset_ms=o.clock_offset_ms)
         state, faults, throttle = State(settings), FaultQueue(), Throttle()
         context = None
         if o.tls:

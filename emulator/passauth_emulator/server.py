@@ -3,6 +3,7 @@ fault delivery, request log and counters."""
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import socket
 import ssl
@@ -13,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Optional, Tuple, cast
 from urllib.parse import urlsplit
 
+from . import device_info, routes, sessions
 from . import faults as fault_kinds
-from . import routes
 from .errors import THROTTLE_HTML, ApiError, DcrError, HtmlError, enhanced
 from .faults import Fault, FaultQueue
 from .messages import Request, Response
@@ -69,6 +70,13 @@ class Handler(BaseHTTPRequestHandler):
     def emulator(self) -> EmulatorServer:
         return cast(EmulatorServer, self.server)
 
+    def date_time_string(self, timestamp: Optional[float] = None) -> str:
+        """The Date header follows the emulator's clock (clockOffsetMs, /_emulator/advance), so a
+        client can estimate its offset to the service from any answer."""
+        if timestamp is None:
+            timestamp = self.emulator.state.now() / 1000
+        return email.utils.formatdate(timestamp, usegmt=True)
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.client_address[0], *args)
 
@@ -102,11 +110,11 @@ class Handler(BaseHTTPRequestHandler):
         if throttled:
             response = Response(429, THROTTLE_HTML, "text/html")
         elif fault and fault.kind in fault_kinds.REPLACING:
-            response = fault_kinds.replacement(fault, request)
+            response = fault_kinds.replacement(fault, request, state.now())
         else:
             response = self._run(resolved, request)
             if fault:
-                response = fault_kinds.corrupt(fault, resolved.endpoint, response)
+                response = fault_kinds.corrupt(fault, resolved.endpoint, response, request)
         self._record(request, resolved.endpoint, response, fault)
         if response is None:
             self._abort(reset=fault is not None and fault.kind == "reset")
@@ -124,6 +132,7 @@ class Handler(BaseHTTPRequestHandler):
             return Response.json(405, enhanced("method_not_allowed"), allow)
         try:
             with state.lock:
+                sessions.run_auto_logins(state)
                 return resolved.handler(state, request)
         except ApiError as error:
             return Response.json(error.status, error.body, error.headers)
@@ -139,6 +148,7 @@ class Handler(BaseHTTPRequestHandler):
     def _record(self, request: Request, endpoint: str, response: Optional[Response],
                 fault: Optional[Fault]) -> None:
         state = self.emulator.state
+        warnings = device_info.check(request, endpoint)
         with state.lock:
             state.endpoint_counts[endpoint] += 1
             if fault:
@@ -150,6 +160,7 @@ class Handler(BaseHTTPRequestHandler):
                 "headers": request.headers, "body": request.body.decode("utf-8", "replace"),
                 "timeMs": time.time() * 1000, "endpoint": endpoint,
                 "status": response.status if response is not None else 0,
+                "warnings": warnings,
             })
 
     def _read_body(self) -> Optional[bytes]:

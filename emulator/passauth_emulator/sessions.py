@@ -141,7 +141,18 @@ def complete_login(state: State, session: Session, mvpd_id: Optional[str] = None
     profile = state.new_profile(mvpd_id, kind, mvpd_id, profiles.wrap_attributes(metadata))
     state.put_profile(session.sso or ("device", session.device_id), profile)
     session.completed = True
+    session.completed_ms = state.now()
     return profile
+
+
+def run_auto_logins(state: State) -> None:
+    """Completes the MVPD login of every session whose autoLoginSeconds have passed, as a user
+    would on the login page (the first provider of its picker when the session names none)."""
+    for session in state.due_auto_logins():
+        mvpd_id = session.params.get("mvpd")
+        if mvpd_id not in MVPDS or MVPDS[mvpd_id].temp_pass:
+            mvpd_id = next(m.id for m in MVPDS.values() if not m.temp_pass)
+        complete_login(state, session, mvpd_id, "auto-login-user")
 
 
 def version(text: Any) -> Dict[str, Any]:

@@ -164,10 +164,11 @@ def test_authorize_permit_and_media_token(client):
 def test_authorize_deny_rule_is_item_level(client, emu):
     client.authenticate()
     emu.control("config", {"denyRules": [{"resource": "REF40", "details": "No \"Live\" channel"}]})
-    reply = client.api("POST", "/api/v2/REF30/decisions/authorize/Cablevision",
-                       body={"resources": ["REF30", "REF40"]})
+    path = "/api/v2/REF30/decisions/authorize/Cablevision"
+    permit = client.api("POST", path, body={"resources": ["REF30"]}).json()["decisions"][0]
+    reply = client.api("POST", path, body={"resources": ["REF40"]})
     assert reply.status == 200
-    permit, deny = reply.json()["decisions"]
+    (deny,) = reply.json()["decisions"]
     assert permit["authorized"] is True
     assert deny["authorized"] is False and "token" not in deny
     assert (deny["error"]["code"], deny["error"]["status"]) == ("authorization_denied_by_mvpd", 403)
