@@ -47,11 +47,13 @@ STRINGS = ("primaryHardwareType", "model", "version", "manufacturer", "vendor", 
 NUMBERS = ("displayWidth", "displayHeight", "displayPpi", "diagonalScreenSize")
 KNOWN = set(STRINGS) | set(NUMBERS) | {"connectionPort", "connectionSecure"}
 
-# Endpoints checked: every REST API V2 endpoint but the user agent's authenticate page, and DCR
-# (its pages mark the header required too).
-CHECKED_ENDPOINTS = {"register", "token", "configuration", "sessions.create", "sessions.resume", "sessions.get",
-                     "sessions.sso", "profiles", "profiles.mvpd", "profiles.code", "profiles.sso",
-                     "decisions.authorize", "decisions.preauthorize", "logout"}
+# Endpoints whose reference page lists the header (required everywhere but configuration, where it
+# is optional and "strongly recommended"; the OpenAPI file agrees): a request without it is warned.
+LISTS_HEADER = {"register", "token", "configuration", "sessions.create", "sessions.sso", "profiles",
+                "profiles.mvpd", "profiles.sso", "decisions.authorize", "decisions.preauthorize", "logout"}
+# The calls made with a code (a second screen may make them) do not list it; when sent anyway its
+# content is still checked. The user agent's authenticate page is not checked at all.
+CHECKED_ENDPOINTS = LISTS_HEADER | {"sessions.resume", "sessions.get", "profiles.code"}
 
 
 def warning(problem: str, message: str, field: Optional[str] = None, header: str = HEADER) -> Finding:
@@ -65,6 +67,8 @@ def check(request: Request, endpoint: str) -> List[Finding]:
     value = request.header("x-device-info")
     forwarded = (request.header("x-forwarded-for") or "").split(",")[0].strip()
     if value is None:
+        if endpoint not in LISTS_HEADER:
+            return []
         found = [warning("missing", "X-Device-Info is missing: the checklist asks for it on every request "
                                     "(the service falls back to values it extracts, and may treat the "
                                     "platform as unknown)")]

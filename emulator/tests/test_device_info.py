@@ -113,3 +113,18 @@ def test_every_service_endpoint_is_checked_but_the_user_agent_page(client, emu):
     assert entry["endpoint"] == "authenticate" and entry["warnings"] == []
     client.request("GET", "/nowhere")
     assert last_entry(emu)["warnings"] == []
+
+
+def test_calls_made_with_a_code_need_no_device_info(client, emu):
+    """Their pages (and the OpenAPI file) do not list X-Device-Info: absence is fine, content is checked."""
+    session = client.create_session()
+    code = session["code"]
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+    for path in (f"/api/v2/REF30/profiles/code/{code}", f"/api/v2/REF30/sessions/{code}"):
+        assert call(client, path=path, omit=True, headers=forwarded) == 200
+        assert problems(emu) == []
+        assert call(client, dict(GOOD, osName="Ubuntu"), path=path) == 200
+        assert problems(emu) == [("not-listed", "osName")]
+    # Configuration lists it (optional, "strongly recommended"): absence is warned there.
+    assert call(client, omit=True) == 200
+    assert problems(emu) == [("missing", None)]
