@@ -223,16 +223,22 @@ class Control:
         key = (device_id, str(mvpd_id))
         if code is None:
             self.state.profile_marks.pop(key, None)
-            return {"deviceId": device_id, "mvpd": mvpd_id, "code": None, "itemLevel": False}
+            return {"deviceId": device_id, "mvpd": mvpd_id, "code": None, "itemLevel": False,
+                    "profilesList": "omit"}
         if code not in PROFILE_ERROR_CODES:
             raise ControlError(400, f"code must be one of {sorted(PROFILE_ERROR_CODES)} or null")
         item_level = document.get("itemLevel", False)
         if not isinstance(item_level, bool):
             raise ControlError(400, "itemLevel must be a boolean")
+        in_list = document.get("profilesList", "omit")
+        if in_list not in ("omit", "error"):
+            raise ControlError(400, "profilesList must be \"omit\" or \"error\"")
         owner: Owner = ("device", base64.b64encode(device_id.encode()).decode())
         self.state.profiles.get(owner, {}).pop(str(mvpd_id), None)
-        self.state.profile_marks[key] = {"code": code, "itemLevel": item_level, "setMs": self.state.now()}
-        return {"deviceId": device_id, "mvpd": mvpd_id, "code": code, "itemLevel": item_level}
+        self.state.profile_marks[key] = {"code": code, "itemLevel": item_level, "profilesList": in_list,
+                                         "setMs": self.state.now()}
+        return {"deviceId": device_id, "mvpd": mvpd_id, "code": code, "itemLevel": item_level,
+                "profilesList": in_list}
 
     def advance(self, document: JsonObject) -> JsonObject:
         self.state.clock.advance(_seconds("seconds", document.get("seconds", 0)))

@@ -114,7 +114,12 @@ def handle_all(state: State, request: Request) -> Response:
     validation.device_info(request)
     found = valid_profiles(state, owners(request, device_id))
     # A profile marked by /_emulator/invalidate-profile is left out: this endpoint's documented
-    # statuses have no 403, unlike the profile-for-MVPD and profile-for-code ones.
+    # statuses have no 403, unlike the profile-for-MVPD and profile-for-code ones; unless the mark
+    # asks for the error here too (profilesList "error").
+    for mvpd_id in sorted(MVPDS):
+        mark = state.profile_mark(device_id, mvpd_id)
+        if mark is not None and mark["profilesList"] == "error":
+            raise ApiError(mark["code"])
     return Response.json(200, {"profiles": {m: to_json(p) for m, p in found.items()
                                             if state.profile_mark(device_id, m) is None}})
 

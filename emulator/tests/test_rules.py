@@ -134,6 +134,20 @@ def test_invalidated_profile_item_level(client, emu):
                     "authenticated_profile_expired")
 
 
+def test_invalidated_profile_can_fail_the_profiles_list_too(client, emu):
+    client.authenticate(device_id=device("tv-1"))
+    client.authenticate(mvpd="Spectrum", device_id=device("tv-1"))
+    answer = emu.control("invalidate-profile", {"deviceId": "tv-1", "mvpd": "Cablevision",
+                                                "code": "authenticated_profile_expired", "profilesList": "error"})
+    assert answer["profilesList"] == "error"
+    assert_enhanced(client.api("GET", "/api/v2/REF30/profiles", device_id=device("tv-1")), 403,
+                    "authenticated_profile_expired")
+    emu.control("invalidate-profile", {"deviceId": "tv-1", "mvpd": "Cablevision",
+                                       "code": "authenticated_profile_expired"})
+    assert list(client.api("GET", "/api/v2/REF30/profiles", device_id=device("tv-1")).json()["profiles"]) == \
+        ["Spectrum"]
+
+
 def test_a_new_login_ends_the_invalidation(client, emu):
     tv = device("tv-1")
     client.authenticate(device_id=tv)
@@ -160,7 +174,8 @@ def test_invalidation_can_be_cleared_and_is_checked(client, emu):
     assert client.api("GET", "/api/v2/REF30/profiles/Cablevision", device_id=device("tv-1")).json() == {"profiles": {}}
     for bad in ({"deviceId": "tv-1", "mvpd": "Cablevision", "code": "authorization_denied_by_mvpd"},
                 {"deviceId": "tv-1", "mvpd": "Nope"}, {"mvpd": "Cablevision"},
-                {"deviceId": "tv-1", "mvpd": "Cablevision", "itemLevel": "yes"}):
+                {"deviceId": "tv-1", "mvpd": "Cablevision", "itemLevel": "yes"},
+                {"deviceId": "tv-1", "mvpd": "Cablevision", "profilesList": "hide"}):
         with pytest.raises(ControlCallError) as failure:
             emu.control("invalidate-profile", bad)
         assert failure.value.status == 400
