@@ -29,7 +29,7 @@ CXX           ?= g++
 CXXFLAGS      := -std=c++17 -Wall -Wextra -Werror -O2 -g -IInclude -Ibindings/cpp
 CFLAGS        += -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -IInclude
 TEST_LDLIBS   := -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -lcurl -ljansson -lpthread
-PYPATH        := PYTHONPATH=$(abspath bindings/python) PASSAUTH_LIBRARY=$(abspath $(LIBDIR)/$(SONAME))
+PYPATH        := PYTHONPATH=$(abspath bindings/python):$(abspath emulator) PASSAUTH_LIBRARY=$(abspath $(LIBDIR)/$(SONAME))
 
 C_TESTS       := $(patsubst tests/c/%.c,$(OUT)/tests/%,$(filter-out tests/c/harness.c,$(wildcard tests/c/test_*.c)))
 C_EXAMPLES    := $(OUT)/examples/player
@@ -37,16 +37,18 @@ CPP_EXAMPLES  := $(OUT)/examples/cpp-journey
 CPP_TESTS     := $(OUT)/tests/test_wrapper
 
 .PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-cpp test-python test-cli test-install \
-        test-wheel wheel version demo emulator install clean bench bench-programs fuzz fuzz-build test-fuzz asan asan-swift tsan memcheck helgrind soak
+        test-emulator test-wheel wheel version demo emulator install clean bench bench-programs fuzz fuzz-build test-fuzz asan \
+        asan-swift tsan memcheck helgrind soak
 
 all: build
 
 help:
 	@echo "make demo      set up, build and run the journey against the local emulator (C, Python, the C player, C++, the passauth command)"
-	@echo "make test      build everything and run the Swift, C, C++, Python, CLI and install tests"
+	@echo "make test      build everything and run the Swift, C, C++, Python, CLI, emulator and install tests"
 	@echo "make build     build $(LIB) (+ SONAME symlinks) and the passauth command $(CLI)"
 	@echo "make bench     build and run the benchmarks (benchmarks/README.md): one table, under 10 minutes"
-	@echo "make emulator  run the Adobe Pass emulator on http://127.0.0.1:8642"
+	@echo "make emulator  run the Adobe Pass emulator (emulator/, python3 -m passauth_emulator) on http://127.0.0.1:8642"
+	@echo "make test-emulator  the emulator's own tests (emulator/tests, including mypy --strict)"
 	@echo "make fuzz      build the libFuzzer targets and run each for FUZZ_RUNS (1,000,000) executions"
 	@echo "make asan      every C test built with AddressSanitizer + UBSan (LeakSanitizer on), then the Swift tests under ASan"
 	@echo "make tsan      the Swift tests, then the 16-thread C stress test, under ThreadSanitizer"
@@ -127,7 +129,7 @@ $(OUT)/tests/test_wrapper: tests/cpp/test_wrapper.cpp $(OUT)/tests/harness.o bin
 	$(CXX) $(CXXFLAGS) -Itests/c -o $@ $< $(OUT)/tests/harness.o $(TEST_LDLIBS)
 
 test: build
-	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-install test-wheel test-fuzz
+	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-emulator test-install test-wheel test-fuzz
 
 test-abi: $(LIB)
 	tests/abi/test_shared_object.sh $(LIB) Include/passauth.h
@@ -153,6 +155,10 @@ test-wheel: wheel
 
 test-python:
 	cd bindings/python && $(PYPATH) $(PY) -m pytest -q tests
+
+# The emulator's own suite (standard library only; needs neither the library nor the binding).
+test-emulator:
+	cd emulator && PYTHONPATH=$(abspath emulator) $(PY) -m pytest -q tests
 
 demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
 	@$(PYPATH) $(PY) scripts/demo.py $(abspath $(OUT)/examples) $(abspath $(CLI))
@@ -188,7 +194,7 @@ $(OUT)/bench/s2s_%: benchmarks/s2s_%.c Include/passauth.h $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
 
 emulator:
-	$(PYPATH) $(PY) -m passauth.emulator --port 8642
+	$(PYPATH) $(PY) -m passauth_emulator --port 8642
 
 # The stripped library and command, the headers, passauth.pc and the CMake package
 # (find_package(passauth 0.1) -> passauth::passauth). The .pc and CMake files name paths under PREFIX;

@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, ".."))
 PACKAGE_ROOT = os.path.join(ROOT, "bindings", "python")
+EMULATOR_ROOT = os.path.join(ROOT, "emulator")  # the passauth_emulator package
 BUILD = os.path.join(ROOT, "build")
 BENCH_BIN = os.path.join(BUILD, "bench")
 LIBRARY = os.path.join(BUILD, "lib", "libpassauth.so.0")
@@ -44,11 +45,11 @@ def median(values: List[float]) -> float:
 
 
 class Emulator:
-    """`python3 -m passauth.emulator --no-throttle` in a separate process (its CPU is not ours)."""
+    """`python3 -m passauth_emulator --no-throttle` in a separate process (its CPU is not ours)."""
 
     def __init__(self, tls: bool = False) -> None:
-        env = dict(os.environ, PYTHONPATH=PACKAGE_ROOT)
-        command = [sys.executable, "-m", "passauth.emulator", "--no-throttle", "--port", "0"] + (["--tls"] if tls else [])
+        env = dict(os.environ, PYTHONPATH=EMULATOR_ROOT)
+        command = [sys.executable, "-m", "passauth_emulator", "--no-throttle", "--port", "0"] + (["--tls"] if tls else [])
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
         assert self.process.stdout is not None
         line = self.process.stdout.readline().split()

@@ -3,7 +3,7 @@
 
     make build && PYTHONPATH=bindings/python python3 benchmarks/python_authorize.py [--calls 300] [--runs 7]
 
-The emulator runs in a separate process (`python3 -m passauth.emulator --no-throttle --port 0`), so only
+The emulator runs in a separate process (`python3 -m passauth_emulator --no-throttle --port 0`), so only
 this process's CPU is counted: `time.process_time()` (user + sys of every thread of the process, the
 library's own threads included) around a batch of calls.
 
@@ -32,6 +32,7 @@ from typing import Any, Callable, Dict, List
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_ROOT = os.path.join(HERE, "..", "bindings", "python")
+EMULATOR_ROOT = os.path.join(HERE, "..", "emulator")  # the passauth_emulator package
 sys.path.insert(0, PACKAGE_ROOT)
 
 import passauth  # noqa: E402
@@ -54,8 +55,8 @@ def control(base_url: str, call: str, body: Any = None) -> Any:
 
 
 def start_emulator() -> "tuple[subprocess.Popen[str], str]":
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(PACKAGE_ROOT))
-    process = subprocess.Popen([sys.executable, "-m", "passauth.emulator", "--no-throttle", "--port", "0"],
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(EMULATOR_ROOT))
+    process = subprocess.Popen([sys.executable, "-m", "passauth_emulator", "--no-throttle", "--port", "0"],
                                stdout=subprocess.PIPE, text=True, env=env)
     assert process.stdout is not None
     line = process.stdout.readline().split()

@@ -100,9 +100,9 @@ asyncio.run(main())
 
 
 def start(kind: str) -> "tuple[subprocess.Popen[str], str]":
-    env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "..", "bindings", "python"))
+    env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "..", "emulator"))
     if kind == "emulator":
-        argv = [sys.executable, "-m", "passauth.emulator", "--no-throttle", "--port", "0"]
+        argv = [sys.executable, "-m", "passauth_emulator", "--no-throttle", "--port", "0"]
         prefix = "PASSAUTH_EMULATOR_READY "
     else:
         argv = [sys.executable, "-c", CANNED_SERVER, str(LATENCY_MS)]

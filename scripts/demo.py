@@ -10,9 +10,10 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "emulator"))
 sys.path.insert(0, HERE)
 
-from passauth.emulator import Emulator  # noqa: E402
+from passauth_emulator import Emulator  # noqa: E402
 import drive_login  # noqa: E402
 
 ROOT = os.path.dirname(HERE)

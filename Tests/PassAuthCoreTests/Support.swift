@@ -54,7 +54,7 @@ func serviceFake(configuration: @escaping @Sendable (HTTPRequest) -> HTTPRespons
     }
 }
 
-/// The local emulator, started as `python3 -m passauth.emulator` for integration tests (posix_spawn
+/// The local emulator, started as `python3 -m passauth_emulator` for integration tests (posix_spawn
 /// and waitpid: Foundation's Process can hang in waitUntilExit on Linux).
 final class EmulatorProcess {
     private var pid: pid_t = 0
@@ -78,9 +78,9 @@ final class EmulatorProcess {
         sigemptyset(&emptyMask)
         posix_spawnattr_setsigmask(&attributes, &emptyMask)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-        let argv = ["python3", "-m", "passauth.emulator", "--host", "127.0.0.1", "--port", "0"] + arguments
+        let argv = ["python3", "-m", "passauth_emulator", "--host", "127.0.0.1", "--port", "0"] + arguments
         var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONPATH"] = root.appendingPathComponent("bindings/python").path
+        environment["PYTHONPATH"] = root.appendingPathComponent("emulator").path
         let envp = environment.map { "\($0.key)=\($0.value)" }
         let cArgv = argv.map { strdup($0) } + [nil]
         let cEnvp = envp.map { strdup($0) } + [nil]

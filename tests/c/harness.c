@@ -65,7 +65,7 @@ bool emulator_start(emulator *emu, const char *extra_args) {
     int fds[2];
     if (pipe(fds) != 0) return false;
     char command[1024];
-    snprintf(command, sizeof command, "exec python3 -m passauth.emulator --host 127.0.0.1 --port 0 %s </dev/null",
+    snprintf(command, sizeof command, "exec python3 -m passauth_emulator --host 127.0.0.1 --port 0 %s </dev/null",
              extra_args ? extra_args : "");
     pid_t pid = fork();
     if (pid < 0) return false;
@@ -92,7 +92,7 @@ bool emulator_start(emulator *emu, const char *extra_args) {
     }
     /* Keep reading the pipe in the background would be overkill: the emulator prints nothing else to stdout. */
     fclose(out);
-    if (!ready) { emulator_stop(emu); fprintf(stderr, "emulator did not start (is PYTHONPATH set to bindings/python?)\n"); }
+    if (!ready) { emulator_stop(emu); fprintf(stderr, "emulator did not start (does PYTHONPATH reach emulator/?)\n"); }
     return ready;
 }
 

@@ -35,7 +35,7 @@ typedef struct emulator {
     char ca_file[512];
 } emulator;
 
-/* Starts `python3 -m passauth.emulator --port 0 <extra_args>`; PYTHONPATH must reach bindings/python. */
+/* Starts `python3 -m passauth_emulator --port 0 <extra_args>`; PYTHONPATH must reach emulator/ (the package). */
 bool emulator_start(emulator *emu, const char *extra_args);
 void emulator_stop(emulator *emu);
 

@@ -3,12 +3,15 @@ points the command at it with a private store."""
 
 import os
 import subprocess
+import sys
 
 import pytest
 
-from passauth.emulator import Emulator
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The emulator package lives in emulator/ at the repository root (make test-cli also puts it on PYTHONPATH).
+sys.path.insert(0, os.path.join(ROOT, "emulator"))
+
+from passauth_emulator import Emulator  # noqa: E402
 STATEMENT = "eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6ImRlbW8ifQ.c2lnbmF0dXJl"
 
 

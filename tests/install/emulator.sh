@@ -1,10 +1,8 @@
 # Sourced by the install tests: starts the emulator (test infrastructure, run from the repository with
 # $PYTHON) on a free port and sets emulator_pid and base_url. The caller kills emulator_pid.
 #
-# The one line to change when the emulator moves to the top-level emulator/passauth_emulator package:
-#   EMULATOR_COMMAND=(env PYTHONPATH="$repo/emulator" "$PYTHON" -m passauth_emulator)
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-EMULATOR_COMMAND=(env PYTHONPATH="$repo/bindings/python" "$PYTHON" -m passauth.emulator)
+EMULATOR_COMMAND=(env PYTHONPATH="$repo/emulator" "$PYTHON" -m passauth_emulator)
 
 start_emulator() {  # start_emulator <log file>
     (cd "$repo" && exec "${EMULATOR_COMMAND[@]}" --port 0 --no-throttle) >"$1" 2>&1 &

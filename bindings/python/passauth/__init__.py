@@ -1,6 +1,6 @@
 """passauth — Adobe Pass Authentication REST API V2 client for Python, over libpassauth.so.
 
-The native library is loaded on first use (``Client(...)``, ``version()``), so ``passauth.emulator``
+The native library is loaded on first use (``Client(...)``, ``version()``), so importing the package
 works without it.
 """
 

@@ -7,8 +7,10 @@ from typing import Any, Callable, Dict, Iterator
 import pytest
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+# The emulator is its own package, at the repository root (emulator/passauth_emulator).
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "emulator")))
 
-from passauth.emulator import Emulator  # noqa: E402
+from passauth_emulator import Emulator  # noqa: E402
 
 SOFTWARE_STATEMENT = (
     "eyJhbGciOiJSUzI1NiJ9."
