@@ -42,12 +42,14 @@
  *   - Threads.  A passauth_client may be used from any number of threads at once. Calls block the
  *     calling thread for at most the configured timeouts (section 6); nothing waits forever.
  *
- *   - Secrets.  The client secret, the access token, media tokens and SSO tokens never appear in
- *     results (other than the media token of an authorization), errors, statistics or logs, even when
- *     a server echoes them back, in any field, as they are or in the encodings the library itself
- *     uses on the wire (URL/form encoding, base64). A client scrubs its configuration's secrets, its
- *     current credentials and the 1,024 most recent media tokens, SSO tokens and replaced
- *     credentials, so its memory stays bounded.
+ *   - Secrets.  The client's own secrets (client secret, access token, software statement) never
+ *     appear in results, errors, statistics or logs, and media tokens and SSO tokens never appear in
+ *     errors, statistics or logs, even when a server echoes them back, in any field, as they are or in
+ *     the encodings the library itself uses on the wire (URL/form encoding, base64, JSON's "\/"); a
+ *     secret of any length is a secret. (A media token is a result of passauth_authorize, and an SSO
+ *     token is the caller's own: results are not scrubbed of those.) A client scrubs its
+ *     configuration's secrets, its current credentials and the last 16 replaced ones, and the 1,024
+ *     most recent media and SSO tokens, so its memory stays bounded.
  *
  *   - Credentials belong to the host that issued them.  State is kept per (service origin, service
  *     provider): the registration and access token obtained from one base URL are never sent to

@@ -74,7 +74,7 @@ extension Client {
         }
         for decision in decisions {
             // Media tokens become secrets now, after the answer that carried them was scrubbed.
-            _ = decision["token"]?["serializedToken"]?.withStringBytes { redactor.rememberRecent(bytes: $0, mediaToken: true) }
+            _ = decision["token"]?["serializedToken"]?.withStringBytes { redactor.rememberMediaToken($0) }
             if let code = decision["error"]?["code"]?.string, RetryPolicy.profileGoneCodes.contains(code) {
                 forgetProfileEverywhere(device: device, mvpd: mvpd, because: code)
             }
@@ -192,7 +192,11 @@ enum Decisions {
         -> (nodes: [JSONNode], inOrder: Bool)
     {
         func trimmed(_ text: String?) -> String? { text?.trimmingCharacters(in: " \t\r\n") }
-        let ids = decisions.map { trimmed($0["resource"]?.string) }
+        let echoed = decisions.map { $0["resource"]?.string }
+        if decisions.count == asked.count, zip(echoed, asked).allSatisfy({ $0 == nil || $0 == $1 }) {
+            return (decisions, true)
+        }
+        let ids = echoed.map(trimmed)
         if decisions.count == asked.count, zip(ids, asked).allSatisfy({ $0 == nil || $0 == trimmed($1) }) {
             return (decisions, true)
         }

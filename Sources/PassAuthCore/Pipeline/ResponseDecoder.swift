@@ -43,8 +43,9 @@ package final class Answer: @unchecked Sendable {
 /// Turns one HTTP response into the answer of an endpoint, or into a typed error: the one place that
 /// decodes what the service sends, for every call (REST and DCR, blocking and polled).
 ///   1. The service's clock is read from the Date header (ServiceClock).
-///   2. Every secret the client holds is scrubbed from the body, whatever field it hides in, before
-///      anything else reads it (so errors, excerpts and results alike are clean).
+///   2. The client's own secrets (client secret, access token, software statement) are scrubbed from
+///      the body, whatever field they hide in, before anything else reads it: results never carry
+///      them; an error body loses every held secret, media and SSO tokens too.
 ///   3. Non-2xx answers become typed errors (ResponseErrors).
 ///   4. 2xx answers must be JSON objects of the endpoint's shape (ResponseShape); timestamps become
 ///      numbers of milliseconds (a value that cannot is PASSAUTH_E_PROTOCOL).
@@ -56,8 +57,10 @@ package struct ResponseDecoder: Sendable {
     func decode(_ response: HTTPResponse, endpoint: Endpoint) throws(PassAuthError) -> Answer {
         if let date = response.date { clock.observe(dateHeader: date) }
         var scrubbed = response
-        scrubbed.body = redactor.scrub(bytes: response.body)
-        guard (200..<300).contains(response.status) else {
+        let success = (200..<300).contains(response.status)
+        // Answers lose the client's own secrets; error bodies (excerpts, messages) lose every secret.
+        scrubbed.body = success ? redactor.scrubAnswer(response.body) : redactor.scrub(bytes: response.body)
+        guard success else {
             if response.status == 429 { stats.throttled.add() }
             throw ResponseErrors.error(for: scrubbed, endpoint: endpoint.name, clock: clock)
         }
@@ -67,12 +70,14 @@ package struct ResponseDecoder: Sendable {
         } catch {
             throw ResponseShape.malformed(endpoint, "the response is not a JSON object (\(error.message))", response: scrubbed)
         }
-        guard document.node.isObject else {
-            throw ResponseShape.malformed(endpoint, "the response is a JSON \(document.node.typeName), not an object", response: scrubbed)
+        let changed = try document.withRoot { (root) throws(PassAuthError) -> Bool in
+            guard root.isObject else {
+                throw ResponseShape.malformed(endpoint, "the response is a JSON \(JSONNode.typeName(root)), not an object", response: scrubbed)
+            }
+            let changed = endpoint.isRegistration ? false : try Timestamps.normalize(root, endpoint: endpoint)
+            try endpoint.shape.check(root, endpoint: endpoint)
+            return changed
         }
-        var changed = false
-        if !endpoint.isRegistration { changed = try Timestamps.normalize(document.node, endpoint: endpoint) }
-        try endpoint.shape.check(document.node, endpoint: endpoint)
         return Answer(document: document, original: changed ? nil : scrubbed.body)
     }
 }

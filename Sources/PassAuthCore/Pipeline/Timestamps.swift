@@ -1,4 +1,5 @@
 import CJansson
+import Glibc
 
 /// The service is not uniform about time: the sessions samples send `notBefore`/`notAfter` as strings
 /// of milliseconds, the profiles and decisions samples as numbers. Results handed to callers always
@@ -9,46 +10,61 @@ enum Timestamps {
     /// Turns every timestamp member of the answer into an integer in place. Returns whether anything
     /// changed; throws PASSAUTH_E_PROTOCOL for a timestamp that is neither a non-negative integer nor
     /// a string of digits within 64 bits.
-    static func normalize(_ node: JSONNode, endpoint: Endpoint) throws(PassAuthError) -> Bool {
+    static func normalize(_ root: RawJSON, endpoint: Endpoint) throws(PassAuthError) -> Bool {
         var changed = false
-        try walk(node, endpoint: endpoint, changed: &changed)
+        try walk(root, endpoint: endpoint, changed: &changed)
         return changed
     }
 
-    private static func walk(_ node: JSONNode, endpoint: Endpoint, changed: inout Bool) throws(PassAuthError) {
-        if node.isArray {
-            for element in node.elements { try walk(element, endpoint: endpoint, changed: &changed) }
+    private static func walk(_ node: RawJSON, endpoint: Endpoint, changed: inout Bool) throws(PassAuthError) {
+        switch node.pointee.type {
+        case JSON_ARRAY:
+            for index in 0..<json_array_size(node) {
+                if let element = json_array_get(node, index) { try walk(element, endpoint: endpoint, changed: &changed) }
+            }
+        case JSON_OBJECT:
+            var iter = json_object_iter(node)
+            while let it = iter {
+                defer { iter = json_object_iter_next(node, it) }
+                guard let value = json_object_iter_value(it) else { continue }
+                let key = json_object_iter_key(it)!
+                guard isTimestampKey(key) else {
+                    if value.isObject || value.isArray { try walk(value, endpoint: endpoint, changed: &changed) }
+                    continue
+                }
+                switch value.pointee.type {
+                case JSON_INTEGER where json_integer_value(value) >= 0:
+                    continue
+                case JSON_REAL:
+                    guard let whole = value.int64, whole >= 0 else { throw invalid(key, value, endpoint) }
+                    json_object_iter_set_new(node, it, json_integer(json_int_t(whole)))
+                case JSON_STRING:
+                    guard let text = value.string, let whole = milliseconds(text) else { throw invalid(key, value, endpoint) }
+                    json_object_iter_set_new(node, it, json_integer(json_int_t(whole)))
+                default:
+                    throw invalid(key, value, endpoint)
+                }
+                changed = true
+            }
+        default:
             return
         }
-        guard node.isObject else { return }
-        var replacements: [(String, Int64)] = []
-        var failure: PassAuthError? = nil
-        try node.forEachMember { (key, value) throws(PassAuthError) in
-            if timestampKeys.contains(key) {
-                switch value.raw.pointee.type {
-                case JSON_INTEGER:
-                    guard json_integer_value(value.raw) >= 0 else { failure = invalid(key, value, endpoint); return }
-                case JSON_REAL:
-                    guard let whole = value.int64, whole >= 0 else { failure = invalid(key, value, endpoint); return }
-                    replacements.append((key, whole))
-                case JSON_STRING:
-                    guard let text = value.string, let whole = milliseconds(text) else { failure = invalid(key, value, endpoint); return }
-                    replacements.append((key, whole))
-                default:
-                    failure = invalid(key, value, endpoint)
-                }
-            } else {
-                try walk(value, endpoint: endpoint, changed: &changed)
-            }
-        }
-        if let failure { throw failure }
-        for (key, value) in replacements { node.set(key, .int(value)) }
-        if !replacements.isEmpty { changed = true }
     }
 
-    private static func invalid(_ key: String, _ value: JSONNode, _ endpoint: Endpoint) -> PassAuthError {
-        let shown = value.string.map { "'\($0.prefix(40))'" } ?? "a \(value.typeName)"
-        return ResponseShape.malformed(endpoint, "\"\(key)\" is \(shown), not a number of milliseconds")
+    /// notBefore, notAfter, issuedAt, expiresAt, createdAt, compared as C strings.
+    private static func isTimestampKey(_ key: UnsafePointer<CChar>) -> Bool {
+        switch UInt8(bitPattern: key[0]) {
+        case UInt8(ascii: "n"): return strcmp(key, "notBefore") == 0 || strcmp(key, "notAfter") == 0
+        case UInt8(ascii: "i"): return strcmp(key, "issuedAt") == 0
+        case UInt8(ascii: "e"): return strcmp(key, "expiresAt") == 0
+        case UInt8(ascii: "c"): return strcmp(key, "createdAt") == 0
+        default: return false
+        }
+    }
+
+    private static func invalid(_ key: UnsafePointer<CChar>, _ value: RawJSON, _ endpoint: Endpoint) -> PassAuthError {
+        let shown = value.string.map { "'\($0.prefix(40))'" } ?? "a \(JSONNode.typeName(value))"
+        return ResponseShape.malformed(endpoint, "\"\(String(cString: key))\" is \(shown), not a number of milliseconds")
     }
 
     static func milliseconds(_ text: String) -> Int64? {

@@ -34,6 +34,8 @@ package final class ServiceClock: Sendable {
     static let resolutionMs: Int64 = 1_500
     private let offset: Atomic<Int64>
     private let stats: Stats?
+    /// The last Date header read: answers within one second repeat it, and are not parsed again.
+    private let lastDate = Locked<String>("")
 
     init(stats: Stats? = nil) {
         offset = Atomic(0)
@@ -46,7 +48,8 @@ package final class ServiceClock: Sendable {
 
     /// An answer carried `Date: <dateHeader>` and arrived at local time `receivedAt`.
     func observe(dateHeader: String, receivedAt: Int64 = Clock.nowMs()) {
-        guard let serviceMs = HTTPDate.milliseconds(dateHeader) else { return }
+        guard lastDate.withLock({ last in last == dateHeader ? false : { last = dateHeader; return true }() }),
+              let serviceMs = HTTPDate.milliseconds(dateHeader) else { return }
         // The header truncates to the second: the service's clock was in [date, date + 1 s).
         let estimate = serviceMs + 500 - receivedAt
         let applied = abs(estimate) < ServiceClock.resolutionMs ? 0 : estimate

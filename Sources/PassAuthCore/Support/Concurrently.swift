@@ -9,6 +9,9 @@ enum Concurrently {
     static func run<T>(_ count: Int, limit: Int, _ job: @escaping @Sendable (Int) throws(PassAuthError) -> T)
         -> [Result<T, PassAuthError>]
     {
+        if count == 1 {
+            do throws(PassAuthError) { return [.success(try job(0))] } catch { return [.failure(error)] }
+        }
         let shared = Jobs<T>(count: count, job: job)
         let helpers = max(0, min(limit, count) - 1)
         var threads: [pthread_t] = []

@@ -140,7 +140,9 @@ package struct JSONNode {
         return (0..<json_array_size(raw)).compactMap { child(json_array_get(raw, $0)) }
     }
 
-    package var typeName: String {
+    package var typeName: String { JSONNode.typeName(raw) }
+
+    static func typeName(_ raw: RawJSON) -> String {
         switch raw.pointee.type {
         case JSON_OBJECT: return "object"
         case JSON_ARRAY: return "array"

@@ -8,7 +8,8 @@ import Glibc
 final class CurlMulti: @unchecked Sendable {
     static let maxInFlight = 64
     private let multi: UnsafeMutableRawPointer
-    private let options: CurlTransport.Options
+    /// Configures the handles (weak: the engine owns this loop and shuts it down first).
+    private weak var engine: CurlTransport?
     private let stats: Stats
 
     // Guarded by `monitor`. The thread sleeps in curl_multi_poll; `submit` wakes it with
@@ -20,20 +21,20 @@ final class CurlMulti: @unchecked Sendable {
     private var thread: pthread_t?
 
     // The loop thread's own.
-    private var running: [UnsafeMutableRawPointer: (CurlExchange, HTTPCompletion)] = [:]
-    private var idleHandles: [UnsafeMutableRawPointer] = []
+    private var running: [UnsafeMutableRawPointer: (CurlHandle, HTTPCompletion)] = [:]
+    private var idleHandles: [CurlHandle] = []
 
-    init?(options: CurlTransport.Options, stats: Stats) {
+    init?(engine: CurlTransport, stats: Stats) {
         guard let multi = curl_multi_init() else { return nil }
         self.multi = multi
-        self.options = options
+        self.engine = engine
         self.stats = stats
         // Idle connections kept for the next requests; beyond this the oldest is closed.
         ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, CurlMulti.maxInFlight)
     }
 
     deinit {
-        for easy in idleHandles { curl_easy_cleanup(easy) }
+        idleHandles = []
         curl_multi_cleanup(multi)
     }
 
@@ -91,10 +92,9 @@ final class CurlMulti: @unchecked Sendable {
             curl_multi_poll(multi, nil, 0, 1_000, nil)
         }
         let cancelled = { (endpoint: String) in PassAuthError(.cancelled, "\(endpoint): the client was freed") }
-        for (easy, (exchange, completion)) in running {
+        for (easy, (handle, completion)) in running {
             curl_multi_remove_handle(multi, easy)
-            curl_easy_cleanup(easy)
-            completion(.failure(cancelled(exchange.request.endpoint)))
+            completion(.failure(cancelled(handle.request.endpoint)))
         }
         running = [:]
         let left = monitor.withLock { () -> [(HTTPRequest, HTTPCompletion)] in
@@ -123,22 +123,22 @@ final class CurlMulti: @unchecked Sendable {
     }
 
     private func start(_ request: HTTPRequest, _ completion: @escaping HTTPCompletion) {
-        guard let easy = idleHandles.popLast() ?? curl_easy_init() else {
+        guard let handle = idleHandles.popLast() ?? engine?.makeHandle() else {
             return completion(.failure(PassAuthError(.internal, "libcurl easy handle allocation failed")))
         }
-        let exchange = CurlExchange(request: request, easy: easy, options: options, share: nil)
-        guard curl_multi_add_handle(multi, easy) == CURLM_OK else {
-            idleHandles.append(easy)
+        handle.prepare(request)
+        guard curl_multi_add_handle(multi, handle.easy) == CURLM_OK else {
+            idleHandles.append(handle)
             return completion(.failure(PassAuthError(.internal, "\(request.endpoint): libcurl refused the transfer")))
         }
-        running[easy] = (exchange, completion)
+        running[handle.easy] = (handle, completion)
     }
 
     private func finish(_ easy: UnsafeMutableRawPointer, _ code: CURLcode) {
         curl_multi_remove_handle(multi, easy)
-        guard let (exchange, completion) = running.removeValue(forKey: easy) else { return }
-        let outcome = exchange.outcome(code, stats: stats)
-        idleHandles.append(easy)
+        guard let (handle, completion) = running.removeValue(forKey: easy) else { return }
+        let outcome = handle.outcome(code, stats: stats)
+        idleHandles.append(handle)
         completion(outcome)
     }
 }

@@ -1,39 +1,30 @@
 import CCurl
 import Glibc
 
-/// One request on an easy handle: sets its options, owns the header list and the response while the
-/// transfer runs, and turns the transfer's result into a response or a typed error. The blocking pool
-/// and the multi loop share it, so both send exactly the same thing.
-final class CurlExchange {
-    let request: HTTPRequest
+/// An easy handle configured once with the client's options (everything that does not change
+/// between requests), plus its response sink. A request then sets only what is its own: URL,
+/// remaining time, method and body, and the header list (rebuilt only when the lines differ from the
+/// previous request's, which for one device and token they do not). One thread uses a handle at a
+/// time: the pool hands it out (CurlTransport) or the multi thread owns it (CurlMulti).
+final class CurlHandle {
     let easy: UnsafeMutableRawPointer
     private let sink: ResponseSink
-    private let maxResponseBytes: Int
     private let options: CurlTransport.Options
+    private(set) var request = HTTPRequest(method: "GET", url: "", endpoint: "")
+    private var headerLines: [String] = []
     private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var libraryUserAgent = true
 
-    /// `share`: the share handle of the blocking pool; nil inside a multi handle, which has its own
-    /// connection cache.
-    init(request: HTTPRequest, easy: UnsafeMutableRawPointer, options: CurlTransport.Options, share: UnsafeMutableRawPointer?) {
-        self.request = request
+    init?(options: CurlTransport.Options, share: UnsafeMutableRawPointer?) {
+        guard let easy = curl_easy_init() else { return nil }
         self.easy = easy
-        sink = ResponseSink(limit: options.maxResponseBytes)
-        maxResponseBytes = options.maxResponseBytes
         self.options = options
+        sink = ResponseSink(limit: options.maxResponseBytes)
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
-        for line in request.headers {
-            headerList = curl_slist_append(headerList, line)
-        }
-        // No "Expect: 100-continue" round trip for small bodies.
-        headerList = curl_slist_append(headerList, "Expect:")
-
-        ccurl_setopt_str(easy, CURLOPT_URL, request.url)
         ccurl_setopt_ptr(easy, CURLOPT_SHARE, share)
         ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         ccurl_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https")
         ccurl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
-        ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(request.timeoutMs, 1))
-        ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, max(min(options.connectTimeoutMs, request.timeoutMs), 1))
         // The server-to-server cookbook asks for DNS answers to be cached for at most 30 seconds.
         ccurl_setopt_long(easy, CURLOPT_DNS_CACHE_TIMEOUT, 30)
         ccurl_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
@@ -44,12 +35,7 @@ final class CurlExchange {
         ccurl_require_loopback_peer(easy, options.requireLoopbackPeer ? 1 : 0)
         ccurl_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(options.maxResponseBytes))
         ccurl_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, "")
-        ccurl_setopt_ptr(easy, CURLOPT_HTTPHEADER, headerList.map { UnsafeMutableRawPointer($0) })
-        if request.header("User-Agent") == nil {
-            ccurl_setopt_str(easy, CURLOPT_USERAGENT, options.userAgent)
-        } else {
-            ccurl_setopt_ptr(easy, CURLOPT_USERAGENT, nil)
-        }
+        ccurl_setopt_str(easy, CURLOPT_USERAGENT, options.userAgent)
         ccurl_setopt_write(easy, CURLOPT_WRITEFUNCTION, { data, size, count, context in
             Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue().appendBody(data!, size * count)
         })
@@ -58,12 +44,41 @@ final class CurlExchange {
             Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue().appendHeader(data!, size * count)
         })
         ccurl_setopt_ptr(easy, CURLOPT_HEADERDATA, sinkPointer)
+    }
 
+    deinit {
+        curl_easy_cleanup(easy)
+        curl_slist_free_all(headerList)
+    }
+
+    /// Sets what is the request's own, then the handle is ready to perform.
+    func prepare(_ request: HTTPRequest) {
+        // Setting the URL makes libcurl parse it again: only when it changed (one device polling, a
+        // player authorizing the same resource).
+        if request.url != self.request.url || self.request.url.isEmpty { ccurl_setopt_str(easy, CURLOPT_URL, request.url) }
+        self.request = request
+        sink.reset()
+        ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(request.timeoutMs, 1))
+        ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, max(min(options.connectTimeoutMs, request.timeoutMs), 1))
+        if request.headers != headerLines {
+            curl_slist_free_all(headerList)
+            headerList = nil
+            for line in request.headers { headerList = curl_slist_append(headerList, line) }
+            // No "Expect: 100-continue" round trip for small bodies.
+            headerList = curl_slist_append(headerList, "Expect:")
+            headerLines = request.headers
+            ccurl_setopt_ptr(easy, CURLOPT_HTTPHEADER, headerList.map { UnsafeMutableRawPointer($0) })
+            // The device's own User-Agent, when it has one, replaces the library's.
+            let own = request.hasUserAgent
+            if own == libraryUserAgent {
+                libraryUserAgent = !own
+                if own { ccurl_setopt_ptr(easy, CURLOPT_USERAGENT, nil) } else { ccurl_setopt_str(easy, CURLOPT_USERAGENT, options.userAgent) }
+            }
+        }
         if request.method == "GET" {
-            ccurl_setopt_str(easy, CURLOPT_CUSTOMREQUEST, nil)
             ccurl_setopt_long(easy, CURLOPT_HTTPGET, 1)
         } else {
-            ccurl_setopt_str(easy, CURLOPT_CUSTOMREQUEST, request.method == "POST" ? nil : request.method)
+            // The service's operations are GET or POST (Endpoint.method).
             let body = request.body ?? []
             body.withUnsafeBufferPointer { buffer in
                 ccurl_setopt_long(easy, CURLOPT_POST, 1)
@@ -73,8 +88,6 @@ final class CurlExchange {
             }
         }
     }
-
-    deinit { curl_slist_free_all(headerList) }
 
     /// The exchange's outcome once the transfer ended with `code`; counts the request and the
     /// connections it opened.
@@ -95,14 +108,14 @@ final class CurlExchange {
     private func transportError(_ code: CURLcode) -> PassAuthError {
         let reason = String(cString: curl_easy_strerror(code))
         // The host (and the proxy, when one is used): what a user checks first.
-        let authority = CurlExchange.authority(of: request.url)
-        let where_ = "host \(authority)" + (options.proxy.map { "; proxy \(CurlExchange.authority(of: $0))" } ?? "")
+        let authority = CurlHandle.authority(of: request.url)
+        let where_ = "host \(authority)" + (options.proxy.map { "; proxy \(CurlHandle.authority(of: $0))" } ?? "")
         var error: PassAuthError
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
             error = PassAuthError(.timeout, "\(request.endpoint): no complete answer from \(where_) within the timeout (\(reason))")
         case CURLE_WRITE_ERROR where sink.overflowed, CURLE_FILESIZE_EXCEEDED:
-            error = PassAuthError(.protocol, "\(request.endpoint): response larger than the \(maxResponseBytes)-byte limit")
+            error = PassAuthError(.protocol, "\(request.endpoint): response larger than the \(options.maxResponseBytes)-byte limit")
         case CURLE_ABORTED_BY_CALLBACK where options.requireLoopbackPeer:
             var ip: UnsafeMutablePointer<CChar>? = nil
             ccurl_getinfo_str(easy, CURLINFO_PRIMARY_IP, &ip)
@@ -117,7 +130,7 @@ final class CurlExchange {
     }
 }
 
-extension CurlExchange {
+extension CurlHandle {
     /// "host[:port]" of a URL, without any user:password@ (a proxy URL may carry credentials).
     static func authority(of url: String) -> Substring {
         var rest = Substring(url)
@@ -128,11 +141,6 @@ extension CurlExchange {
     }
 }
 
-/// A curl easy handle; only one thread uses it at a time (see the pool above).
-struct EasyHandle: @unchecked Sendable {
-    let raw: UnsafeMutableRawPointer
-}
-
 /// Collects one response; refuses bodies over the limit instead of growing without bound.
 private final class ResponseSink {
     var body: [UInt8] = []
@@ -141,6 +149,13 @@ private final class ResponseSink {
     let limit: Int
 
     init(limit: Int) { self.limit = limit }
+
+    /// Ready for the next response (the previous body now belongs to its HTTPResponse).
+    func reset() {
+        body = []
+        headers.removeAll(keepingCapacity: true)
+        overflowed = false
+    }
 
     func appendBody(_ data: UnsafeMutablePointer<CChar>, _ count: Int) -> Int {
         guard body.count + count <= limit else { overflowed = true; return 0 }
