@@ -15,7 +15,8 @@ from support import requests_to
 
 
 def test_version_and_status_names() -> None:
-    assert passauth.version() == "0.1.0"
+    assert passauth.version() == "0.2.0"
+    assert passauth.version_number() == 2000
     assert passauth.status_name(-11) == "PASSAUTH_E_REGISTRATION"
     assert passauth.status_name(99) == "PASSAUTH_E_UNKNOWN"
 
