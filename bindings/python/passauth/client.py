@@ -23,6 +23,13 @@ _byref = ctypes.byref
 _c_void_p = ctypes.c_void_p
 _loads = json.loads
 _dumps = json.dumps
+# The C scanner behind json.loads, without its Python-level wrappers (decode, raw_decode, the trailing
+# whitespace check): the library's results are complete, valid UTF-8 JSON documents.
+_scan_once = json.decoder.JSONDecoder().scan_once
+
+
+def _parse(data: bytes) -> Any:
+    return _scan_once(data.decode("utf-8"), 0)[0]
 
 # Encoded arguments are cached per distinct value: a player sends the same device and resource lists
 # over and over. Bounded; cleared whole when full.
@@ -286,7 +293,7 @@ class Client:
             data = _string_at(pointer)
         finally:
             self._lib.passauth_free(pointer)
-        result: JSONObject = _loads(data)
+        result: JSONObject = _parse(data)
         return result
 
     # The journey --------------------------------------------------------------------------------
@@ -446,7 +453,7 @@ class Client:
             data = _string_at(pointer)
         finally:
             self._lib.passauth_free(pointer)
-        return [Decision(d) for d in _loads(data)["decisions"]]
+        return [Decision(d) for d in _parse(data)["decisions"]]
 
     def logout(self, mvpd: str, redirect_url: str, device: Optional[Device] = None) -> Logout:
         """Logs the device out of ``mvpd``; the result says whether a user agent must open a URL."""
