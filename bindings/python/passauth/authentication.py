@@ -15,7 +15,8 @@ from typing import Any, Callable, Dict, List, Optional, Set
 from . import _native
 from ._time import utc
 from ._view import JSONObject, View
-from .errors import CancelledError, PassAuthError, PollPending, error_from_last, error_from_record, error_from_struct
+from .errors import (CancelledError, PassAuthError, PollPending, error_from_last, error_from_record, error_from_struct,
+                     invalid_argument)
 
 #: How long one native wait of :meth:`Poll.wait` lasts at most: the longest a Ctrl-C waits to be seen.
 WAIT_SLICE_MS = 200
@@ -259,6 +260,8 @@ class Poll:
 
     def __init__(self, lib: Any, client: Any, device: Optional[bytes], code: str, options: Optional[JSONObject],
                  callback: Optional[PollCallback]) -> None:
+        if not isinstance(code, str):
+            raise invalid_argument(f"code must be a string, got {type(code).__name__}", "code")
         self._lib = lib
         self.code = code
         self._user_callback = callback
