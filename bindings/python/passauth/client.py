@@ -25,7 +25,7 @@ _loads = json.loads
 _dumps = json.dumps
 # The C scanner behind json.loads, without its Python-level wrappers (decode, raw_decode, the trailing
 # whitespace check): the library's results are complete, valid UTF-8 JSON documents.
-_scan_once = json.decoder.JSONDecoder().scan_once
+_scan_once: Callable[[str, int], Tuple[Any, int]] = json.decoder.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _parse(data: bytes) -> Any:

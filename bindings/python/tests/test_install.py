@@ -69,7 +69,7 @@ def test_fresh_venv_imports_the_package_and_loads_the_bundled_library(venv):
               "print(passauth.version()); print(passauth.__file__); print(n.library()._name)")
     done = run([venv["python"], "-c", script], cwd=str(venv["base"]), env=clean_env())
     version, module_file, loaded = done.stdout.split()
-    assert version == "0.1.0"
+    assert version == "0.2.0"
     site = os.path.join(str(venv["base"]), "venv")
     assert module_file.startswith(site), module_file
     assert loaded.startswith(site) and loaded.endswith("passauth/lib/libpassauth.so.0"), loaded
