@@ -110,13 +110,14 @@ def callers(setup: Dict[str, Any]) -> Tuple[Callable[[], None], Callable[[], Non
     return with_package, with_requests, close
 
 
-def child(side: str, setup_file: str, calls: int) -> int:
-    """`--child`: one warm-up call, then `calls` calls (the process callgrind measures)."""
+def child(side: str, setup_file: str, calls: int, warmup: int = 1) -> int:
+    """`--child`: `warmup` calls, then `calls` calls (the process callgrind measures)."""
     with open(setup_file) as handle:
         setup = json.load(handle)
     with_package, with_requests, close = callers(setup)
     call = with_package if side == "package" else with_requests
-    call()
+    for _ in range(warmup):
+        call()
     for _ in range(calls):
         call()
     close()
@@ -132,14 +133,14 @@ def callgrind_total(out_file: str) -> int:
     raise SystemExit(f"no totals in {out_file}")
 
 
-def instructions_per_call(side: str, setup_file: str, calls: int, package: str) -> float:
+def instructions_per_call(side: str, setup_file: str, calls: int, package: str, warmup: int = 1) -> float:
     os.makedirs(BENCH_BIN, exist_ok=True)
     totals = []
     for n in (0, calls):
         out = os.path.join(BENCH_BIN, f"callgrind.python-{side}.{n}.out")
         command = ["valgrind", "--tool=callgrind", "--quiet", f"--callgrind-out-file={out}", sys.executable,
                    os.path.abspath(__file__), "--child", side, "--setup", setup_file, "--calls", str(n),
-                   "--package", package]
+                   "--package", package, "--warmup", str(warmup)]
         done = subprocess.run(command, env=dict(os.environ, PYTHONPATH=package), capture_output=True, text=True)
         if done.returncode != 0:  # valgrind's own notes (DWARF forms it does not know) only matter then
             raise SystemExit(f"callgrind run failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -155,13 +156,15 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="CPU runs per side (median reported)")
     parser.add_argument("--callgrind-calls", type=int, default=200, help="calls of the longer callgrind run (0: skip)")
     parser.add_argument("--package", default=PACKAGE_ROOT, help="the directory holding the passauth package to measure")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="unmeasured calls before the measured ones in the callgrind children (default 1)")
     parser.add_argument("--child", choices=["package", "requests"], help=argparse.SUPPRESS)
     parser.add_argument("--setup", help=argparse.SUPPRESS)
     args = parser.parse_args()
     package = os.path.abspath(args.package)
     sys.path.insert(0, package)
     if args.child:
-        return child(args.child, args.setup, args.calls)
+        return child(args.child, args.setup, args.calls, args.warmup)
 
     emulator, base_url = start_emulator()
     try:
@@ -195,8 +198,8 @@ def main() -> int:
 
             instructions = None
             if args.callgrind_calls and shutil.which("valgrind"):
-                instructions = (instructions_per_call("package", setup_file, args.callgrind_calls, package),
-                                instructions_per_call("requests", setup_file, args.callgrind_calls, package))
+                instructions = (instructions_per_call("package", setup_file, args.callgrind_calls, package, args.warmup),
+                                instructions_per_call("requests", setup_file, args.callgrind_calls, package, args.warmup))
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
