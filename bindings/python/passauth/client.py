@@ -184,7 +184,11 @@ class Client:
             except ValueError:
                 pass
         else:
-            document = merged(_loads(config) if isinstance(config, str) else config, keywords)
+            try:
+                base = _loads(config) if isinstance(config, str) else config
+            except ValueError as error:
+                raise invalid_argument(f"config is not valid JSON: {error}", "config") from None
+            document = merged(base, keywords)
             if "logLevel" not in document:
                 document = dict(document, logLevel=logs.library_level())
             text = _dumps(document)
@@ -205,9 +209,9 @@ class Client:
             default_device.get("id") if isinstance(default_device, dict) else None)
         self._log_callback = logs.CALLBACK  # alive as long as the client: the library may call it until freed
         if self._lib.passauth_set_log_callback(handle, self._log_callback, None) != _native.PASSAUTH_OK:
-            error = error_from_last(_native.PASSAUTH_E_INVALID_ARGUMENT)
+            failure = error_from_last(_native.PASSAUTH_E_INVALID_ARGUMENT)
             self._lib.passauth_client_free(handle)
-            raise error
+            raise failure
         self._closing = threading.Lock()
         self._devices: Dict[int, Tuple[Any, Any, bytes]] = {}
         self._resources: Dict[Tuple[Any, ...], bytes] = {}

@@ -103,7 +103,7 @@ class _ConfigRequired(TypedDict):
 
 
 class Config(_ConfigRequired, total=False):
-    """The client configuration (``passauth_client_new``); docs/configuration.md gives each key's default."""
+    """The client configuration (``passauth_client_new`` in Include/passauth.h gives each key's range and default)."""
 
     environment: Environment
     baseUrl: str
