@@ -215,6 +215,8 @@ class Client:
         self._closing = threading.Lock()
         self._devices: Dict[int, Tuple[Any, Any, bytes]] = {}
         self._resources: Dict[Tuple[Any, ...], bytes] = {}
+        self._authorize = self._lib.passauth_authorize
+        self._free = self._lib.passauth_free
         self._handle = handle
 
     # Lifetime -----------------------------------------------------------------------------------
@@ -447,17 +449,25 @@ class Client:
         handle = self._handle
         if not handle:
             raise invalid_argument("the client is closed", "client")
+        encoded = None
+        if resources.__class__ is list or resources.__class__ is tuple:
+            try:
+                encoded = self._resources.get(tuple(resources))
+            except TypeError:  # unhashable items: the slow path lets the library say what is wrong
+                pass
+        if encoded is None:
+            encoded = self._resource_list(resources)
         out = _c_void_p()
-        status = self._lib.passauth_authorize(handle, None if device is None else self._device(device),
-                                              mvpd.encode("utf-8"), self._resource_list(resources), _byref(out))
+        status = self._authorize(handle, None if device is None else self._device(device), mvpd.encode("utf-8"),
+                                 encoded, _byref(out))
         if status:
             raise error_from_last(status)
         pointer: Any = out.value  # set on success
         try:
             data = _string_at(pointer)
         finally:
-            self._lib.passauth_free(pointer)
-        return [Decision(d) for d in _parse(data)["decisions"]]
+            self._free(pointer)
+        return [Decision(d) for d in _scan_once(data.decode("utf-8"), 0)[0]["decisions"]]
 
     def logout(self, mvpd: str, redirect_url: str, device: Optional[Device] = None) -> Logout:
         """Logs the device out of ``mvpd``; the result says whether a user agent must open a URL."""
