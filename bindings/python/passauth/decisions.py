@@ -2,105 +2,183 @@
 :class:`DecisionError`, :class:`Logout` and :class:`LogoutAction`.
 
 A denied resource is a :class:`Decision` with ``authorized`` False and its item-level ``error``; it is
-not an exception. The media token is a secret: it is left out of every ``repr``.
+not an exception. The media token is a secret: no ``repr`` shows it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
-from ._time import Validity, utc
+from ._time import utc
+from ._view import JSONObject, View
 
-JSONObject = Dict[str, Any]
 
-
-@dataclass(frozen=True)
-class DecisionError:
+class DecisionError(View):
     """The item-level enhanced error of a denied decision (``authorization_denied_by_mvpd`` …)."""
 
-    code: str
-    action: Optional[str] = None
-    status: Optional[int] = None
-    message: Optional[str] = None
-    details: Optional[str] = None
-    help_url: Optional[str] = None
-    trace: Optional[str] = None
+    __slots__ = ()
+    _shown = ("code", "action", "status", "message")
 
     @property
-    def helpUrl(self) -> Optional[str]:  # noqa: N802  (the service's own field name)
-        """Alias of :attr:`help_url` under the service's own field name."""
-        return self.help_url
+    def code(self) -> str:
+        """The enhanced error code."""
+        return str(self.raw.get("code", ""))
 
-    @classmethod
-    def from_json(cls, raw: JSONObject) -> "DecisionError":
-        """Builds a DecisionError from a decision's item-level ``error`` object."""
-        return cls(code=str(raw.get("code", "")), action=raw.get("action"), status=raw.get("status"),
-                   message=raw.get("message"), details=raw.get("details"), help_url=raw.get("helpUrl"),
-                   trace=raw.get("trace"))
+    @property
+    def action(self) -> str:
+        """The recommended remedy (``none``, ``authentication``, ``authorization``, ``retry`` …)."""
+        return str(self.raw.get("action", ""))
+
+    @property
+    def status(self) -> Optional[int]:
+        """The HTTP status the service gives for this item."""
+        value = self.raw.get("status")
+        return value if isinstance(value, int) else None
+
+    @property
+    def message(self) -> str:
+        """The service's explanation, in English."""
+        return str(self.raw.get("message", ""))
+
+    @property
+    def details(self) -> Optional[str]:
+        """The MVPD's additional explanation, when sent."""
+        return self.raw.get("details")
+
+    @property
+    def help_url(self) -> Optional[str]:
+        """Adobe's page about the code."""
+        return self.raw.get("helpUrl")
+
+    @property
+    def trace(self) -> Optional[str]:
+        """The service's trace id, when sent."""
+        return self.raw.get("trace")
 
 
-@dataclass(frozen=True)
-class MediaToken(Validity):
-    """The media token of a permit, to be verified by the Media Token Verifier. Never cached by
-    passauth; its value is not shown by ``repr``."""
+class MediaToken(View):
+    """The media token of a permit, for the Media Token Verifier. Never cached by passauth; ``repr``
+    shows its validity, never its value."""
 
-    serialized_token: str = field(repr=False)
-    not_before_ms: Optional[int] = None
-    not_after_ms: Optional[int] = None
-    issued_at_ms: Optional[int] = None
+    __slots__ = ()
+    _shown = ("not_before", "not_after")
 
+    @property
+    def serialized_token(self) -> str:
+        """The base64 media token (a secret: hand it to the verifier, do not log it)."""
+        return str(self.raw["serializedToken"])
 
+    @property
+    def not_before_ms(self) -> int:
+        return int(self.raw["notBefore"])
+
+    @property
+    def not_after_ms(self) -> int:
+        return int(self.raw["notAfter"])
+
+    @property
+    def not_before(self) -> datetime:
+        """Start of validity, as an aware UTC datetime."""
+        return utc(self.not_before_ms)
+
+    @property
+    def not_after(self) -> datetime:
+        """End of validity, as an aware UTC datetime."""
+        return utc(self.not_after_ms)
+
+    @property
+    def issued_at_ms(self) -> Optional[int]:
+        return self.raw.get("issuedAt")
 
     @property
     def issued_at(self) -> Optional[datetime]:
-        """When the token was issued, as an aware UTC datetime (when the service says)."""
-        return utc(self.issued_at_ms)
-
-    @classmethod
-    def from_json(cls, raw: JSONObject) -> "MediaToken":
-        """Builds a MediaToken from a permit's ``token`` object."""
-        return cls(serialized_token=raw["serializedToken"], not_before_ms=raw.get("notBefore"),
-                   not_after_ms=raw.get("notAfter"), issued_at_ms=raw.get("issuedAt"))
+        """When the token was issued (when the service says)."""
+        value = self.issued_at_ms
+        return None if value is None else utc(value)
 
 
-@dataclass(frozen=True)
-class Decision(Validity):
+class Decision(View):
     """One resource's decision. ``source`` is ``mvpd``, ``degradation``, ``temppass`` or ``dummy``."""
 
-    resource: str
-    authorized: bool
-    source: Optional[str] = None
-    mvpd: Optional[str] = None
-    error: Optional[DecisionError] = None
-    token: Optional[MediaToken] = None
-    not_before_ms: Optional[int] = None
-    not_after_ms: Optional[int] = None
-    raw: JSONObject = field(default_factory=dict, repr=False)
+    __slots__ = ()
+    _shown = ("resource", "authorized", "source", "mvpd", "error", "token")
+
+    @property
+    def resource(self) -> str:
+        return str(self.raw["resource"])
+
+    @property
+    def authorized(self) -> bool:
+        return self.raw["authorized"] is True
+
+    @property
+    def source(self) -> str:
+        return str(self.raw.get("source", ""))
+
+    @property
+    def mvpd(self) -> str:
+        return str(self.raw.get("mvpd", ""))
+
+    @property
+    def service_provider(self) -> str:
+        return str(self.raw.get("serviceProvider", ""))
+
+    @property
+    def error(self) -> Optional[DecisionError]:
+        """The item-level error of a deny."""
+        error = self.raw.get("error")
+        return DecisionError(error) if error.__class__ is dict else None
+
+    @property
+    def token(self) -> Optional[MediaToken]:
+        """The media token of a permit (authorize only)."""
+        token = self.raw.get("token")
+        return MediaToken(token) if token.__class__ is dict and "serializedToken" in token else None
+
+    @property
+    def not_before_ms(self) -> Optional[int]:
+        return self.raw.get("notBefore")
+
+    @property
+    def not_after_ms(self) -> Optional[int]:
+        return self.raw.get("notAfter")
+
+    @property
+    def not_before(self) -> Optional[datetime]:
+        value = self.not_before_ms
+        return None if value is None else utc(value)
+
+    @property
+    def not_after(self) -> Optional[datetime]:
+        value = self.not_after_ms
+        return None if value is None else utc(value)
 
 
-
-    @classmethod
-    def from_json(cls, raw: JSONObject) -> "Decision":
-        """Builds a Decision from one element of a ``decisions`` answer."""
-        error = raw.get("error")
-        token = raw.get("token")
-        return cls(resource=raw.get("resource", ""), authorized=bool(raw.get("authorized")), source=raw.get("source"),
-                   mvpd=raw.get("mvpd"), error=DecisionError.from_json(error) if isinstance(error, dict) else None,
-                   token=MediaToken.from_json(token) if isinstance(token, dict) and "serializedToken" in token else None,
-                   not_before_ms=raw.get("notBefore"), not_after_ms=raw.get("notAfter"), raw=raw)
-
-
-@dataclass(frozen=True)
-class LogoutAction:
+class LogoutAction(View):
     """What is left to do for one MVPD: open ``url`` in a user agent when ``action_type`` is
     ``interactive``; nothing when it is ``none``."""
 
-    action_name: str
-    action_type: str
-    mvpd: Optional[str] = None
-    url: Optional[str] = None
+    __slots__ = ()
+    _shown = ("mvpd", "action_name", "action_type", "url")
+
+    @property
+    def action_name(self) -> str:
+        """``logout``, ``complete``, ``partner_logout`` or ``invalid``."""
+        return str(self.raw.get("actionName", ""))
+
+    @property
+    def action_type(self) -> str:
+        """``interactive``, ``none`` or ``partner_interactive``."""
+        return str(self.raw.get("actionType", ""))
+
+    @property
+    def mvpd(self) -> str:
+        return str(self.raw.get("mvpd", ""))
+
+    @property
+    def url(self) -> Optional[str]:
+        return self.raw.get("url")
 
     @property
     def needs_user_agent(self) -> bool:
@@ -108,17 +186,15 @@ class LogoutAction:
         return self.action_type in ("interactive", "partner_interactive") and self.url is not None
 
 
-@dataclass(frozen=True)
-class Logout:
+class Logout(View):
     """The answer of :meth:`passauth.Client.logout`: one :class:`LogoutAction` per MVPD."""
-    actions: List[LogoutAction]
-    raw: JSONObject = field(default_factory=dict, repr=False)
 
-    @classmethod
-    def from_json(cls, raw: JSONObject) -> "Logout":
-        """Builds a Logout from the service's ``logouts`` answer."""
-        logouts = raw.get("logouts") or {}
-        items = list(logouts.items()) if isinstance(logouts, dict) else [(None, item) for item in logouts]
-        actions = [LogoutAction(action_name=item.get("actionName", ""), action_type=item.get("actionType", ""),
-                                mvpd=item.get("mvpd", mvpd), url=item.get("url")) for mvpd, item in items]
-        return cls(actions=actions, raw=raw)
+    __slots__ = ()
+    _shown = ("actions",)
+
+    @property
+    def actions(self) -> List[LogoutAction]:
+        logouts = self.raw.get("logouts") or {}
+        if isinstance(logouts, dict):
+            return [LogoutAction({"mvpd": mvpd, **item}) for mvpd, item in logouts.items()]
+        return [LogoutAction(item) for item in logouts]

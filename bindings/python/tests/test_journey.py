@@ -87,8 +87,9 @@ def test_every_status_has_its_exception_class():
     for status, cls in errors._BY_STATUS.items():
         assert issubclass(cls, passauth.PassAuthError) and cls.status == status
         assert getattr(passauth, cls.__name__) is cls
-        error = errors.error_from_info(status, {"message": "m"})
+        error = errors.error_from_record(status, {"message": "m"})
         assert type(error) is cls and error.status_name == passauth.status_name(status)
+        assert errors.error_class(status) is cls
 
 
 def test_invalid_argument(make_config):
@@ -207,13 +208,14 @@ def test_cancelled_error_and_callback(emu, make_config):
     assert not outcome.ok and isinstance(outcome.error, passauth.CancelledError)
 
 
-def test_not_found_error():
+def test_not_found_error(make_config):
     # passauth_profile_pick with no valid profile; Client.pick_profile turns it into None.
     out = ctypes.c_void_p()
-    with pytest.raises(passauth.NotFoundError):
+    with pytest.raises(passauth.NotFoundError) as caught:
         errors.check(_native.library().passauth_profile_pick(b'{"profiles": {}}', ctypes.byref(out)))
-    assert out.value is None
-    assert passauth.Client.pick_profile({}) is None
+    assert out.value is None and isinstance(caught.value, LookupError)
+    with passauth.Client(make_config()) as client:
+        assert client.pick_profile({}) is None
 
 
 def test_not_found_selected_mvpd_is_none(make_config):

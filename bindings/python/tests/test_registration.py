@@ -17,6 +17,7 @@ from support import requests_to
 def test_version_and_status_names() -> None:
     from passauth._version import __version__
     assert passauth.version() == __version__  # both written from VERSION
+    assert passauth.version_number() == int(__version__.split(".")[0]) * 1000000 + int(__version__.split(".")[1]) * 1000 + int(__version__.split(".")[2])
     assert passauth.status_name(-11) == "PASSAUTH_E_REGISTRATION"
     assert passauth.status_name(99) == "PASSAUTH_E_UNKNOWN"
 
