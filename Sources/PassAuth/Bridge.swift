@@ -51,6 +51,12 @@ enum Bridge {
         return out
     }
 
+    /// `resources_json`: a JSON array of strings, read straight from jansson (no tree of its own).
+    static func resources(_ pointer: UnsafePointer<CChar>?) throws(PassAuthError) -> [String] {
+        guard let pointer else { throw .invalid("resources_json must not be NULL", key: "resources_json") }
+        return try Decisions.resources(text: pointer)
+    }
+
     /// Hands a string to the caller, who frees it with passauth_free.
     static func give(_ text: String, to out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) throws(PassAuthError) {
         guard let copy = strdup(text) else { throw PassAuthError(.internal, "out of memory") }

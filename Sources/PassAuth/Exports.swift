@@ -87,7 +87,7 @@ public func passauth_preauthorize(_ handle: OpaquePointer?, _ deviceJSON: CStrin
         let out = try Bridge.requireOut(out, "out_json")
         let device = try Bridge.device(client, deviceJSON)
         let mvpd = try Bridge.string(mvpd, "mvpd")
-        let resources = try Bridge.json(resourcesJSON, "resources_json")
+        let resources = try Bridge.resources(resourcesJSON)
         try Bridge.give(bytes: client.preauthorize(device: device, mvpd: mvpd, resources: resources).bytes, to: out)
     }
 }
@@ -100,7 +100,7 @@ public func passauth_authorize(_ handle: OpaquePointer?, _ deviceJSON: CString?,
         let out = try Bridge.requireOut(out, "out_json")
         let device = try Bridge.device(client, deviceJSON)
         let mvpd = try Bridge.string(mvpd, "mvpd")
-        let resources = try Bridge.json(resourcesJSON, "resources_json")
+        let resources = try Bridge.resources(resourcesJSON)
         try Bridge.give(bytes: client.authorize(device: device, mvpd: mvpd, resources: resources).bytes, to: out)
     }
 }

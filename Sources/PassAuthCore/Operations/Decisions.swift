@@ -1,3 +1,5 @@
+import CJansson
+
 /// The Decisions APIs: preauthorization (content filtering only, permits cached in memory) and
 /// authorization (before every playback; the media token is handed back and never cached or logged).
 /// A denied resource is a normal decision carrying its item-level enhanced error, not a failure.
@@ -14,7 +16,10 @@ extension Client {
     /// `POST /api/v2/{sp}/decisions/preauthorize/{mvpd}`. Permits still valid in the cache are answered
     /// without a request. Never a playback decision (checklist).
     package func preauthorize(device: Device, mvpd: String, resources: JSON) throws(PassAuthError) -> Answer {
-        let list = try Decisions.resources(resources)
+        try preauthorize(device: device, mvpd: mvpd, resources: Decisions.resources(resources))
+    }
+
+    package func preauthorize(device: Device, mvpd: String, resources list: [String]) throws(PassAuthError) -> Answer {
         try Decisions.checkMVPD(mvpd)
         _ = try device.stateKey(for: Endpoint.preauthorize.name)  // cached permits are per device too
         let identity = device.decisionKey
@@ -47,7 +52,10 @@ extension Client {
     /// remembered by the redactor so no log or error can show it. A permit refreshes the device's
     /// stored profile for the MVPD in the background (attributes may change at authorization).
     package func authorize(device: Device, mvpd: String, resources: JSON) throws(PassAuthError) -> Answer {
-        let list = try Decisions.resources(resources)
+        try authorize(device: device, mvpd: mvpd, resources: Decisions.resources(resources))
+    }
+
+    package func authorize(device: Device, mvpd: String, resources list: [String]) throws(PassAuthError) -> Answer {
         try Decisions.checkMVPD(mvpd)
         let outcome = try decide(.authorize, device: device, mvpd: mvpd, resources: list, batchSize: config.authorizeBatchSize)
         if outcome.decisions.contains(where: { $0["authorized"]?.bool == true }) { refreshProfileLater(device: device, mvpd: mvpd) }
@@ -127,7 +135,7 @@ extension Client {
     /// request on the HTTP thread, stored by the result thread), at most once per "profileRefreshMs".
     private func refreshProfileLater(device: Device, mvpd: String) {
         guard config.profileRefreshMs > 0, let id = device.id,
-              profileRefreshes.admit(id + "\u{0}" + mvpd, periodMs: Int64(config.profileRefreshMs)) else { return }
+              profileRefreshes.admit(.init(device: id, mvpd: mvpd), periodMs: Int64(config.profileRefreshMs)) else { return }
         do throws(PassAuthError) {
             let (request, token) = try service.prepare(.profileForMVPD, argument: mvpd, device: device)
             service.submit(request) { [weak self] outcome in
@@ -147,7 +155,7 @@ extension Client {
     }
 }
 
-enum Decisions {
+package enum Decisions {
     /// `resources_json`: a non-empty array of non-empty strings (resource ids or MRSS, passed through).
     static func resources(_ json: JSON) throws(PassAuthError) -> [String] {
         guard case .array(let items) = json else {
@@ -159,6 +167,28 @@ enum Decisions {
         for (index, item) in items.enumerated() {
             guard let text = item.stringValue else {
                 throw .invalid("resources[\(index)] must be a string, got \(item.typeName)", key: "resources")
+            }
+            guard !text.isEmpty else { throw .invalid("resources[\(index)] must not be empty", key: "resources") }
+            list.append(text)
+        }
+        return list
+    }
+
+    /// `resources_json` as the caller's text, read with jansson (the same rules as `resources(_:)`).
+    package static func resources(text: UnsafePointer<CChar>) throws(PassAuthError) -> [String] {
+        var error = json_error_t()
+        guard let root = json_loads(text, Int(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY), &error) else {
+            let reason = withUnsafeBytes(of: &error.text) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            throw .invalid("resources_json is not a JSON document: \(reason) (line \(error.line), column \(error.column))", key: "resources_json")
+        }
+        defer { passauth_json_decref(root) }
+        guard root.isArray else { throw .invalid("resources must be a JSON array of resource ids, got \(JSONNode.typeName(root))", key: "resources") }
+        guard root.count > 0 else { throw .invalid("resources must not be empty", key: "resources") }
+        var list: [String] = []
+        list.reserveCapacity(root.count)
+        for index in 0..<root.count {
+            guard let item = root.element(index), let text = item.string else {
+                throw .invalid("resources[\(index)] must be a string, got \(root.element(index).map(JSONNode.typeName) ?? "null")", key: "resources")
             }
             guard !text.isEmpty else { throw .invalid("resources[\(index)] must not be empty", key: "resources") }
             list.append(text)
@@ -192,10 +222,13 @@ enum Decisions {
         -> (nodes: [JSONNode], inOrder: Bool)
     {
         func trimmed(_ text: String?) -> String? { text?.trimmingCharacters(in: " \t\r\n") }
-        let echoed = decisions.map { $0["resource"]?.string }
-        if decisions.count == asked.count, zip(echoed, asked).allSatisfy({ $0 == nil || $0 == $1 }) {
+        // The usual answer: one decision per resource, in order, ids echoed as sent.
+        if decisions.count == asked.count, zip(decisions, asked).allSatisfy({ decision, resource in
+            decision.raw.member("resource").map { $0.equals(resource) } ?? true
+        }) {
             return (decisions, true)
         }
+        let echoed = decisions.map { $0["resource"]?.string }
         let ids = echoed.map(trimmed)
         if decisions.count == asked.count, zip(ids, asked).allSatisfy({ $0 == nil || $0 == trimmed($1) }) {
             return (decisions, true)

@@ -23,6 +23,8 @@ final class Service: Sendable {
     private let pacer: Pacer?
     /// The service provider as a path segment.
     let serviceProvider: String
+    /// "Authorization: Bearer <token>" of the current token, built once per token.
+    private let bearer = Locked<(token: String, line: String)>(("", ""))
 
     init(config: ClientSettings, transport: HTTPTransport, registration: Registration, stats: Stats, logger: Logger,
          decoder: ResponseDecoder, policy: RetryPolicy = RetryPolicy()) {
@@ -156,7 +158,11 @@ final class Service: Sendable {
                          _ device: Device, token: AccessToken, deadline: Int64) -> HTTPRequest {
         var url = config.baseURL + endpoint.path(serviceProvider: serviceProvider, argument: argument)
         if !query.isEmpty { url += "?" + URLEncoding.form(query) }
-        var headers = ["Authorization: Bearer " + token.value, "Accept: application/json"]
+        let authorization: String = bearer.withLock { cached in
+            if cached.token != token.value { cached = (token.value, "Authorization: Bearer " + token.value) }
+            return cached.line
+        }
+        var headers = [authorization, "Accept: application/json"]
         headers += device.headerLines(for: endpoint, hostInfo: config.defaultDeviceInfo)
         var bytes: [UInt8]? = nil
         switch body {

@@ -1,8 +1,13 @@
 /// "At most once per period per key" (the profile refresh after an authorization), bounded: past
 /// `capacity` keys the ones whose period is over are forgotten (amortised, never a scan per call).
 final class RateLimiter: Sendable {
+    struct Key: Hashable, Sendable {
+        let device: String
+        let mvpd: String
+    }
+
     private struct Table {
-        var last: [String: Int64] = [:]
+        var last: [Key: Int64] = [:]
         var pruneAt: Int
     }
     private let table: Locked<Table>
@@ -14,7 +19,7 @@ final class RateLimiter: Sendable {
     }
 
     /// Whether `key` may act now (and records that it does), given `periodMs` between actions.
-    func admit(_ key: String, periodMs: Int64, now: Int64 = Clock.monotonicMs()) -> Bool {
+    func admit(_ key: Key, periodMs: Int64, now: Int64 = Clock.monotonicMs()) -> Bool {
         table.withLock { table in
             if let last = table.last[key], now - last < periodMs { return false }
             table.last[key] = now
