@@ -51,11 +51,6 @@ def contract() -> Contract:
 
 @pytest.fixture(scope="module")
 def service() -> Iterator[Emulator]:
+    """One emulator per test module, throttle off (the library's own pacing stays on in the journey)."""
     with Emulator(throttle=False) as emulator:
         yield emulator
-
-
-@pytest.fixture
-def emu(service: Emulator) -> Emulator:
-    service.control("reset", {})
-    return service
