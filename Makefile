@@ -37,18 +37,19 @@ CPP_EXAMPLES  := $(OUT)/examples/cpp-journey
 CPP_TESTS     := $(OUT)/tests/test_wrapper
 
 .PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-cpp test-python test-cli test-install \
-        test-emulator test-wheel wheel version demo emulator install clean bench bench-programs fuzz fuzz-build test-fuzz asan \
+        test-emulator test-contract test-wheel wheel version demo emulator install clean bench bench-programs fuzz fuzz-build test-fuzz asan \
         asan-swift tsan memcheck helgrind soak
 
 all: build
 
 help:
 	@echo "make demo      set up, build and run the journey against the local emulator (C, Python, the C player, C++, the passauth command)"
-	@echo "make test      build everything and run the Swift, C, C++, Python, CLI, emulator and install tests"
+	@echo "make test      build everything and run the Swift, C, C++, Python, CLI, emulator, contract and install tests"
 	@echo "make build     build $(LIB) (+ SONAME symlinks) and the passauth command $(CLI)"
 	@echo "make bench     build and run the benchmarks (benchmarks/README.md): one table, under 10 minutes"
 	@echo "make emulator  run the Adobe Pass emulator (emulator/, python3 -m passauth_emulator) on http://127.0.0.1:8642"
 	@echo "make test-emulator  the emulator's own tests (emulator/tests, including mypy --strict)"
+	@echo "make test-contract  the library's requests and decoders against Adobe's OpenAPI files (tests/contract)"
 	@echo "make fuzz      build the libFuzzer targets and run each for FUZZ_RUNS (1,000,000) executions"
 	@echo "make asan      every C test built with AddressSanitizer + UBSan (LeakSanitizer on), then the Swift tests under ASan"
 	@echo "make tsan      the Swift tests, then the 16-thread C stress test, under ThreadSanitizer"
@@ -129,7 +130,7 @@ $(OUT)/tests/test_wrapper: tests/cpp/test_wrapper.cpp $(OUT)/tests/harness.o bin
 	$(CXX) $(CXXFLAGS) -Itests/c -o $@ $< $(OUT)/tests/harness.o $(TEST_LDLIBS)
 
 test: build
-	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-emulator test-install test-wheel test-fuzz
+	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-emulator test-contract test-install test-wheel test-fuzz
 
 test-abi: $(LIB)
 	tests/abi/test_shared_object.sh $(LIB) Include/passauth.h
@@ -159,6 +160,11 @@ test-python:
 # The emulator's own suite (standard library only; needs neither the library nor the binding).
 test-emulator:
 	cd emulator && PYTHONPATH=$(abspath emulator) $(PY) -m pytest -q tests
+
+# The library against Adobe's OpenAPI descriptions (tests/contract/openapi/README.md): every request of
+# a full journey, and every 2xx response schema fed to the decoders, through the Python binding.
+test-contract:
+	$(PYPATH) $(PY) -m pytest -q tests/contract
 
 demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
 	@$(PYPATH) $(PY) scripts/demo.py $(abspath $(OUT)/examples) $(abspath $(CLI))
