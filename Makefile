@@ -15,7 +15,7 @@ CLI           := $(OUT)/bin/passauth
 CXX           ?= g++
 CXXFLAGS      := -std=c++17 -Wall -Wextra -Werror -O2 -g -IInclude -Ibindings/cpp
 CFLAGS        += -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -IInclude
-TEST_LDLIBS   := -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -lcurl -ljansson -lpthread
+TEST_LDLIBS   := -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -lcurl -ljansson -lsqlite3 -lpthread
 PYPATH        := PYTHONPATH=$(abspath bindings/python) PASSAUTH_LIBRARY=$(abspath $(LIBDIR)/$(SONAME))
 
 C_TESTS       := $(patsubst tests/c/%.c,$(OUT)/tests/%,$(filter-out tests/c/harness.c,$(wildcard tests/c/test_*.c)))
@@ -184,8 +184,9 @@ $(FUZZ_DIR)/fuzz_responses: fuzz/FuzzResponses.swift
 $(FUZZ_DIR)/fuzz_caller_inputs: fuzz/FuzzCallerInputs.swift
 $(FUZZ_DIR)/fuzz_responses $(FUZZ_DIR)/fuzz_caller_inputs: $(shell find Sources/PassAuthCore -name "*.swift") $(FUZZ_DIR)/ccurl.o
 	$(SWIFTC) -O -g -parse-as-library -module-name PassAuthCore -sanitize=fuzzer,address \
-	    -I Sources/CJansson -I $(FUZZ_DIR)/ccurl $(shell find Sources/PassAuthCore -name "*.swift") $(filter fuzz/%.swift,$^) \
-	    $(FUZZ_DIR)/ccurl.o -lcurl -ljansson -o $@
+	    -I Sources/CJansson -I Sources/CSQLite -I Sources/COpenSSL -I $(FUZZ_DIR)/ccurl \
+	    $(shell find Sources/PassAuthCore -name "*.swift") $(filter fuzz/%.swift,$^) \
+	    $(FUZZ_DIR)/ccurl.o -lcurl -ljansson -lsqlite3 -lcrypto -o $@
 
 fuzz-build: $(FUZZ_TARGETS)
 

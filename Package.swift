@@ -21,6 +21,10 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CJansson", path: "Sources/CJansson"),
+        // The default store (libsqlite3) and the encryption of secrets at rest (libcrypto, which libcurl
+        // already brings in).
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .target(
             name: "CCurl",
             path: "Sources/CCurl",
@@ -28,7 +32,7 @@ let package = Package(
         ),
         .target(
             name: "PassAuthCore",
-            dependencies: ["CJansson", "CCurl"],
+            dependencies: ["CJansson", "CCurl", "CSQLite", "COpenSSL"],
             path: "Sources/PassAuthCore"
         ),
         .target(
@@ -47,7 +51,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PassAuthCoreTests",
-            dependencies: ["PassAuthCore"],
+            dependencies: ["PassAuthCore", "CSQLite"],
             path: "Tests/PassAuthCoreTests"
         ),
     ]

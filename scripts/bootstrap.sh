@@ -3,8 +3,9 @@
 set -euo pipefail
 
 need_apt=()
-# g++/binutils: the C++ wrapper test and the ABI checks; redis-server: the shared-store tests.
-for pkg in libjansson-dev libcurl4-openssl-dev pkg-config openssl python3-venv g++ binutils redis-server; do
+# g++/binutils: the C++ wrapper test and the ABI checks; redis-server: the shared-store tests;
+# libsqlite3-dev, libssl-dev: the default store and the encryption of secrets at rest.
+for pkg in libjansson-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev pkg-config openssl python3-venv g++ binutils redis-server; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

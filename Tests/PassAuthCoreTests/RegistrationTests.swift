@@ -73,14 +73,14 @@ import Testing
         }
         let dir = temporaryDirectory()
         // Credentials already stored (from an earlier run) but revoked server-side.
-        var state = StoredState.empty
-        state.credentials = ClientCredentials(clientId: "old", clientSecret: "old-secret", issuedAt: nil,
-                                              statementFingerprint: ClientCredentials.fingerprint(of: softwareStatement))
-        try FileStore(directory: dir, serviceProvider: "REF30").save(state)
         let client = try Client(config: makeConfig(store: dir), transport: fake)
+        let old = ClientCredentials(clientId: "old", clientSecret: "old-secret", issuedAt: nil,
+                                    statementFingerprint: ClientCredentials.fingerprint(of: softwareStatement))
+        #expect(try client.state.writeRegistration(RegistrationRecord(credentials: old), expectedVersion: 0) != nil)
         let outcome = try client.register(device: Device())
         #expect(outcome["registered"] == true)
         #expect(fake.count("register") == 1 && fake.count("token") == 2)
+        #expect(client.stats.reregistrations.current == 1)
     }
 
     @Test func dcrErrorsAreRegistrationErrorsWithTheirCode() throws {
@@ -106,9 +106,9 @@ import Testing
         let client = try Client(config: makeConfig(store: dir), transport: fake)
         #expect(throws: PassAuthError.self) { try client.register(device: Device()) }
         // The credentials obtained are kept (they stay valid); no token was stored.
-        let state = try FileStore(directory: dir, serviceProvider: "REF30").load()
-        #expect(state.credentials?.clientId == "c1")
-        #expect(state.accessToken == nil)
+        let (record, _) = try client.state.readRegistration()
+        #expect(record?.credentials?.clientId == "c1")
+        #expect(record?.token == nil)
     }
 }
 

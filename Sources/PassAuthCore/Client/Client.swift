@@ -5,7 +5,9 @@ public final class Client: Sendable {
     public let stats = Stats()
     let redactor = Redactor()
     let logger: Logger
-    let store: StateStore
+    /// The client's state (registration, per-device profiles and MVPD choice) on its store, keyed
+    /// by (origin, service provider).
+    let state: ClientState
     let registration: Registration
     let service: Service
     let configurationCache = ExpiringCache(capacity: 64)
@@ -29,8 +31,8 @@ public final class Client: Sendable {
                 stats: stats)
         }
         if config.logLevel >= .debug { network = LoggingTransport(inner: network, logger: logger) }
-        self.store = store ?? FileStore(directory: config.storeDirectory, serviceProvider: config.serviceProvider)
-        registration = Registration(config: config, store: self.store, transport: network, stats: stats, redactor: redactor, logger: logger)
+        state = try Client.state(config: config, store: store, redactor: redactor)
+        registration = Registration(config: config, state: state, transport: network, stats: stats, redactor: redactor, logger: logger)
         service = Service(config: config, transport: network, registration: registration, stats: stats, redactor: redactor,
                           policy: retryPolicy)
         let serviceProvider = URLEncoding.segment(config.serviceProvider)
@@ -65,6 +67,36 @@ public final class Client: Sendable {
     /// Ensures client credentials and a fresh access token (registering only when none is stored).
     public func register(device: Device) throws(PassAuthError) -> JSON {
         try registration.ensure(device: device).json
+    }
+
+    /// The state of `config` on `store`, or on the store the config names (opened on first use).
+    static func state(config: ClientSettings, store: StateStore?, redactor: Redactor) throws(PassAuthError) -> ClientState {
+        if let secrets = config.storage.encryption { redactor.remember(secrets.encodedKey) }
+        var legacyFile: String? = nil
+        let backing: StateStore
+        if let store {
+            backing = store
+        } else {
+            switch config.storage.location {
+            case .directory(let directory):
+                let sqlite = SQLiteStore(directory: directory)
+                legacyFile = sqlite.directory + "/" + LegacyStore.fileName(for: config.serviceProvider) + ".json"
+                backing = sqlite
+            case .redis(let location):
+                if let password = location.password { redactor.remember(password) }
+                throw .invalid("config key 'store': Redis store not available yet", key: "store")
+            }
+        }
+        return ClientState(store: backing, keys: StateKeys(prefix: config.storage.keyPrefix, baseURL: config.baseURL,
+                                                            serviceProvider: config.serviceProvider),
+                           secrets: config.storage.encryption, timeoutMs: config.timeoutMs, legacyFile: legacyFile, redactor: redactor)
+    }
+
+    /// Imports a passauth 0.1 state file (`<store>/<serviceProvider>.json`, which records no origin)
+    /// for this client's origin and service provider; see ClientState.importLegacyFile. Only for a
+    /// file written for this client's base URL: its credentials are then sent there.
+    public func importLegacyState(file: String) throws(PassAuthError) -> JSON {
+        try state.importLegacyFile(file)
     }
 
     var serviceProviderSegment: String { URLEncoding.segment(config.serviceProvider) }

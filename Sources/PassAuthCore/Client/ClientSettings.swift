@@ -8,7 +8,8 @@ public struct ClientSettings: Sendable {
     public var serviceProvider: String
     public var softwareStatement: String
     public var redirectUri: String?
-    public var storeDirectory: String
+    /// "store", "storeKeyPrefix", "storeEncryptionKey", "reregister" (StoreSettings).
+    public var storage: StoreSettings
     public var device: Device
     public var timeoutMs: Int = 30_000
     public var connectTimeoutMs: Int = 10_000
@@ -32,6 +33,7 @@ public struct ClientSettings: Sendable {
     static let keys = ["environment", "baseUrl", "serviceProvider", "softwareStatement", "redirectUri", "store",
                        "device", "timeoutMs", "connectTimeoutMs", "caFile", "allowInsecureHttp", "pacing",
                        "pacingRatePerSecond", "pacingBurst", "logLevel", "maxResponseBytes", "configurationCacheMs", "pollIntervalMs", "preauthorizeBatchSize"]
+        + ["storeKeyPrefix", "storeEncryptionKey", "reregister"]
 
     public init(json: JSON, environmentVariables env: (String) -> String? = ClientSettings.processEnvironment) throws(PassAuthError) {
         guard case .object(let members) = json else {
@@ -142,16 +144,7 @@ public struct ClientSettings: Sendable {
             logLevel = parsed
         }
 
-        if let dir = try string("store") {
-            guard !dir.isEmpty else { throw .invalid("config key 'store' must be a directory path", key: "store") }
-            storeDirectory = dir
-        } else if let state = env("XDG_STATE_HOME"), state.hasPrefix("/") {
-            storeDirectory = state + "/passauth"
-        } else if let home = env("HOME"), !home.isEmpty {
-            storeDirectory = home + "/.local/state/passauth"
-        } else {
-            throw .invalid("config key 'store' is required when neither XDG_STATE_HOME nor HOME is set", key: "store")
-        }
+        storage = try StoreSettings(seen, environment: env)
     }
 
     public static func processEnvironment(_ name: String) -> String? {

@@ -17,6 +17,8 @@ public final class Stats: Sendable {
     public let cacheHits = Counter()
     public let connectionsOpened = Counter()
     public let registrations = Counter()
+    /// Registrations that replaced a client (every user of the old client was logged out).
+    public let reregistrations = Counter()
     public let tokenFetches = Counter()
 
     public init() {}
