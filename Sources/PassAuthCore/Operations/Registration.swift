@@ -159,8 +159,8 @@ final class Registration: Sendable {
         if let old {
             guard config.reregister == .auto else {
                 var error = PassAuthError(.registration, """
-                    re-registration is disabled (config "reregister" is "never"): \(reason ?? "a new registration is needed") \
-                    (client \(old.clientId)); a new registration would log every user of that client out (DCR FAQ). The stored \
+                    re-registration is disabled (config "reregister" is "never"): \(reason ?? "a new registration is needed"); \
+                    a new registration would replace client \(old.clientId) and log every user of it out (DCR FAQ). The stored \
                     credentials were kept; set "reregister" to "auto" to allow it
                     """)
                 error.code = "reregistration_refused"

@@ -216,7 +216,10 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
             opened = try openConnection(uri: nil, mode: .readWrite, timeoutMs: timeoutMs)
         } catch {
             // A read may still succeed read-only (a read-only directory: no WAL index can be created).
-            guard !forWriting, error.status == .store, error.code == SQLiteStore.fallbackMarker else { throw error.unmarked }
+            guard error.code == SQLiteStore.fallbackMarker else { throw error }
+            guard !forWriting else {
+                throw PassAuthError(.store, "\(description) cannot be written: the store directory or the database file is read-only; the state was not changed")
+            }
             let fallback = try? openConnection(uri: "file:\(SQLiteStore.uriEscaped(path))?mode=ro", mode: .readOnly, timeoutMs: timeoutMs)
             guard let fallback = fallback ?? (try? openConnection(uri: "file:\(SQLiteStore.uriEscaped(path))?immutable=1", mode: .immutable, timeoutMs: timeoutMs))
             else { throw error.unmarked }
@@ -268,7 +271,7 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
             // A read-write open whose first read fails for lack of a writable WAL index (a read-only
             // directory) may be retried read-only; anything else (corrupt, not a database) may not.
             let primary = connection.lastCode & 0xFF
-            if connection.mode == .readWrite && (primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY || primary == SQLITE_IOERR) {
+            if connection.mode != .immutable && (primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY || primary == SQLITE_IOERR) {
                 var marked = error
                 marked.code = SQLiteStore.fallbackMarker
                 throw marked
