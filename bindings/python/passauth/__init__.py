@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .authentication import Poll, PollResult, Profile, Session
 from .client import Client, Configuration, Mvpd, Registration
-from .stores import RedisStore, Store
+from .stores import MemoryStore, RedisStore, Store
 from .decisions import Decision, DecisionError, Logout, LogoutAction, MediaToken
 from .errors import (
     CancelledError,
@@ -33,7 +33,7 @@ __all__ = [
     "Decision", "DecisionError", "MediaToken", "Logout", "LogoutAction", "version", "status_name",
     "PassAuthError", "InvalidArgumentError", "TransportError", "TimedOutError", "HTTPError", "ServiceError",
     "UnauthorizedError", "ThrottledError", "ProtocolError", "ExpiredError", "CancelledError",
-    "RegistrationError", "StoreError", "InternalError", "NotFoundError", "Store", "RedisStore",
+    "RegistrationError", "StoreError", "InternalError", "NotFoundError", "Store", "MemoryStore", "RedisStore",
 ]
 
 
