@@ -23,7 +23,7 @@ C_EXAMPLES    := $(OUT)/examples/player
 CPP_EXAMPLES  := $(OUT)/examples/cpp-journey
 CPP_TESTS     := $(OUT)/tests/test_wrapper
 
-.PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-cpp test-python test-cli test-install \
+.PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-cpp test-python test-cli test-install test-store-scale \
         demo emulator install clean bench bench-programs fuzz fuzz-build test-fuzz asan asan-swift tsan memcheck helgrind soak
 
 all: build
@@ -89,7 +89,7 @@ $(OUT)/tests/test_wrapper: tests/cpp/test_wrapper.cpp $(OUT)/tests/harness.o bin
 	$(CXX) $(CXXFLAGS) -Itests/c -o $@ $< $(OUT)/tests/harness.o $(TEST_LDLIBS)
 
 test: build
-	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-install test-fuzz
+	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-install test-fuzz test-store-scale
 
 test-abi: $(LIB)
 	tests/abi/test_shared_object.sh $(LIB) Include/passauth.h
@@ -109,6 +109,10 @@ test-cli: $(CLI)
 test-install: $(LIB) $(CLI)
 	$(PYPATH) PYTHON=$(PYTHON) tests/install/test_install.sh
 
+# The state layer's write cost stays flat with the number of devices stored (benchmarks/store_scale.swift).
+test-store-scale: $(OUT)/bench/store_scale
+	$(OUT)/bench/store_scale --devices 1000,100000 --writes 201 --check
+
 test-python:
 	cd bindings/python && $(PYPATH) $(PYTHON) -m pytest -q tests
 
@@ -116,7 +120,7 @@ demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
 	@$(PYPATH) $(PYTHON) scripts/demo.py $(abspath $(OUT)/examples) $(abspath $(CLI))
 
 # Benchmarks (benchmarks/README.md): C programs in build/bench/, then benchmarks/run.py prints one table.
-BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver \
+BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver $(OUT)/bench/store_scale \
                   $(patsubst benchmarks/%.c,$(OUT)/bench/%,$(wildcard benchmarks/s2s_*.c))
 
 bench: build bench-programs
@@ -131,6 +135,21 @@ $(OUT)/bench/authorize_bench: benchmarks/c/authorize_bench.c Include/passauth.h 
 $(OUT)/bench/poll_driver: benchmarks/c/poll_driver.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
+
+# store_scale: the core's sources and the benchmark compiled as one module (it calls the state layer
+# directly, as the fuzz targets do), optimised, without sanitizers.
+BENCH_SWIFT   := $(OUT)/bench/swift
+
+$(BENCH_SWIFT)/ccurl.o: Sources/CCurl/ccurl.c Sources/CCurl/include/ccurl.h
+	@mkdir -p $(BENCH_SWIFT)/ccurl
+	printf 'module CCurl {\n    header "%s/Sources/CCurl/include/ccurl.h"\n    link "curl"\n    export *\n}\n' \
+	    "$(abspath .)" > $(BENCH_SWIFT)/ccurl/module.modulemap
+	$(CC) -c -O2 -ISources/CCurl/include -o $@ $<
+
+$(OUT)/bench/store_scale: benchmarks/store_scale.swift $(shell find Sources/PassAuthCore -name "*.swift") $(BENCH_SWIFT)/ccurl.o
+	swiftc -O -parse-as-library -module-name PassAuthCore -I Sources/CJansson -I Sources/CSQLite -I Sources/COpenSSL \
+	    -I $(BENCH_SWIFT)/ccurl $(shell find Sources/PassAuthCore -name "*.swift") benchmarks/store_scale.swift \
+	    $(BENCH_SWIFT)/ccurl.o -lcurl -ljansson -lsqlite3 -lcrypto -o $@
 
 $(OUT)/bench/footprint: benchmarks/c/footprint.c
 	@mkdir -p $(dir $@)
