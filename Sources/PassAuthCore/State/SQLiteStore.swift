@@ -356,7 +356,11 @@ public final class SQLiteStore: StateStore, @unchecked Sendable {
     /// since this connection last looked.
     private func refreshCache(_ connection: Connection) throws(PassAuthError) {
         guard connection.mode != .immutable else { return }
-        let version = try connection.integer("PRAGMA data_version", store: self)
+        let statement = try connection.prepare("PRAGMA data_version", store: self)
+        defer { sqlite3_reset(statement) }
+        let code = sqlite3_step(statement)
+        guard code == SQLITE_ROW else { throw failure("checking", code, connection.db) }
+        let version = sqlite3_column_int64(statement, 0)
         if version != connection.dataVersion {
             cache.removeAll()
             connection.dataVersion = version

@@ -15,8 +15,6 @@ public struct StoreSettings: Sendable {
     public var encryption: SecretBox?
     public var reregister: ReregisterPolicy = .auto
 
-    static let keys = ["store", "storeKeyPrefix", "storeEncryptionKey", "reregister"]
-
     /// Reads the keys from the config's members (types already known to be JSON values).
     init(_ seen: [String: JSON], environment env: (String) -> String?) throws(PassAuthError) {
         func string(_ key: String) throws(PassAuthError) -> String? {
