@@ -171,9 +171,13 @@ final class Registration: Sendable {
     }
 
     private func exchange(_ request: HTTPRequest) throws(PassAuthError) -> JSON {
-        let response = try transport.send(request)
+        var response = try transport.send(request)
         guard (200..<300).contains(response.status) else {
             if response.status == 429 { stats.throttled.add() }
+            // Scrub the body before anything reads it (as ResponseDecoder does for REST answers): an
+            // error's fields and its excerpt are cut from it, and a secret the cut splits would
+            // otherwise show its first characters.
+            response.body = redactor.scrub(bytes: response.body)
             throw ResponseErrors.error(for: response, endpoint: request.endpoint).redacted(by: redactor)
         }
         do throws(JSONError) {
