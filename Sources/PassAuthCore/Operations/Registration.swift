@@ -165,7 +165,9 @@ final class Registration: Sendable {
     }
 
     private func dcrHeaders(device: Device, contentType: String) -> [String] {
-        var headers = ["Content-Type: " + contentType, "Accept: application/json", "X-Device-Info: " + device.deviceInfoHeaderOrDefault]
+        var headers = ["Content-Type: " + contentType, "Accept: application/json"]
+        // The device's info, else this host's unless config "defaultDeviceInfo" is false (then none).
+        if let info = DeviceHeader.deviceInfo.value(for: device, hostInfo: config.defaultDeviceInfo) { headers.append("X-Device-Info: " + info) }
         if let agent = device.userAgent { headers.append("User-Agent: " + agent) }
         return headers
     }
