@@ -32,9 +32,11 @@ enum Bridge {
         do throws(JSONError) {
             return try JSON.parse(text)
         } catch {
-            // A value jansson cannot read (an integer beyond 64 bits, a number out of range) is reported
-            // against the member that holds it, like any other bad value.
-            let member = memberPath(Array(text.utf8).prefix(max(error.position, 0)))
+            // A number jansson cannot represent (an integer beyond 64 bits, 1e400) is a bad value, not bad
+            // JSON: it is reported against the member that holds it, like any other bad value. Syntax
+            // errors (a cut-off document, a stray comma) stay the argument's.
+            let unrepresentable = error.message.hasPrefix("too big") || error.message.hasPrefix("real number overflow")
+            let member = unrepresentable ? memberPath(Array(text.utf8).prefix(max(error.position, 0))) : ""
             let key = member.isEmpty ? name : name == "config_json" ? member : "\(name).\(member)"
             let at = member.isEmpty ? "" : ", in the value of '\(key)'"
             throw .invalid("\(name) is not a JSON document: \(error.message) (line \(error.line), column \(error.column)\(at))", key: key)
