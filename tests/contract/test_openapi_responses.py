@@ -4,9 +4,14 @@ For each operation and 2xx status with a JSON schema, instances are generated (c
 "all" properties, only the "required" ones, or every "containers" member with only required scalars;
 plus a few named variants), checked against the file with openapi-core's response validator, served
 to the library by the emulator (fault kind `canned`), and the matching binding call must succeed and
-hand back every field it was given. When the library refuses a schema-valid answer, the test works
-out which optional members it needs (removing them one by one from the "all" instance while the
-library accepts it) and names their schema paths: those are divergences for the lead to decide on.
+hand back every field it was given (it may add an empty object or array for an optional member the
+answer left out, nothing else).
+When the library refuses a schema-valid answer, the test works out which optional members it needs
+(removing them one by one from the "all" instance while the library accepts it) and names their
+schema paths: those are divergences for the lead to decide on.
+
+A code's profiles answer without a profile means the user has not logged in yet: polling it goes on
+until the code expires (case "profiles.code (poll)").
 """
 
 from __future__ import annotations
@@ -86,9 +91,10 @@ class Harness:
         """A client with a store of its own (it registers again)."""
         return passauth.Client({**self.config, "store": tempfile.mkdtemp(dir=self.stores)})
 
-    def serve(self, endpoint: str, status: int, body: Any) -> None:
+    def serve(self, endpoint: str, status: int, body: Any, count: int = 1) -> None:
         self.emu.control("faults", method="DELETE")
-        self.emu.control("faults", {"faults": [{"kind": "canned", "endpoint": endpoint, "status": status, "body": body}]})
+        self.emu.control("faults", {"faults": [{"kind": "canned", "endpoint": endpoint, "status": status, "body": body,
+                                                "count": count}]})
 
     def consumed(self) -> bool:
         return not self.emu.control("faults")["faults"]
@@ -114,8 +120,27 @@ def _decisions(method: str) -> Callable[[Harness, Any, Dict[str, Any]], Any]:
 
 
 def _poll(h: Harness, instance: Any, hints: Dict[str, Any]) -> Any:
-    with h.client.poll(CODE, timeout=20) as poll:
-        return _raw_profiles(poll.wait(timeout=25))
+    """A profile ends the poll with it. An answer without a profile means the user has not logged in
+    yet: the poll must go on (every request gets the same answer) until the code expires or the poll's
+    own timeout, and hand back nothing. The code's notAfter is 7 s away: the first request leaves within
+    one interval (3 s), so a poll that goes on makes a second one before it."""
+    if isinstance(instance, dict) and instance.get("profiles"):
+        with h.client.poll(CODE, timeout=20) as poll:
+            return _raw_profiles(poll.wait(timeout=25))
+    h.serve("profiles.code", 200, instance, count=100)
+    before = len(h.requests("profiles.code"))
+    try:
+        with h.client.poll(CODE, interval=3, timeout=20, not_after_ms=int(time.time() * 1000) + 7000) as poll:
+            found = poll.wait(timeout=25)
+    except (passauth.ExpiredError, passauth.TimedOutError):
+        pass
+    else:
+        raise Refused(f"the poll ended with {found!r} on answers without a profile")
+    polled = [r for r in h.requests("profiles.code")[before:] if r["path"].endswith("/" + CODE)]
+    if len(polled) < 2:
+        raise Refused(f"the poll stopped after {len(polled)} request(s) on an answer without a profile")
+    h.emu.control("faults", method="DELETE")  # the answers left for requests the poll did not make
+    return {}
 
 
 def _register(h: Harness, instance: Any, hints: Dict[str, Any]) -> Any:
@@ -261,23 +286,36 @@ def schema_errors(contract: Contract, case: Case, instance: Any) -> List[str]:
     return [str(getattr(e, "__cause__", None) or e) for e in contract.apis[case.file].iter_response_errors(request, response)]
 
 
-def schema_pointer(contract: Contract, case: Case, json_path: Sequence[Any]) -> str:
-    """The schema path (from the innermost named component) of a member of the instance."""
+def schema_at(contract: Contract, case: Case, json_path: Sequence[Any]) -> Tuple[str, Dict[str, Any]]:
+    """The schema path (from the innermost named component) of a member of the instance, and its
+    schema (references resolved)."""
     _, schema = response_schema(contract, case)
     pointer = "(response schema)"
+
+    def resolve() -> None:
+        nonlocal pointer, schema
+        while "$ref" in schema or "anyOf" in schema:
+            if "$ref" in schema:
+                pointer = schema["$ref"]
+                schema = contract.pointer(case.file, schema["$ref"])
+            else:
+                schema = schema["anyOf"][0]
+
     for part in json_path:
-        while "$ref" in schema:
-            pointer = schema["$ref"]
-            schema = contract.pointer(case.file, schema["$ref"])
-        if "anyOf" in schema:
-            schema = schema["anyOf"][0]
+        resolve()
         if isinstance(part, int):
             pointer, schema = pointer + "/items", schema.get("items", {})
         elif part in schema.get("properties", {}):
             pointer, schema = pointer + f"/properties/{part}", schema["properties"][part]
         else:
             pointer, schema = pointer + "/additionalProperties", schema.get("additionalProperties", {})
-    return pointer
+    at = pointer
+    resolve()
+    return at, schema
+
+
+def schema_pointer(contract: Contract, case: Case, json_path: Sequence[Any]) -> str:
+    return schema_at(contract, case, json_path)[0]
 
 
 def nodes(value: Any, prefix: Tuple[Any, ...] = ()) -> List[Tuple[Any, ...]]:
@@ -303,8 +341,33 @@ def without(value: Any, path: Sequence[Any]) -> Any:
     return copied
 
 
-def handed_back_problems(case: Case, served: Any, handed: Any) -> List[str]:
-    """Members of the served instance the call did not hand back (or changed)."""
+def added_empty_containers(contract: Contract, case: Case, served: Any, handed: Any,
+                           prefix: Tuple[Any, ...] = ()) -> List[Tuple[Any, ...]]:
+    """Members the call handed back and the answer did not have that are an empty object or array for
+    a member the schema marks optional (the library's results keep their shape): the one thing a call
+    may add."""
+    added: List[Tuple[Any, ...]] = []
+    if isinstance(served, dict) and isinstance(handed, dict):
+        _, schema = schema_at(contract, case, prefix)
+        required = set(schema.get("required", []))
+        for key, value in handed.items():
+            if key in served:
+                added += added_empty_containers(contract, case, served[key], value, prefix + (key,))
+            elif key in schema.get("properties", {}) and key not in required and value in ({}, []):
+                kind = schema_at(contract, case, prefix + (key,))[1]
+                if kind.get("type") == ("object" if value == {} else "array"):
+                    added.append(prefix + (key,))
+    elif isinstance(served, list) and isinstance(handed, list):
+        for index, (s, h) in enumerate(zip(served, handed)):
+            added += added_empty_containers(contract, case, s, h, prefix + (index,))
+    return added
+
+
+def handed_back_problems(contract: Contract, case: Case, served: Any, handed: Any) -> List[str]:
+    """Members of the served instance the call did not hand back (or changed). An empty container the
+    call added for an optional member the answer left out is not one (added_empty_containers)."""
+    for path in added_empty_containers(contract, case, served, handed):
+        handed = without(handed, path)
     problems = []
     skip = DCR_NOT_HANDED_BACK.get(case.endpoint, set())
     for path, value in leaves(served):
@@ -402,7 +465,7 @@ def test_every_2xx_answer_of_the_files_is_decoded_and_handed_back(contract, harn
                 accepted += 1
                 if mode == "all" and not overrides:
                     full = instance
-                problems = handed_back_problems(case, instance, outcome)
+                problems = handed_back_problems(contract, case, instance, outcome)
                 divergences += [f"{label}: not handed back: {p}" for p in problems]
                 continue
             needs = ""
@@ -433,8 +496,21 @@ def test_the_checks_of_the_response_test_work(contract, harness):
     full = instance_for(contract, case, "all", {}, (), "r")
     ok, handed = attempt(harness, case, full)
     assert ok, handed
-    assert handed_back_problems(case, full, handed) == []
-    assert handed_back_problems(case, full, {"logouts": {}}) != []
+    assert handed_back_problems(contract, case, full, handed) == []
+    assert handed_back_problems(contract, case, full, {"logouts": {}}) != []
+    # An empty container for an optional member the answer left out may be added, nothing else.
+    assert handed_back_problems(contract, case, {}, {"logouts": {}}) == []
+    assert handed_back_problems(contract, case, {}, {"logouts": []}) != []  # the schema's is an object
+    assert handed_back_problems(contract, case, {}, {"logouts": {MVPD: {}}}) != []
+    assert handed_back_problems(contract, case, {}, {"logouts": {}, "extra": {}}) != []
+    profiles = next(c for c in CASES if c.name == "profiles")
+    served = instance_for(contract, profiles, "all", {}, (), "r")
+    assert handed_back_problems(contract, profiles, served, {"profiles": {}}) != []
+    decisions = next(c for c in CASES if c.name == "decisions.authorize")
+    served = {"decisions": [{"authorized": True}]}
+    assert handed_back_problems(contract, decisions, served, {"decisions": [{"authorized": True, "error": {}}]}) == []
+    # DecisionResponse.resource is a string, not a container: an empty object there is not an addition.
+    assert added_empty_containers(contract, decisions, served, {"decisions": [{"authorized": True, "resource": {}}]}) == []
     minimal = minimal_accepted(contract, harness, case, full)
     assert schema_errors(contract, case, minimal) == []
     assert set(nodes(minimal)) <= set(nodes(full))
