@@ -258,6 +258,51 @@ PAGES_OVER_FILES: Tuple[PagePoint, ...] = (
 )
 
 
+# --- what the library needs beyond the schemas -------------------------------------------------------
+
+# Members the files leave optional (or type as any string) that the library needs, so it refuses an
+# answer without them (PASSAUTH_E_PROTOCOL): openapi/README.md, "What the library needs beyond the
+# schemas". The response test (test_openapi_responses.py) takes a refusal of a schema-valid answer as
+# expected only when the library's error names one of these members and the answer, with those members
+# as the page has them, is accepted; and it fails when a member of the list no longer causes a refusal.
+
+@dataclass(frozen=True)
+class Need:
+    id: str
+    kind: str  # "present": the member must be there; "milliseconds": a string of digits (a number of ms)
+    members: Tuple[Tuple[str, str], ...]  # (schema path, regular expression of the library's error naming it)
+    reason: str
+    page: str  # under rest-apis/ of the reference pages
+
+
+def _schema(name: str, member: str) -> str:
+    return f"#/components/schemas/{name}/properties/{member}"
+
+
+LIBRARY_NEEDS: Tuple[Need, ...] = (
+    Need("decisions", "present", ((_schema("DecisionsResponse", "decisions"), r'"decisions"'),),
+         "a decision per requested resource: the result is one decision per resource, in order",
+         "rest-api-v2/apis/decisions-apis/rest-api-v2-decisions-apis-retrieve-authorization-decisions-using-specific-mvpd.md"),
+    Need("mvpd-id", "present", ((_schema("MvpdType", "id"), r'"id"'),),
+         "an MVPD is selected by its id (sessions, profiles, decisions, logout take it)",
+         "rest-api-v2/apis/configuration-apis/"
+         "rest-api-v2-configuration-apis-retrieve-configuration-for-specific-service-provider.md"),
+    Need("client-credentials", "present", ((_schema("ClientApplication", "client_id"), r"\bclient_id\b"),
+                                           (_schema("ClientApplication", "client_secret"), r"\bclient_secret\b")),
+         "a registration without them is unusable: they are the token request's credentials",
+         "rest-api-dcr/apis/dynamic-client-registration-apis-retrieve-client-credentials.md"),
+    Need("access-token", "present",
+         ((_schema("ClientRegistrationAccessTokenResponse", "access_token"), r"\baccess_token\b"),
+          (_schema("ClientRegistrationAccessTokenResponse", "expires_in"), r"\bexpires_in\b")),
+         "a token without them is unusable: the bearer of every call, and when to renew it",
+         "rest-api-dcr/apis/dynamic-client-registration-apis-retrieve-access-token.md"),
+    Need("session-timestamps", "milliseconds",
+         tuple((_schema(name, member), rf'"{member}" is .*not a number of milliseconds')
+               for name in ("SessionResponse", "SessionStatusResponse") for member in ("notBefore", "notAfter")),
+         "the code's validity window, in milliseconds as the pages describe it (the files: any string)",
+         "rest-api-v2/apis/sessions-apis/rest-api-v2-sessions-apis-create-authentication-session.md"),
+)
+
 
 def readme_rows(heading: str) -> Dict[str, str]:
     """The table rows of a section ("## heading") of openapi/README.md, by the id of their first cell

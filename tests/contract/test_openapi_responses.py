@@ -6,9 +6,14 @@ plus a few named variants), checked against the file with openapi-core's respons
 to the library by the emulator (fault kind `canned`), and the matching binding call must succeed and
 hand back every field it was given (it may add an empty object or array for an optional member the
 answer left out, nothing else).
-When the library refuses a schema-valid answer, the test works out which optional members it needs
-(removing them one by one from the "all" instance while the library accepts it) and names their
-schema paths: those are divergences for the lead to decide on.
+
+A refusal of a schema-valid answer is expected only when it is one of "What the library needs beyond
+the schemas" (openapi/README.md, contract.LIBRARY_NEEDS): the library's error (PASSAUTH_E_PROTOCOL)
+names a member of that list the answer lacks (or has in another form), and the answer with those
+members as the page has them is accepted. Any other refusal is a divergence, for which the test works
+out which optional members the library needs (removing them one by one from the "all" instance while
+the library accepts it) and names their schema paths. A member of the list that no longer causes a
+refusal fails the test too.
 
 A code's profiles answer without a profile means the user has not logged in yet: polling it goes on
 until the code expires (case "profiles.code (poll)").
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -26,7 +32,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 from conftest import SOFTWARE_STATEMENT, pfs
-from contract import Contract, Generator, leaves, lookup
+from contract import LIBRARY_NEEDS, Contract, Generator, Need, leaves, lookup, readme_rows
 from openapi_core.testing import MockRequest, MockResponse
 
 import passauth
@@ -341,6 +347,15 @@ def without(value: Any, path: Sequence[Any]) -> Any:
     return copied
 
 
+def with_value(value: Any, path: Sequence[Any], new: Any) -> Any:
+    copied = copy.deepcopy(value)
+    parent = copied
+    for part in path[:-1]:
+        parent = parent[part]
+    parent[path[-1]] = copy.deepcopy(new)
+    return copied
+
+
 def added_empty_containers(contract: Contract, case: Case, served: Any, handed: Any,
                            prefix: Tuple[Any, ...] = ()) -> List[Tuple[Any, ...]]:
     """Members the call handed back and the answer did not have that are an empty object or array for
@@ -380,6 +395,81 @@ def handed_back_problems(contract: Contract, case: Case, served: Any, handed: An
             where = "".join(f"[{p!r}]" for p in path)
             problems.append(f"{where}: served {value!r}, handed back " + (repr(got) if found else "nothing"))
     return problems
+
+
+# --- what the library needs beyond the schemas (contract.LIBRARY_NEEDS) ---------------------------------
+
+NEED_MEMBERS: Dict[str, Tuple[Need, str]] = {pointer: (need, error) for need in LIBRARY_NEEDS
+                                             for pointer, error in need.members}
+
+
+def unmet_needs(contract: Contract, case: Case, instance: Any) -> List[Tuple[Tuple[Any, ...], str]]:
+    """(path, schema path) of every member of the list the instance lacks or has in another form."""
+    found: List[Tuple[Tuple[Any, ...], str]] = []
+
+    def walk(value: Any, path: Tuple[Any, ...]) -> None:
+        if isinstance(value, dict):
+            _, schema = schema_at(contract, case, path)
+            for name in schema.get("properties", {}):
+                pointer = schema_pointer(contract, case, path + (name,))
+                if pointer in NEED_MEMBERS:
+                    need, _ = NEED_MEMBERS[pointer]
+                    if need.kind == "present" and name not in value:
+                        found.append((path + (name,), pointer))
+                    elif need.kind == "milliseconds" and name in value and not (
+                            isinstance(value[name], str) and value[name].isdigit()):
+                        found.append((path + (name,), pointer))
+            for key, sub in value.items():
+                walk(sub, path + (key,))
+        elif isinstance(value, list):
+            for index, sub in enumerate(value):
+                walk(sub, path + (index,))
+
+    walk(instance, ())
+    return found
+
+
+def meet(instance: Any, path: Tuple[Any, ...], pointer: str, source: Any) -> Any:
+    """The instance with the member as the page has it: a string of milliseconds, or the member of
+    `source` (the case's "all" instance) at the same path."""
+    need, _ = NEED_MEMBERS[pointer]
+    if need.kind == "milliseconds":
+        return with_value(instance, path, str(HINTS[path[-1]]))
+    found, value = lookup(source, path)
+    assert found, (path, source)
+    return with_value(instance, path, value)
+
+
+def explained_by_needs(contract: Contract, h: Harness, case: Case, instance: Any, error: str,
+                       used: Dict[str, int]) -> Tuple[bool, str]:
+    """Whether the refusal is one of the list: each time, the library's error (a ProtocolError) names
+    members of the list the answer lacks (or has in another form); with those as the page has them the
+    library tries again, until it accepts the answer. Counts the members that explained it in `used`."""
+    source = instance_for(contract, case, "all", {}, (), h.unique(case.endpoint))
+    current = instance
+    met: List[Tuple[Tuple[Any, ...], str]] = []  # (path, schema path) of the members set as the page has them
+
+    def described() -> str:
+        return "; ".join(f"{pointer} at {''.join(f'[{p!r}]' for p in path)}" for path, pointer in met)
+
+    for _ in range(len(NEED_MEMBERS) + 1):
+        if not error.startswith("ProtocolError: "):
+            return False, f"{error} is not a ProtocolError" + (f" (after {described()})" if met else "")
+        unmet = [(path, pointer) for path, pointer in unmet_needs(contract, case, current)
+                 if re.search(NEED_MEMBERS[pointer][1], error)]
+        if not unmet:
+            return False, "its error names no member of the list the answer lacks" + \
+                (f" (after {described()})" if met else "")
+        for path, pointer in unmet:
+            current = meet(current, path, pointer, source)
+        met += unmet
+        ok, outcome = attempt(h, case, current)
+        if ok:
+            for pointer in {pointer for _, pointer in met}:
+                used[pointer] = used.get(pointer, 0) + 1
+            return True, described()
+        error = outcome
+    return False, "still refused after " + described()
 
 
 @pytest.fixture(scope="module")
@@ -450,6 +540,7 @@ def test_generated_instances_are_valid_and_the_generator_follows_the_schema(cont
 def test_every_2xx_answer_of_the_files_is_decoded_and_handed_back(contract, harness):
     divergences: List[str] = []
     accepted = 0
+    used: Dict[str, int] = {}  # schema path of a member of LIBRARY_NEEDS -> refusals it explained
     for case in CASES:
         seen: List[Any] = []
         full: Optional[Any] = None
@@ -468,7 +559,10 @@ def test_every_2xx_answer_of_the_files_is_decoded_and_handed_back(contract, harn
                 problems = handed_back_problems(contract, case, instance, outcome)
                 divergences += [f"{label}: not handed back: {p}" for p in problems]
                 continue
-            needs = ""
+            expected, why = explained_by_needs(contract, harness, case, instance, outcome, used)
+            if expected:
+                continue
+            needs = f"; not one of what the library needs beyond the schemas: {why}"
             overridden = {key.split(".")[-1] for key in overrides}
             changed = sorted({f"{schema_pointer(contract, case, path)} = {value!r}" for path, value in leaves(instance)
                               if path and path[-1] in overridden})
@@ -485,8 +579,56 @@ def test_every_2xx_answer_of_the_files_is_decoded_and_handed_back(contract, harn
             divergences.append(f"{label}: the library refuses a schema-valid answer: {outcome}{needs}\n"
                                f"      served: {json.dumps(instance)[:400]}")
     assert accepted, "nothing was accepted: the harness is broken"
+    divergences += [f"{need.id}: {pointer} no longer causes a refusal of any generated answer: remove it from "
+                    "contract.LIBRARY_NEEDS and openapi/README.md" for need in LIBRARY_NEEDS
+                    for pointer, _ in need.members if pointer not in used]
     assert not divergences, (f"{len(divergences)} divergence(s) between the files' 2xx answers and the library's decoders "
                              "(operation status [variant]):\n" + "\n".join(f"  - {d}" for d in divergences))
+
+
+def test_each_member_the_library_needs_beyond_the_schemas_is_needed(contract, harness):
+    """Each member of contract.LIBRARY_NEEDS, alone, is what makes the library refuse: in every case
+    whose answer has it, the accepted "all" instance without it (or, for milliseconds, with any other
+    string) is refused with a ProtocolError naming it. A member the library stopped needing fails here
+    (and in the test above), so the list (and its README table) cannot rot."""
+    problems: List[str] = []
+    for need in LIBRARY_NEEDS:
+        for pointer, error in need.members:
+            tried = 0
+            for case in CASES:
+                full = instance_for(contract, case, "all", {}, (), harness.unique(case.endpoint))
+                paths = [p for p in nodes(full) if schema_pointer(contract, case, p) == pointer]
+                if not paths:
+                    continue
+                ok, outcome = attempt(harness, case, full)
+                assert ok, (case.name, outcome)
+                broken = full
+                for path in paths:
+                    broken = without(broken, path) if need.kind == "present" else with_value(broken, path, f"{path[-1]}-text")
+                assert schema_errors(contract, case, broken) == [], (case.name, pointer)
+                tried += 1
+                ok, outcome = attempt(harness, case, broken)
+                if ok or not outcome.startswith("ProtocolError: ") or not re.search(error, outcome):
+                    problems.append(f"{need.id}: {case.name} without {pointer} as the page has it: "
+                                    + ("accepted" if ok else f"refused with {outcome!r}, which does not name it"))
+            if not tried:
+                problems.append(f"{need.id}: no case's answer has {pointer}")
+    assert not problems, "members of LIBRARY_NEEDS the library does not need (remove them from the list and " \
+                         "openapi/README.md, or fix the pattern):\n" + "\n".join(f"  - {p}" for p in problems)
+
+
+def test_the_readme_lists_what_the_library_needs(contract):
+    """openapi/README.md's table and contract.LIBRARY_NEEDS: the same rows, each naming its schema paths
+    and page; every schema path exists in the files."""
+    rows = readme_rows("What the library needs beyond the schemas")
+    assert list(rows) == [need.id for need in LIBRARY_NEEDS]
+    for need in LIBRARY_NEEDS:
+        for pointer, _ in need.members:
+            name, member = pointer.split("/")[3], pointer.split("/")[-1]
+            assert f"`{name}.{member}`" in rows[need.id], (need.id, name, member)
+            assert any(contract.pointer(file, pointer) for file in contract.specs
+                       if name in contract.specs[file]["components"]["schemas"]), pointer
+        assert f"`{need.page}`" in rows[need.id], need.id
 
 
 def test_the_checks_of_the_response_test_work(contract, harness):
