@@ -124,15 +124,22 @@ private func decisionsFake(log: ResourceLog) -> FakeTransport {
     @Test func cacheExpiresAndIsBounded() {
         let cache = DecisionCache(capacity: 10, defaultTTLMs: 1_000)
         let now: Int64 = 1_000_000
-        for i in 0..<25 {
-            cache.storePermit(["authorized": true], for: .init(device: "d", mvpd: "m", resource: "r\(i)"), now: now)
-        }
-        #expect(cache.count <= 10)
-        #expect(cache.lookup(.init(device: "d", mvpd: "m", resource: "r24"), now: now) != nil)
-        #expect(cache.lookup(.init(device: "d", mvpd: "m", resource: "r24"), now: now + 1_001) == nil)
-        cache.storePermit(["authorized": false], for: .init(device: "d", mvpd: "m", resource: "deny"), now: now)
-        #expect(cache.lookup(.init(device: "d", mvpd: "m", resource: "deny"), now: now) == nil)
-        cache.storePermit(["authorized": true, "notAfter": .int(now - 1)], for: .init(device: "d", mvpd: "m", resource: "old"), now: now)
-        #expect(cache.lookup(.init(device: "d", mvpd: "m", resource: "old"), now: now) == nil)
+        let scope = DecisionCache.Scope(device: "d", mvpd: "m")
+        cache.store(["authorized": true], scope, "r0", now: now)
+        #expect(cache.lookup(scope, "r0", now: now) != nil)  // used: survives the first eviction round
+        for i in 1...10 { cache.store(["authorized": true], scope, "r\(i)", now: now) }  // one over capacity
+        #expect(cache.count == 10)
+        #expect(cache.lookup(scope, "r0", now: now) != nil)  // a second chance for the entry in use
+        #expect(cache.lookup(scope, "r1", now: now) == nil)  // the oldest unused went instead
+        for i in 11..<25 { cache.store(["authorized": true], scope, "r\(i)", now: now) }
+        #expect(cache.count == 10)  // bounded whatever the traffic
+        #expect(cache.lookup(scope, "r24", now: now) != nil)
+        #expect(cache.lookup(scope, "r24", now: now + 1_001) == nil)
+        cache.store(["authorized": false], scope, "deny", now: now)
+        #expect(cache.lookup(scope, "deny", now: now) == nil)
+        cache.store(["authorized": true, "notAfter": .int(now - 1)], scope, "old", now: now)
+        #expect(cache.lookup(scope, "old", now: now) == nil)
+        cache.store(["authorized": true, "token": ["serializedToken": "never-cached"]], scope, "t", now: now)
+        #expect(cache.lookup(scope, "t", now: now).map { String(decoding: $0, as: UTF8.self).containsBytes("never-cached") } == false)
     }
 }

@@ -325,7 +325,9 @@ static int child_read_only(const char *store, const char *base_url) {
     passauth_client *client = client_at(base_url, store, "\"pacing\":false");
     char *out = NULL;
     CHECK_STATUS(passauth_authorize(client, "{\"id\":\"ro-dev\"}", "Cablevision", "[\"REF30\"]", &out), PASSAUTH_OK);
-    CHECK_MSG(out && strstr(out, "\"authorized\":true"), "%s", out ? out : "");
+    int authorized = 0;
+    CHECK_MSG(out && passauth_json_get_bool(out, "/decisions/0/authorized", &authorized) == PASSAUTH_OK && authorized,
+              "%s", out ? out : "");
     passauth_free(out);
     CHECK_STATUS(passauth_mvpd_selected(client, "{\"id\":\"ro-dev\"}", &out), PASSAUTH_OK);
     CHECK(out && strstr(out, "Cablevision"));

@@ -22,29 +22,20 @@ extension Client {
     package func preauthorize(device: Device, mvpd: String, resources list: [String]) throws(PassAuthError) -> Answer {
         try Decisions.checkMVPD(mvpd)
         _ = try device.stateKey(for: Endpoint.preauthorize.name)  // cached permits are per device too
-        let identity = device.decisionKey
-        let now = clock.nowMs()
-        var texts = [[UInt8]?](repeating: nil, count: list.count)
-        var missing: [Int] = []
-        for (index, resource) in list.enumerated() {
-            if let cached = decisionCache.lookup(.init(device: identity, mvpd: mvpd, resource: resource), now: now) {
-                stats.cacheHits.add()
-                texts[index] = cached
-            } else {
-                missing.append(index)
-            }
-        }
-        guard !missing.isEmpty else { return Answer(text: Decisions.document(texts.map { $0 ?? [] })) }
+        let scope = DecisionCache.Scope(device: device.decisionKey, mvpd: mvpd)
+        var texts = decisionCache.lookup(scope, list, now: clock.nowMs())
+        let missing = texts.indices.filter { texts[$0] == nil }
+        stats.cacheHits.add(list.count - missing.count)
+        guard !missing.isEmpty else { return Answer(text: Decisions.document(texts.map { $0! })) }
         let fresh = try decide(.preauthorize, device: device, mvpd: mvpd, resources: missing.map { list[$0] },
                                batchSize: config.preauthorizeBatchSize)
         let stamp = clock.nowMs()
         for (index, node) in zip(missing, fresh.decisions) {
-            let decision = node.json
-            decisionCache.storePermit(decision, for: .init(device: identity, mvpd: mvpd, resource: list[index]), now: stamp)
-            texts[index] = Array(decision.serialized().utf8)
+            decisionCache.storePermit(node.raw, for: list[index], in: scope, now: stamp)
         }
         // One request answered everything in order: hand its bytes through.
         if missing.count == list.count, let whole = fresh.whole { return whole }
+        for (index, node) in zip(missing, fresh.decisions) { texts[index] = Array(node.json.serialized().utf8) }
         return Answer(text: Decisions.document(texts.map { $0 ?? [] }))
     }
 
