@@ -64,7 +64,12 @@ doctored_mirror_is_caught() {
         --header "$header" --package "$scratch/package"
 }
 
+# The standard library's regex engine (pulled in by String.contains(String) and friends) is more than a
+# megabyte the library does not need: the core searches bytes (Strings.swift).
+no_regex_engine() { ! nm "$lib" | grep -q '_StringProcessing\|_RegexParser'; }
+
 check no_swift_runtime_dependency no_swift_runtime
+check no_swift_regex_engine_linked_in no_regex_engine
 check soname_is_libpassauth.so.0 soname
 check exports_only_passauth_symbols only_passauth
 check exports_match_the_header matches_header
