@@ -24,16 +24,21 @@ struct LatencyHistogram {
         total += 1
     }
 
-    /// The upper bound of the bucket holding the q-quantile.
-    func quantileMs(_ q: Double) -> Double {
-        guard total > 0 else { return 0 }
-        let rank = max(1, Int((q * Double(total)).rounded(.up)))
-        var seen = 0
-        for (index, count) in counts.enumerated() {
-            seen += Int(count)
-            if seen >= rank { return LatencyHistogram.firstBoundMs * pow(LatencyHistogram.ratio, Double(index)) }
+    /// Upper bounds of the buckets, computed once.
+    static let bounds: [Double] = (0..<bucketCount).map { firstBoundMs * pow(ratio, Double($0)) }
+
+    /// The upper bounds of the buckets holding the median and the 99th percentile, in one pass.
+    func medianAndP99() -> (Double, Double) {
+        guard total > 0 else { return (0, 0) }
+        let p50 = max(1, (total + 1) / 2), p99 = max(1, Int((0.99 * Double(total)).rounded(.up)))
+        var seen = 0, median: Double? = nil
+        for index in 0..<LatencyHistogram.bucketCount {
+            seen += Int(counts[index])
+            if median == nil && seen >= p50 { median = LatencyHistogram.bounds[index] }
+            if seen >= p99 { return (median ?? LatencyHistogram.bounds[index], LatencyHistogram.bounds[index]) }
         }
-        return LatencyHistogram.firstBoundMs * pow(LatencyHistogram.ratio, Double(LatencyHistogram.bucketCount - 1))
+        let last = LatencyHistogram.bounds[LatencyHistogram.bucketCount - 1]
+        return (median ?? last, last)
     }
 }
 
@@ -76,48 +81,70 @@ package final class Stats: Sendable {
 
     /// The counters as one JSON object, written directly into bytes (callers may read it often).
     package var json: [UInt8] {
-        // Copied under the lock, then formatted outside it.
-        let table = endpoints.withLock { $0 }
-        let extra = others.withLock { $0.sorted { $0.key < $1.key } }
+        // Summarised under the lock (a few numbers per endpoint), formatted outside it.
+        let summary: [(requests: Int, latencyCount: Int, p50: Double, p99: Double)] = endpoints.withLock { table in
+            table.map { entry in
+                let (p50, p99) = entry.latency.medianAndP99()
+                return (entry.requests, entry.latency.total, p50, p99)
+            }
+        }
+        let extra = others.withLock { $0.isEmpty ? [] : $0.sorted { $0.key < $1.key } }
         var out = JSONWriter()
-        out.raw("{\"requests\":{")
+        out.raw(Stats.text.requests)
         var total = 0, first = true
-        for endpoint in Endpoint.sortedByName where table[endpoint.rawValue].requests > 0 {
-            out.member(endpoint.name, table[endpoint.rawValue].requests, first: &first)
-            total += table[endpoint.rawValue].requests
+        for endpoint in Endpoint.sortedByName where summary[endpoint.rawValue].requests > 0 {
+            out.member(Stats.text.names[endpoint.rawValue], summary[endpoint.rawValue].requests, first: &first)
+            total += summary[endpoint.rawValue].requests
         }
         for (name, count) in extra {
-            out.member(name, count, first: &first)
+            out.member(Array(name.utf8), count, first: &first)
             total += count
         }
-        out.raw("},\"requestsTotal\":")
+        out.raw(Stats.text.total)
         out.integer(total)
-        for (name, counter) in [("retries", retries), ("unauthorizedRefreshes", unauthorizedRefreshes), ("throttled", throttled),
-                                ("cacheHits", cacheHits), ("connectionsOpened", connectionsOpened),
-                                ("registrations", registrations), ("reregistrations", reregistrations),
-                                ("tokenFetches", tokenFetches), ("deviceInfoWarnings", deviceInfoWarnings),
-                                ("activePolls", activePolls)] {
-            out.raw(",\"" + name + "\":")
+        for (index, counter) in [retries, unauthorizedRefreshes, throttled, cacheHits, connectionsOpened, registrations,
+                                 reregistrations, tokenFetches, deviceInfoWarnings, activePolls].enumerated() {
+            out.raw(Stats.text.counters[index])
             out.integer(counter.current)
         }
-        out.raw(",\"clockOffsetMs\":")
+        out.raw(Stats.text.clockOffset)
         out.integer(Int(clockOffsetMs.load(ordering: .relaxed)))
-        out.raw(",\"latency\":{")
+        out.raw(Stats.text.latency)
         first = true
-        for endpoint in Endpoint.sortedByName where table[endpoint.rawValue].latency.total > 0 {
-            let latency = table[endpoint.rawValue].latency
-            if !first { out.raw(",") }
+        for endpoint in Endpoint.sortedByName where summary[endpoint.rawValue].latencyCount > 0 {
+            let entry = summary[endpoint.rawValue]
+            if !first { out.raw(Stats.text.comma) }
             first = false
-            out.raw("\"" + endpoint.name + "\":{\"count\":")
-            out.integer(latency.total)
-            out.raw(",\"p50Ms\":")
-            out.tenths(latency.quantileMs(0.5))
-            out.raw(",\"p99Ms\":")
-            out.tenths(latency.quantileMs(0.99))
-            out.raw("}")
+            out.raw(Stats.text.quote)
+            out.raw(Stats.text.names[endpoint.rawValue])
+            out.raw(Stats.text.count)
+            out.integer(entry.latencyCount)
+            out.raw(Stats.text.p50)
+            out.tenths(entry.p50)
+            out.raw(Stats.text.p99)
+            out.tenths(entry.p99)
+            out.raw(Stats.text.close)
         }
-        out.raw("}}")
+        out.raw(Stats.text.end)
         return out.bytes
+    }
+
+    /// The fixed parts of the document, as bytes once.
+    private enum text {
+        static let requests = Array("{\"requests\":{".utf8)
+        static let total = Array("},\"requestsTotal\":".utf8)
+        static let names = Endpoint.allCases.map { Array($0.name.utf8) }
+        static let counters = ["retries", "unauthorizedRefreshes", "throttled", "cacheHits", "connectionsOpened", "registrations",
+                               "reregistrations", "tokenFetches", "deviceInfoWarnings", "activePolls"].map { Array(",\"\($0)\":".utf8) }
+        static let clockOffset = Array(",\"clockOffsetMs\":".utf8)
+        static let latency = Array(",\"latency\":{".utf8)
+        static let comma = Array(",".utf8)
+        static let quote = Array("\"".utf8)
+        static let count = Array("\":{\"count\":".utf8)
+        static let p50 = Array(",\"p50Ms\":".utf8)
+        static let p99 = Array(",\"p99Ms\":".utf8)
+        static let close = Array("}".utf8)
+        static let end = Array("}}".utf8)
     }
 
     package var asJSON: JSON { (try? JSON.parse(json)) ?? .null }
@@ -129,31 +156,33 @@ private struct JSONWriter {
 
     init() { bytes.reserveCapacity(1024) }
 
-    mutating func raw(_ text: String) { bytes += text.utf8 }
+    mutating func raw(_ text: [UInt8]) { bytes.append(contentsOf: text) }
 
-    mutating func member(_ name: String, _ value: Int, first: inout Bool) {
+    mutating func member(_ name: [UInt8], _ value: Int, first: inout Bool) {
         if !first { bytes.append(UInt8(ascii: ",")) }
         first = false
         bytes.append(UInt8(ascii: "\""))
-        bytes += name.utf8
-        bytes += "\":".utf8
+        bytes.append(contentsOf: name)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         integer(value)
     }
 
     mutating func integer(_ value: Int) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
-        var digits: [UInt8] = []
+        var divisor: UInt = 1
+        while magnitude / divisor >= 10 { divisor *= 10 }
         repeat {
-            digits.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
-        bytes += digits.reversed()
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude / divisor))
+            magnitude %= divisor
+            divisor /= 10
+        } while divisor > 0
     }
 
     /// A non-negative number with one decimal (0.1 ms precision).
     mutating func tenths(_ value: Double) {
-        let tenths = Int((value * 10).rounded())
+        let tenths = Int(saturatingCeil: (value * 10).rounded())
         integer(tenths / 10)
         bytes.append(UInt8(ascii: "."))
         bytes.append(UInt8(ascii: "0") + UInt8(tenths % 10))
