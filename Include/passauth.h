@@ -501,7 +501,8 @@ int passauth_stats(passauth_client *client, char **out_json);
  * Concurrent callers, in this process or in other processes sharing the store, share one registration.
  * Every other call registers implicitly; call this to do it ahead of time or to check the setup.
  * The default device (config "device") provides the X-Device-Info and User-Agent of the DCR calls.
- * *out_json (caller-owned) is {"clientId", "clientIdIssuedAt", "accessTokenExpiresAt" (ms),
+ * *out_json (caller-owned) is {"clientId", "clientIdIssuedAt", "accessTokenExpiresAt" (both in ms, like
+ * every time the library hands out: DCR's client_id_issued_at is in seconds),
  * "registered" (a registration happened now), "tokenFetched" (a token was fetched now)} — no secrets.
  * A new client is stored as soon as DCR returns it, before its token is requested, so that a failing
  * token request does not lose it (the one exception to "a failed call changes nothing stored").

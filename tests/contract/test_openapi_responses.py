@@ -158,8 +158,9 @@ def _register(h: Harness, instance: Any, hints: Dict[str, Any]) -> Any:
     (sent,) = h.requests("token")[-1:]
     form = dict(parse_qsl(sent["body"]))
     handed = {"client_id": registration.client_id}
-    if registration.client_id_issued_at is not None:
-        handed["client_id_issued_at"] = registration.client_id_issued_at
+    if registration.client_id_issued_at_ms is not None:
+        # RFC 7591 seconds; handed back in ms like every time of the library (passauth_register)
+        handed["client_id_issued_at"] = registration.client_id_issued_at_ms // 1000
     if form.get("client_secret") == instance.get("client_secret"):
         handed["client_secret"] = instance["client_secret"]  # used: sent back in the token form
     if form.get("client_id") != instance.get("client_id"):

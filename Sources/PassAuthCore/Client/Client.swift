@@ -97,8 +97,9 @@ package final class Client: Sendable {
         return .object(members)
     }
 
-    /// Where the state lives, for people ("/home/u/.local/state/passauth/passauth.sqlite3").
-    package var storeDescription: String { state.store.description }
+    /// Where the state lives, for people: the store directory, or what names another store
+    /// ("application store").
+    package var storeLocation: String { (state.store as? SQLiteStore)?.directory ?? state.store.description }
 
     /// Ensures client credentials and a fresh access token (registering only when none is stored).
     package func register(device: Device) throws(PassAuthError) -> JSON {
