@@ -164,7 +164,8 @@ demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
 	@$(PYPATH) $(PY) scripts/demo.py $(abspath $(OUT)/examples) $(abspath $(CLI))
 
 # Benchmarks (benchmarks/README.md): C programs in build/bench/, then benchmarks/run.py prints one table.
-BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver $(OUT)/bench/poll_slices \
+BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/traffic_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver \
+                  $(OUT)/bench/poll_slices $(OUT)/bench/libcgmark.so \
                   $(patsubst benchmarks/%.c,$(OUT)/bench/%,$(wildcard benchmarks/s2s_*.c))
 
 bench: build bench-programs
@@ -175,6 +176,17 @@ bench-programs: $(BENCH_PROGRAMS)
 $(OUT)/bench/authorize_bench: benchmarks/c/authorize_bench.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
+
+# The player's hot calls against benchmarks/traffic_server.py (benchmarks/traffic.py); callgrind.h marks
+# the measured calls.
+$(OUT)/bench/traffic_bench: benchmarks/c/traffic_bench.c Include/passauth.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
+
+# Callgrind start/dump markers for Python children (ctypes): benchmarks/python_authorize.py.
+$(OUT)/bench/libcgmark.so: benchmarks/c/cgmark.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -fPIC -o $@ $<
 
 $(OUT)/bench/poll_driver: benchmarks/c/poll_driver.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
