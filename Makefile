@@ -165,7 +165,7 @@ demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
 
 # Benchmarks (benchmarks/README.md): C programs in build/bench/, then benchmarks/run.py prints one table.
 BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/traffic_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver \
-                  $(OUT)/bench/poll_slices $(OUT)/bench/libcgmark.so \
+                  $(OUT)/bench/poll_slices $(OUT)/bench/poll_server $(OUT)/bench/libcgmark.so \
                   $(patsubst benchmarks/%.c,$(OUT)/bench/%,$(wildcard benchmarks/s2s_*.c))
 
 bench: build bench-programs
@@ -191,6 +191,11 @@ $(OUT)/bench/libcgmark.so: benchmarks/c/cgmark.c
 $(OUT)/bench/poll_driver: benchmarks/c/poll_driver.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
+
+# The canned service of s2s_polls.py (epoll, one thread): no library.
+$(OUT)/bench/poll_server: benchmarks/c/poll_server.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
 
 # A player's wait-in-slices loop: the C ABI alone (no JSON library).
 $(OUT)/bench/poll_slices: benchmarks/c/poll_slices.c Include/passauth.h $(LIB)
