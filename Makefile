@@ -46,7 +46,7 @@ help:
 	@echo "make demo      set up, build and run the journey against the local emulator (C, Python, the C player, C++, the passauth command)"
 	@echo "make test      build everything and run the Swift, C, C++, Python, CLI, emulator and install tests"
 	@echo "make build     build $(LIB) (+ SONAME symlinks) and the passauth command $(CLI)"
-	@echo "make bench     build and run the benchmarks (benchmarks/README.md): one table, under 10 minutes"
+	@echo "make bench     build and run the benchmarks (benchmarks/README.md): one table, under 5 minutes"
 	@echo "make emulator  run the Adobe Pass emulator (emulator/, python3 -m passauth_emulator) on http://127.0.0.1:8642"
 	@echo "make test-emulator  the emulator's own tests (emulator/tests, including mypy --strict)"
 	@echo "make fuzz      build the libFuzzer targets and run each for FUZZ_RUNS (1,000,000) executions"
