@@ -28,7 +28,7 @@ BUILD_PC      := $(LIBDIR)/pkgconfig/passauth.pc
 CXX           ?= g++
 CXXFLAGS      := -std=c++17 -Wall -Wextra -Werror -O2 -g -IInclude -Ibindings/cpp
 CFLAGS        += -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -IInclude
-TEST_LDLIBS   := -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -lcurl -ljansson -lpthread
+TEST_LDLIBS   := -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -lcurl -ljansson -lsqlite3 -lpthread
 PYPATH        := PYTHONPATH=$(abspath bindings/python):$(abspath emulator) PASSAUTH_LIBRARY=$(abspath $(LIBDIR)/$(SONAME))
 
 C_TESTS       := $(patsubst tests/c/%.c,$(OUT)/tests/%,$(filter-out tests/c/harness.c,$(wildcard tests/c/test_*.c)))
@@ -37,18 +37,19 @@ CPP_EXAMPLES  := $(OUT)/examples/cpp-journey
 CPP_TESTS     := $(OUT)/tests/test_wrapper
 
 .PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-cpp test-python test-cli test-install \
-        test-emulator test-wheel wheel version demo emulator install clean bench bench-programs fuzz fuzz-build test-fuzz asan \
-        asan-swift tsan memcheck helgrind soak
+        test-emulator test-contract test-wheel test-store-scale wheel version demo emulator install clean bench bench-programs \
+        fuzz fuzz-build test-fuzz asan asan-swift tsan memcheck helgrind soak
 
 all: build
 
 help:
 	@echo "make demo      set up, build and run the journey against the local emulator (C, Python, the C player, C++, the passauth command)"
-	@echo "make test      build everything and run the Swift, C, C++, Python, CLI, emulator and install tests"
+	@echo "make test      build everything and run the Swift, C, C++, Python, CLI, emulator, contract and install tests"
 	@echo "make build     build $(LIB) (+ SONAME symlinks) and the passauth command $(CLI)"
 	@echo "make bench     build and run the benchmarks (benchmarks/README.md): one table, under 5 minutes"
 	@echo "make emulator  run the Adobe Pass emulator (emulator/, python3 -m passauth_emulator) on http://127.0.0.1:8642"
 	@echo "make test-emulator  the emulator's own tests (emulator/tests, including mypy --strict)"
+	@echo "make test-contract  the library's requests and decoders against Adobe's OpenAPI files (tests/contract)"
 	@echo "make fuzz      build the libFuzzer targets and run each for FUZZ_RUNS (1,000,000) executions"
 	@echo "make asan      every C test built with AddressSanitizer + UBSan (LeakSanitizer on), then the Swift tests under ASan"
 	@echo "make tsan      the Swift tests, then the 16-thread C stress test, under ThreadSanitizer"
@@ -129,7 +130,7 @@ $(OUT)/tests/test_wrapper: tests/cpp/test_wrapper.cpp $(OUT)/tests/harness.o bin
 	$(CXX) $(CXXFLAGS) -Itests/c -o $@ $< $(OUT)/tests/harness.o $(TEST_LDLIBS)
 
 test: build
-	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-emulator test-install test-wheel test-fuzz
+	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-emulator test-contract test-install test-wheel test-fuzz test-store-scale
 
 test-abi: $(LIB)
 	tests/abi/test_shared_object.sh $(LIB) Include/passauth.h
@@ -153,6 +154,10 @@ test-install: $(LIB) $(CLI) $(BUILD_PC)
 test-wheel: wheel
 	PYTHON=$(PY) tests/install/test_wheel.sh $(WHEEL_DIR)
 
+# The state layer's write cost stays flat with the number of devices stored (benchmarks/store_scale.swift).
+test-store-scale: $(OUT)/bench/store_scale
+	$(OUT)/bench/store_scale --devices 1000,100000 --writes 201 --check
+
 test-python:
 	cd bindings/python && $(PYPATH) $(PY) -m pytest -q tests
 
@@ -160,12 +165,17 @@ test-python:
 test-emulator:
 	cd emulator && PYTHONPATH=$(abspath emulator) $(PY) -m pytest -q tests
 
+# The library against Adobe's OpenAPI descriptions (tests/contract/openapi/README.md): every request of
+# a full journey, and every 2xx response schema fed to the decoders, through the Python binding.
+test-contract:
+	$(PYPATH) $(PY) -m pytest -q tests/contract
+
 demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
 	@$(PYPATH) $(PY) scripts/demo.py $(abspath $(OUT)/examples) $(abspath $(CLI))
 
 # Benchmarks (benchmarks/README.md): C programs in build/bench/, then benchmarks/run.py prints one table.
 BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/traffic_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver \
-                  $(OUT)/bench/poll_slices $(OUT)/bench/poll_server $(OUT)/bench/libcgmark.so \
+                  $(OUT)/bench/poll_slices $(OUT)/bench/poll_server $(OUT)/bench/libcgmark.so $(OUT)/bench/store_scale \
                   $(patsubst benchmarks/%.c,$(OUT)/bench/%,$(wildcard benchmarks/s2s_*.c))
 
 bench: build bench-programs
@@ -201,6 +211,21 @@ $(OUT)/bench/poll_server: benchmarks/c/poll_server.c
 $(OUT)/bench/poll_slices: benchmarks/c/poll_slices.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth
+
+# store_scale: the core's sources and the benchmark compiled as one module (it calls the state layer
+# directly, as the fuzz targets do), optimised, without sanitizers.
+BENCH_SWIFT   := $(OUT)/bench/swift
+
+$(BENCH_SWIFT)/ccurl.o: Sources/CCurl/ccurl.c Sources/CCurl/include/ccurl.h
+	@mkdir -p $(BENCH_SWIFT)/ccurl
+	printf 'module CCurl {\n    header "%s/Sources/CCurl/include/ccurl.h"\n    link "curl"\n    export *\n}\n' \
+	    "$(abspath .)" > $(BENCH_SWIFT)/ccurl/module.modulemap
+	$(CC) -c -O2 -ISources/CCurl/include -o $@ $<
+
+$(OUT)/bench/store_scale: benchmarks/store_scale.swift $(shell find Sources/PassAuthCore -name "*.swift") $(BENCH_SWIFT)/ccurl.o
+	swiftc -O -parse-as-library -module-name PassAuthCore -package-name passauth -I Sources/CJansson -I Sources/CQRencode -I Sources/CSQLite -I Sources/COpenSSL \
+	    -I $(BENCH_SWIFT)/ccurl $(shell find Sources/PassAuthCore -name "*.swift") benchmarks/store_scale.swift \
+	    $(BENCH_SWIFT)/ccurl.o -lcurl -ljansson -lqrencode -lsqlite3 -lcrypto -o $@
 
 $(OUT)/bench/footprint: benchmarks/c/footprint.c
 	@mkdir -p $(dir $@)
@@ -290,8 +315,9 @@ $(FUZZ_DIR)/fuzz_responses: fuzz/FuzzResponses.swift
 $(FUZZ_DIR)/fuzz_caller_inputs: fuzz/FuzzCallerInputs.swift
 $(FUZZ_DIR)/fuzz_responses $(FUZZ_DIR)/fuzz_caller_inputs: $(shell find Sources/PassAuthCore -name "*.swift") $(FUZZ_DIR)/ccurl.o
 	$(SWIFTC) -O -g -parse-as-library -module-name PassAuthCore -package-name passauth -sanitize=fuzzer,address \
-	    -I Sources/CJansson -I Sources/CQRencode -I $(FUZZ_DIR)/ccurl $(shell find Sources/PassAuthCore -name "*.swift") $(filter fuzz/%.swift,$^) \
-	    $(FUZZ_DIR)/ccurl.o -lcurl -ljansson -lqrencode -o $@
+	    -I Sources/CJansson -I Sources/CQRencode -I Sources/CSQLite -I Sources/COpenSSL -I $(FUZZ_DIR)/ccurl \
+	    $(shell find Sources/PassAuthCore -name "*.swift") $(filter fuzz/%.swift,$^) \
+	    $(FUZZ_DIR)/ccurl.o -lcurl -ljansson -lqrencode -lsqlite3 -lcrypto -o $@
 
 fuzz-build: $(FUZZ_TARGETS)
 

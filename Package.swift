@@ -23,6 +23,10 @@ let package = Package(
         .systemLibrary(name: "CJansson", path: "Sources/CJansson"),
         .systemLibrary(name: "CPassAuthHeader", path: "Sources/CPassAuthHeader"),
         .systemLibrary(name: "CQRencode", path: "Sources/CQRencode"),
+        // The default store (libsqlite3) and the encryption of secrets at rest (libcrypto, which libcurl
+        // already brings in).
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .target(
             name: "CCurl",
             path: "Sources/CCurl",
@@ -30,7 +34,7 @@ let package = Package(
         ),
         .target(
             name: "PassAuthCore",
-            dependencies: ["CJansson", "CCurl", "CQRencode"],
+            dependencies: ["CJansson", "CCurl", "CQRencode", "CSQLite", "COpenSSL"],
             path: "Sources/PassAuthCore"
         ),
         .target(
@@ -49,7 +53,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PassAuthCoreTests",
-            dependencies: ["PassAuthCore"],
+            dependencies: ["PassAuthCore", "CSQLite"],
             path: "Tests/PassAuthCoreTests"
         ),
     ]

@@ -218,11 +218,20 @@ typedef struct passauth_client passauth_client;
  *   "redirectUri"       string: sent as redirect_uri at registration
  *   "store"             string: where the persistent state lives:
  *                         a directory (default $XDG_STATE_HOME/passauth, else ~/.local/state/passauth):
- *                         an embedded SQLite database in it (passauth.sqlite3, WAL mode), created
- *                         0700/0600, shared safely by any number of processes;
- *                         "redis://host:port/db" or "rediss://host:port/db" (TLS): a Redis server shared
- *                         by a fleet of instances (libhiredis.so.0.14 is loaded only then)
- *   "storeKeyPrefix"    string: prefix of every key the library writes in Redis (default "passauth:")
+ *                         an embedded SQLite database in it (passauth.sqlite3, WAL mode,
+ *                         synchronous=FULL), created 0700/0600 with its -wal/-shm files, shared safely by
+ *                         any number of processes (the registration lock is an flock on
+ *                         passauth.sqlite3.lock, released by the kernel if its holder dies; readers take
+ *                         no lock). A store that cannot be written (read-only directory or file) still
+ *                         serves calls that only read, such as an authorization with a stored token; a
+ *                         call that must write fails with PASSAUTH_E_STORE. A passauth 0.1 state file
+ *                         (<store>/<serviceProvider>.json, which records no origin) is never used: while
+ *                         no state exists for the origin, calls fail with PASSAUTH_E_STORE naming it
+ *                         (move it away, or import it for the service it was written for);
+ *                         "redis://[[user]:password@]host[:port][/db]" or "rediss://..." (TLS): a Redis
+ *                         server shared by a fleet of instances (libhiredis.so.0.14 is loaded only then)
+ *   "storeKeyPrefix"    string: prefix of every key the library writes, in any store (default
+ *                       "passauth:"); at most 128 printable ASCII characters, no spaces or braces
  *   "storeEncryptionKey" string: base64 of 32 bytes; when set, the client secret and access token are
  *                       stored encrypted with AES-256-GCM under this key (any store)
  *   "reregister"        string: "auto" (default) or "never". A new DCR registration logs every user of
@@ -325,10 +334,16 @@ int passauth_client_new(const char *config_json, passauth_client **out);
  *   - "<prefix>{<origin>|<serviceProvider>}:registration"        client credentials + access token
  *   - "<prefix>{<origin>|<serviceProvider>|<device>}:profiles"     the device's stored profiles
  *   - "<prefix>{<origin>|<serviceProvider>|<device>}:mvpd"         the device's MVPD choice
- * (device ids percent-encoded; the part in braces is a Redis Cluster hash tag). Keys are printable
- * ASCII, at most 1024 bytes; values are UTF-8 JSON text the callbacks must store as they are; the
- * library validates what it reads back. Map them onto a table (key PRIMARY KEY, value, version) or
- * onto a key-value store with a version per key.
+ * <origin> is the base URL with scheme and host lower-cased, the default port dropped, the path kept and
+ * no trailing slash ("https://sp.auth.adobe.com"); device ids are percent-encoded (RFC 3986 unreserved
+ * characters kept), and in the origin and the service provider id any byte that is not printable ASCII,
+ * and '{', '}', '|', is percent-encoded ("REF30" is unchanged); the part in braces is a Redis Cluster
+ * hash tag. The profiles key is written with a TTL (its latest profile's notAfter), the registration
+ * and the MVPD choice without one. The registration lock is named "<prefix>{<origin>|<serviceProvider>}:lock".
+ * Keys are printable ASCII, at most 1024 bytes (a device id too long for that is
+ * PASSAUTH_E_INVALID_ARGUMENT naming "device.id"); values are UTF-8 JSON text the callbacks must store
+ * as they are; the library validates what it reads back. Map them onto a table (key PRIMARY KEY, value,
+ * version) or onto a key-value store with a version per key.
  *
  *   version  PASSAUTH_STORE_VERSION (the struct may grow; the library reads only what this says)
  *   get      reads `key`: sets *out_value to the value allocated with malloc(3) (the library frees it
@@ -488,6 +503,8 @@ int passauth_stats(passauth_client *client, char **out_json);
  * The default device (config "device") provides the X-Device-Info and User-Agent of the DCR calls.
  * *out_json (caller-owned) is {"clientId", "clientIdIssuedAt", "accessTokenExpiresAt" (ms),
  * "registered" (a registration happened now), "tokenFetched" (a token was fetched now)} — no secrets.
+ * A new client is stored as soon as DCR returns it, before its token is requested, so that a failing
+ * token request does not lose it (the one exception to "a failed call changes nothing stored").
  * Errors: PASSAUTH_E_REGISTRATION ("code": invalid_software_statement, unapproved_software_statement,
  * invalid_client, reregistration_refused), PASSAUTH_E_STORE, and those of section 6. Thread-safe.
  */

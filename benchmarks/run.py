@@ -28,6 +28,8 @@ PROGRAMS = [
     ("api_calls.py", [], []),
     ("footprint.py", [], ["--runs", "5"]),
     ("poll_slices.py", [], []),
+    # Built by `make bench` (a Swift program over the core): the state layer's cost per login.
+    ("../build/bench/store_scale", ["--devices", "1000,1000000"], ["--devices", "1000,100000", "--writes", "101"]),
 ]
 # The S2S figures, measured by benchmarks/s2s_* programs (s2s_polls.py: 50,000 polls).
 # A placeholder row is printed for a figure when no row of an s2s_* program names it (keywords).
@@ -61,7 +63,11 @@ def main() -> int:
     started = time.monotonic()
     rows = []
     for name, arguments, quick in PROGRAMS:
-        rows += run(command_for(os.path.join(HERE, name)) + (quick if args.quick else arguments), name)
+        path = os.path.join(HERE, name)
+        if not os.path.exists(path):
+            rows.append([os.path.basename(name), "not built (make bench builds it)", "-", "-", "-", "FAIL"])
+            continue
+        rows += run(command_for(path) + (quick if args.quick else arguments), os.path.basename(name))
     # benchmarks/s2s_*.py run with Python; benchmarks/s2s_*.c are compiled by `make bench` into build/bench/.
     s2s = sorted(glob.glob(os.path.join(HERE, "s2s_*.py")))
     s2s += sorted(p for p in glob.glob(os.path.join(os.path.dirname(HERE), "build", "bench", "s2s_*"))

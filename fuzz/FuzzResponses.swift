@@ -5,17 +5,10 @@
 // body. Each input drives the whole response path of every REST API V2 call (Service: status
 // mapping, enhanced errors, JSON parsing, timestamp normalisation; then each family's shape checks,
 // decision ordering, profile persistence, URL resolution), the DCR register/token decoders, the
-// profile picker and the store-file decoder. An in-memory store with a fresh token avoids disk I/O.
+// profile picker and the decoders of stored values (registration record, profiles, MVPD choice). An
+// in-memory store (MemoryStore) with a fresh token avoids disk I/O.
 import Glibc
 import Synchronization
-
-private final class MemoryStore: StateStore, @unchecked Sendable {
-    private let state: Mutex<StoredState>
-    init(_ initial: StoredState) { state = Mutex(initial) }
-    func load() throws(PassAuthError) -> StoredState { state.withLock { $0 } }
-    func save(_ s: StoredState) throws(PassAuthError) { state.withLock { $0 = s } }
-    func withLock<T>(timeoutMs: Int, _ body: () throws(PassAuthError) -> T) throws(PassAuthError) -> T { try body() }
-}
 
 private final class FuzzTransport: HTTPTransport, @unchecked Sendable {
     var response = HTTPResponse(status: 200, contentType: nil, retryAfter: nil, location: nil, body: [])
@@ -26,13 +19,17 @@ private let statement = "eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6IngifQ.c2ln"
 private let statuses = [200, 200, 200, 201, 204, 302, 400, 401, 403, 404, 405, 410, 412, 429, 500, 502, 503, 504]
 private let contentTypes: [String?] = ["application/json", "application/json;charset=utf-8", "text/html", nil, "text/plain"]
 
-private func seededState() -> StoredState {
-    var state = StoredState.empty
-    state.credentials = ClientCredentials(clientId: "client-1", clientSecret: "secret-123456", issuedAt: 1,
-                                          statementFingerprint: ClientCredentials.fingerprint(of: statement))
+/// A store holding a registration with a fresh token for `config` (through the client's own records).
+private func seededStore(_ config: JSON) -> MemoryStore {
+    let store = MemoryStore()
+    let client = try! Client(config: ClientSettings(json: config), transport: FuzzTransport(), store: store)
     let now = Clock.nowMs()
-    state.accessToken = AccessToken(value: "token-123456", obtainedAt: now, expiresAt: now + 86_400_000)
-    return state
+    let record = RegistrationRecord(
+        credentials: ClientCredentials(clientId: "client-1", clientSecret: "secret-123456", issuedAt: 1,
+                                       statementFingerprint: ClientCredentials.fingerprint(of: statement)),
+        token: AccessToken(value: "token-123456", obtainedAt: now, expiresAt: now + 86_400_000))
+    _ = try! client.state.writeRegistration(record, expectedVersion: 0)
+    return store
 }
 
 /// Fresh clients for every input, so an input never depends on the ones before it (libFuzzer's
@@ -61,8 +58,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     transport.response = HTTPResponse(status: status, contentType: contentType, retryAfter: retryAfter, location: nil, body: body)
 
     // Registers (empty store): the DCR register and token decoders.
-    _ = try? makeClient(baseConfig, transport, MemoryStore(.empty)).register(device: device)
-    let client = makeClient(deviceConfig, transport, MemoryStore(seededState()))
+    _ = try? makeClient(baseConfig, transport, MemoryStore()).register(device: device)
+    let client = makeClient(deviceConfig, transport, seededStore(deviceConfig))
 
     let resources: JSON = .array([.string("REF30"), .string("REF40")])
     _ = try? client.configuration(device: device)
@@ -80,13 +77,18 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     // Error mapping and excerpts of any response, as the C ABI would report them.
     let error = ResponseErrors.error(for: transport.response, endpoint: "fuzz")
     _ = error.status
-    // Stand-alone decoders: the profile picker and the store file.
+    // Stand-alone decoders: the profile picker and the stored values (any text a store may hand back).
     if let document = try? JSON.parse(body) {
         _ = try? ProfilePicker.longestValid(document)
-        let stored = StoredState(document: document)
-        _ = stored.credentials
-        _ = stored.accessToken
         _ = normalizingTimestamps(document).serialized()
     }
+    let text = String(decoding: body, as: UTF8.self)
+    _ = try? client.state.decodeRegistration(text, key: client.state.keys.registration)
+    let store = MemoryStore()
+    let reader = makeClient(deviceConfig, transport, store)
+    store.set(try! reader.state.keys.profiles(device: "tv-1"), text)
+    store.set(try! reader.state.keys.mvpd(device: "tv-1"), text)
+    _ = try? reader.storedProfiles(device: device)
+    _ = try? reader.selectedMVPD(device: device)
     return 0
 }

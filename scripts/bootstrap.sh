@@ -12,9 +12,10 @@ cd "$(dirname "$0")/.."
 need_apt=()
 # g++/binutils: the C++ wrapper test, the ABI checks and strip; python3-venv: the project venv;
 # redis-server: the shared-store tests; cmake: the install test's find_package(passauth);
-# patchelf: auditwheel (make wheel); sqlite3/hiredis/qrencode headers: the stores and the QR code.
+# patchelf: auditwheel (make wheel); headers: sqlite3 (the default store), libssl (secrets at rest),
+# hiredis (the Redis store), qrencode (QR codes).
 for pkg in libjansson-dev libcurl4-openssl-dev pkg-config openssl python3-venv g++ binutils \
-           libsqlite3-dev libhiredis-dev libqrencode-dev cmake redis-server patchelf; do
+           libsqlite3-dev libssl-dev libhiredis-dev libqrencode-dev cmake redis-server patchelf; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -56,7 +56,7 @@ public func passauth_stats(_ handle: OpaquePointer?, _ out: OutString?) -> Int32
     Bridge.run { () throws(PassAuthError) in
         let client = try Bridge.client(handle)
         let out = try Bridge.requireOut(out, "out_json")
-        try Bridge.give(client.stats.json, to: out)
+        try Bridge.give(bytes: client.stats.json, to: out)
     }
 }
 

@@ -15,18 +15,10 @@ extension Invocation {
         // The registration as stored: identifiers and lifetimes only.
         var registration: JSON = .null
         var storeProblem: String?
-        do {
-            let state = try FileStore(directory: config.storeDirectory, serviceProvider: config.serviceProvider).load()
-            if let credentials = state.credentials {
-                var members: [(String, JSON)] = [("clientId", .string(credentials.clientId))]
-                if let issued = credentials.issuedAt { members.append(("clientIdIssuedAt", .int(issued))) }
-                if let token = state.accessToken {
-                    members.append(("accessTokenExpiresAt", .int(token.expiresAt)))
-                    members.append(("accessToken", .string(token.expiresAt > now ? "valid" : "expired")))
-                } else {
-                    members.append(("accessToken", "none"))
-                }
-                registration = .object(members)
+        do throws(PassAuthError) {
+            if let stored = try client.storedRegistration() {
+                let expires = stored["accessTokenExpiresAt"]?.int64Value
+                registration = stored.setting("accessToken", .string(expires.map { $0 > now ? "valid" : "expired" } ?? "none"))
             }
         } catch {
             storeProblem = client.scrub(error).message
@@ -49,7 +41,7 @@ extension Invocation {
             var document: JSON = [
                 "environment": .string(environment), "baseUrl": .string(config.baseURL),
                 "serviceProvider": .string(config.serviceProvider), "deviceId": .string(device.id ?? ""),
-                "store": .string(config.storeDirectory),
+                "store": .string(client.storeDescription),
                 "proxy": proxy.map { ["host": .string(Endpoint.authorityOf($0.url)), "source": .string($0.source)] } ?? .null,
                 "registration": registration,
                 "mvpd": selected.map { mvpd in
@@ -67,14 +59,11 @@ extension Invocation {
         line("Environment:", environment == "custom" ? "custom base URL \(config.baseURL)" : "\(environment) (\(config.baseURL))")
         line("Service provider:", config.serviceProvider)
         line("Device:", device.id ?? "-")
-        line("Store:", config.storeDirectory)
+        line("Store:", client.storeDescription)
         line("Proxy:", proxy.map { "\(Endpoint.authorityOf($0.url)) (from \($0.source))" } ?? "none")
         if let clientId = registration["clientId"]?.stringValue {
             var text = "client \(clientId)"
-            if let issued = registration["clientIdIssuedAt"]?.int64Value {
-                // DCR's client_id_issued_at is in seconds (RFC 7591); the core passes it on as it came.
-                text += ", registered \(Terminal.time(issued < 100_000_000_000 ? issued * 1000 : issued))"
-            }
+            if let issued = registration["clientIdIssuedAt"]?.int64Value { text += ", registered \(Terminal.time(issued))" }
             line("Registration:", text)
             if let expires = registration["accessTokenExpiresAt"]?.int64Value {
                 Terminal.out(indent + "access token " + (expires > now ? "expires" : "expired") + " \(Terminal.when(expires, now: now))")

@@ -109,20 +109,16 @@ private func decisionsFake(log: ResourceLog) -> FakeTransport {
     }
 
     @Test func logoutClearsTheStoredProfileOfThatDeviceAndMVPD() throws {
-        let dir = temporaryDirectory()
-        let store = FileStore(directory: dir, serviceProvider: "REF30")
+        let store = MemoryStore()
         let log = ResourceLog()
-        let client = try Client(config: makeConfig(store: dir), transport: decisionsFake(log: log), store: store)
-        var state = StoredState.empty
-        state["profiles"] = ["device-1": ["Cablevision": ["type": "regular"], "Dish": ["type": "regular"]],
-                             "device-2": ["Cablevision": ["type": "regular"]]]
-        try store.save(state)
+        let client = try Client(config: makeConfig(store: temporaryDirectory()), transport: decisionsFake(log: log), store: store)
+        try client.state.updateProfiles([("device-1", { _ in ["Cablevision": ["type": "regular"], "Dish": ["type": "regular"]] }),
+                                         ("device-2", { _ in ["Cablevision": ["type": "regular"]] })])
         let result = try client.logout(device: client.config.device, mvpd: "Cablevision", redirectURL: "https://back?a=1")
         #expect(result["logouts"]?["Cablevision"]?["actionType"] == "interactive")
-        let after = try store.load()
-        #expect(after["profiles"]?["device-1"]?["Cablevision"] == nil)
-        #expect(after["profiles"]?["device-1"]?["Dish"] != nil)
-        #expect(after["profiles"]?["device-2"]?["Cablevision"] != nil)
+        #expect(try client.state.profiles(device: "device-1")["Cablevision"] == nil)
+        #expect(try client.state.profiles(device: "device-1")["Dish"] != nil)
+        #expect(try client.state.profiles(device: "device-2")["Cablevision"] != nil)
     }
 
     @Test func cacheExpiresAndIsBounded() {

@@ -73,14 +73,14 @@ import Testing
         }
         let dir = temporaryDirectory()
         // Credentials already stored (from an earlier run) but revoked server-side.
-        var state = StoredState.empty
-        state.credentials = ClientCredentials(clientId: "old", clientSecret: "old-secret", issuedAt: nil,
-                                              statementFingerprint: ClientCredentials.fingerprint(of: softwareStatement))
-        try FileStore(directory: dir, serviceProvider: "REF30").save(state)
         let client = try Client(config: makeConfig(store: dir), transport: fake)
+        let old = ClientCredentials(clientId: "old", clientSecret: "old-secret", issuedAt: nil,
+                                    statementFingerprint: ClientCredentials.fingerprint(of: softwareStatement))
+        #expect(try client.state.writeRegistration(RegistrationRecord(credentials: old), expectedVersion: 0) != nil)
         let outcome = try client.register(device: Device())
         #expect(outcome["registered"] == true)
         #expect(fake.count("register") == 1 && fake.count("token") == 2)
+        #expect(client.stats.reregistrations.current == 1)
     }
 
     @Test func dcrErrorsAreRegistrationErrorsWithTheirCode() throws {
@@ -106,9 +106,9 @@ import Testing
         let client = try Client(config: makeConfig(store: dir), transport: fake)
         #expect(throws: PassAuthError.self) { try client.register(device: Device()) }
         // The credentials obtained are kept (they stay valid); no token was stored.
-        let state = try FileStore(directory: dir, serviceProvider: "REF30").load()
-        #expect(state.credentials?.clientId == "c1")
-        #expect(state.accessToken == nil)
+        let (record, _) = try client.state.readRegistration()
+        #expect(record?.credentials?.clientId == "c1")
+        #expect(record?.token == nil)
     }
 }
 
@@ -154,19 +154,19 @@ import Testing
     }
 
     /// Credentials replaced again and again (re-registrations, token renewals) stay bounded too: the
-    /// current ones are always redacted, replaced ones join the recent window.
+    /// current ones are always redacted, the last replaced ones stay searched (in every answer too).
     @Test func redactorHoldsOnlyTheCurrentCredentials() {
         let redactor = Redactor()
         for i in 0..<(Redactor.recentCapacity * 3) {
             redactor.hold("client-secret-\(i)", as: .clientSecret)
             redactor.hold("access-token-\(i)", as: .accessToken)
         }
-        #expect(redactor.count == Redactor.recentCapacity + 2)
+        #expect(redactor.count == Redactor.replacedCapacity + 2)
         let n = Redactor.recentCapacity * 3 - 1
         #expect(redactor.scrub("client-secret-\(n)/access-token-\(n)/access-token-\(n - 1)")
                 == "[redacted]/[redacted]/[redacted]")
         redactor.hold("access-token-\(n)", as: .accessToken)  // holding the current one again changes nothing
-        #expect(redactor.count == Redactor.recentCapacity + 2)
+        #expect(redactor.count == Redactor.replacedCapacity + 2)
     }
 
     @Test func redactorPrefersTheLongestSecretAndKeepsOtherTextIntact() {

@@ -51,44 +51,41 @@ import Testing
         poller.shutdown()
     }
 
-    @Test func callbackStoreFailuresAreTypedAndSaveNothing() throws {
-        final class Box: @unchecked Sendable { var doc: String? = nil; var failing = false; var saves = 0 }
+    @Test func callbackStoreFailuresAreTypedAndWriteNothing() throws {
+        final class Box: @unchecked Sendable { let memory = MemoryStore(); var failing = false; var puts = 0 }
         let box = Box()
-        let store = CallbackStore(serviceProvider: "REF30", operations: .init(
-            load: { box.failing ? (9, nil) : (0, box.doc) },
-            save: { text in if box.failing { return 9 }; box.doc = text; box.saves += 1; return 0 },
-            lock: { _ in box.failing ? (9, nil) : (0, nil) },
-            unlock: { _ in 0 }))
-        #expect(try store.load() == .empty)
-        var state = StoredState.empty
-        state["mvpdSelection"] = ["dev": ["id": "Cablevision"]]
-        try store.withLock(timeoutMs: 100) { () throws(PassAuthError) in try store.save(state) }
-        #expect(try store.load() == state)
+        let store = CallbackStore(operations: .init(
+            get: { key in
+                if box.failing { CallbackStore.setCallbackError("connection refused"); return (9, nil, 0, true) }
+                let value = try? box.memory.get(key, timeoutMs: 100)
+                return (0, value?.value, value?.version ?? 0, true)
+            },
+            put: { key, value, expected, ttl in
+                if box.failing { return (9, 0) }
+                switch try? box.memory.put(key, value: value, expectedVersion: expected, ttlMs: ttl, timeoutMs: 100) {
+                case .stored(let version)?: box.puts += 1; return (0, version)
+                default: return (CallbackStore.conflictStatus, 0)
+                }
+            },
+            lock: { _, _ in box.failing ? (9, nil) : (0, nil) },
+            unlock: { _, _ in 0 }))
+        #expect(try store.get("k", timeoutMs: 100) == nil)
+        #expect(try store.put("k", value: "v1", expectedVersion: 0, ttlMs: 0, timeoutMs: 100) == .stored(version: 1))
+        #expect(try store.put("k", value: "v2", expectedVersion: 0, ttlMs: 0, timeoutMs: 100) == .conflict)
         box.failing = true
-        do { _ = try store.load(); Issue.record("load: expected a store error") } catch { #expect(error.status == .store) }
-        do { try store.save(.empty); Issue.record("save: expected a store error") } catch { #expect(error.status == .store) }
+        do { _ = try store.get("k", timeoutMs: 100); Issue.record("get: expected a store error") } catch {
+            #expect(error.status == .store && error.message.contains("get callback") && error.message.contains("'k'")
+                    && error.message.hasSuffix(": connection refused"))
+        }
+        do { _ = try store.put("k", value: "x", expectedVersion: 1, ttlMs: 0, timeoutMs: 100); Issue.record("put: expected a store error") } catch {
+            #expect(error.status == .store && !error.message.contains("connection refused"))  // the reason was consumed
+        }
         do {
-            _ = try store.withLock(timeoutMs: 100) { () throws(PassAuthError) in Issue.record("the body ran without the lock") }
+            _ = try store.withLock("l", timeoutMs: 100) { () throws(PassAuthError) in Issue.record("the body ran without the lock") }
             Issue.record("lock: expected a store error")
         } catch { #expect(error.status == .store) }
         box.failing = false
-        let reloaded = try store.load()
-        #expect(box.saves == 1)
-        #expect(reloaded == state)
-        box.doc = "[1,2]"
-        do { _ = try store.load(); Issue.record("expected a store error") } catch { #expect(error.status == .store) }
-    }
-}
-
-@Suite struct StoredProfileBoundsTests {
-    @Test func expiredProfilesAreDroppedWithTheirDevices() {
-        let section: JSON = ["old": ["Dish": ["notAfter": 100]],
-                             "mixed": ["Dish": ["notAfter": 100], "Cablevision": ["notAfter": 5_000]],
-                             "undated": ["Dish": ["type": "regular"]]]
-        let pruned = Client.withoutExpiredProfiles(section, now: 1_000)
-        #expect(pruned["old"] == nil)
-        #expect(pruned["mixed"]?["Dish"] == nil)
-        #expect(pruned["mixed"]?["Cablevision"] != nil)
-        #expect(pruned["undated"]?["Dish"] != nil)
+        #expect(box.puts == 1)
+        #expect(try store.get("k", timeoutMs: 100)?.value == "v1")
     }
 }

@@ -19,7 +19,7 @@ from .messages import Request, Response
 
 REPLACING = {"echo-request", "echo-enhanced", "echo-form", "status", "http500", "http502", "http503", "http429",
              "http401", "enhanced", "invalid-json", "empty200", "huge-body", "deep-json", "invalid-utf8",
-             "reset", "close", "redirect"}
+             "reset", "close", "redirect", "canned"}
 # Kinds that rewrite the endpoint's JSON document.
 DOCUMENT_KINDS = {"missing-fields", "wrong-types", "string-timestamps", "extra-fields", "echo-200",
                   "reverse-decisions", "strip-resource-whitespace", "raw-timestamps"}
@@ -71,6 +71,8 @@ class Fault:
                 raise ValueError(f"fault option {name!r} must be a string")
         if options.get("padBytes", 0) < 0:
             raise ValueError("fault option 'padBytes' must not be negative")
+        if spec["kind"] == "canned" and "body" not in options:
+            raise ValueError("fault 'canned' needs a 'body' (any JSON value)")
         return cls(spec["kind"], int(spec.get("count", 1)), spec.get("endpoint"), options)
 
     def to_json(self) -> Dict[str, Any]:
@@ -194,6 +196,9 @@ def replacement(fault: Fault, request: Request, now_ms: int) -> Optional[Respons
         return Response(200, b'{"access_token": "\xff\xfe\xc3\x28", "expires_in": 3600}')
     if kind == "redirect":
         return Response.redirect("http://example.invalid/redirected")
+    if kind == "canned":
+        # A given answer: any status, any JSON document (e.g. one generated from an OpenAPI schema).
+        return Response.json(int(o.get("status", 200)), o["body"], headers)
     return None  # reset / close
 
 

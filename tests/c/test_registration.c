@@ -3,6 +3,7 @@
 #include "passauth.h"
 
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,16 +22,6 @@ static passauth_client *new_client(const char *store, const char *extra) {
 }
 
 static json_t *last_error(void) { return harness_parse(passauth_last_error()); }
-
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    static char data[65536];
-    size_t n = fread(data, 1, sizeof data - 1, f);
-    fclose(f);
-    data[n] = 0;
-    return data;
-}
 
 static void test_version_and_status_names(void) {
     /* The loaded library is the one this header describes. */
@@ -143,9 +134,9 @@ static void test_first_run_registers_second_process_reuses(void) {
     passauth_free(out);
     passauth_client_free(client);
 
-    /* The store file: 0600, and the secret is persisted (that is its job). */
+    /* The store database: 0600, and the secret is persisted (that is its job). */
     char path[700];
-    snprintf(path, sizeof path, "%s/REF30.json", store);
+    snprintf(path, sizeof path, "%s/passauth.sqlite3", store);
     struct stat st;
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
 
@@ -284,19 +275,49 @@ static void test_concurrent_threads_register_once(void) {
     passauth_client_free(client);
 }
 
+/* A store database that is not one (garbage bytes): PASSAUTH_E_STORE naming the file, the file left
+ * as it was, and no registration request (a silent new registration would log every user out). */
 static void test_corrupt_store_is_an_error_and_left_untouched(void) {
+    json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     const char *store = harness_temp_dir();
     mkdir(store, 0700);
     char path[700];
-    snprintf(path, sizeof path, "%s/REF30.json", store);
-    FILE *f = fopen(path, "w");
-    fputs("{\"format\":1, \"client\": {tru", f);
+    snprintf(path, sizeof path, "%s/passauth.sqlite3", store);
+    char garbage[8192];
+    for (size_t i = 0; i < sizeof garbage; i++) garbage[i] = (char)(i * 31 + 7);
+    FILE *f = fopen(path, "wb");
+    fwrite(garbage, 1, sizeof garbage, f);
     fclose(f);
     passauth_client *client = new_client(store, NULL);
     char *out = NULL;
     CHECK_STATUS(passauth_register(client, &out), PASSAUTH_E_STORE);
-    CHECK(strcmp(read_file(path), "{\"format\":1, \"client\": {tru") == 0);
+    CHECK_MSG(strstr(passauth_last_error(), path) != NULL, "%s", passauth_last_error());
     passauth_client_free(client);
+    f = fopen(path, "rb");
+    char back[sizeof garbage + 1];
+    size_t n = f ? fread(back, 1, sizeof back, f) : 0;
+    if (f) fclose(f);
+    CHECK(n == sizeof garbage && memcmp(back, garbage, sizeof garbage) == 0);
+    CHECK(emulator_stat(&emu, NULL, "register") == 0);
+}
+
+/* The stored registration (JSON) of the emulator's origin, read with SQLite directly. */
+static json_t *stored_registration(const char *store) {
+    char path[700], key[300];
+    snprintf(path, sizeof path, "%s/passauth.sqlite3", store);
+    snprintf(key, sizeof key, "passauth:{%s|REF30}:registration", emu.base_url);
+    sqlite3 *db = NULL;
+    json_t *doc = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *statement = NULL;
+        if (sqlite3_prepare_v2(db, "SELECT value FROM kv WHERE key = ?1", -1, &statement, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(statement, 1, key, -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(statement) == SQLITE_ROW) doc = harness_parse((const char *)sqlite3_column_text(statement, 0));
+        }
+        sqlite3_finalize(statement);
+    }
+    sqlite3_close(db);
+    return doc;
 }
 
 static void test_secrets_never_in_errors_or_stats(void) {
@@ -306,9 +327,7 @@ static void test_secrets_never_in_errors_or_stats(void) {
     char *out = NULL;
     CHECK_STATUS(passauth_register(client, &out), PASSAUTH_OK);
     passauth_free(out);
-    char path[700];
-    snprintf(path, sizeof path, "%s/REF30.json", store);
-    json_t *state = harness_parse(read_file(path));
+    json_t *state = stored_registration(store);
     const char *secret = json_string_value(json_object_get(json_object_get(state, "client"), "clientSecret"));
     const char *token = json_string_value(json_object_get(json_object_get(state, "accessToken"), "value"));
     CHECK(secret && token);

@@ -179,6 +179,7 @@ static void test_store_file_modes(void) {
     json_decref(emulator_post(&emu, "/_emulator/reset", NULL));
     const char *store = harness_temp_dir();
     char *config = harness_config(&emu, store, "\"logLevel\":\"none\"");
+    char *config_for_modes = strdup(config);
     passauth_client *client = NULL;
     CHECK_STATUS(passauth_client_new(config, &client), PASSAUTH_OK);
     free(config);
@@ -188,12 +189,23 @@ static void test_store_file_modes(void) {
     umask(old);
     passauth_free(out);
     passauth_client_free(client);
+    old = umask(0);
     struct stat st = {0};
     char path[800];
-    snprintf(path, sizeof path, "%s/REF30.json", store);
-    /* stat first: CHECK_MSG formats its message before it evaluates the condition */
-    bool found = stat(path, &st) == 0;
-    CHECK_MSG(found && (st.st_mode & 0777) == 0600, "%.300s mode %o", path, st.st_mode & 0777);
+    bool found;
+    /* The database and its WAL files (they exist while a connection is open: check with a client open) */
+    CHECK_STATUS(passauth_client_new(config_for_modes, &client), PASSAUTH_OK);
+    CHECK_STATUS(passauth_mvpd_select(client, NULL, "{\"id\":\"Cablevision\"}"), PASSAUTH_OK);
+    static const char *files[] = {"passauth.sqlite3", "passauth.sqlite3-wal", "passauth.sqlite3-shm", "passauth.sqlite3.lock"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", store, files[i]);
+        /* stat first: CHECK_MSG formats its message before it evaluates the condition */
+        found = stat(path, &st) == 0;
+        CHECK_MSG(found && (st.st_mode & 0777) == 0600, "%.300s mode %o", path, st.st_mode & 0777);
+    }
+    passauth_client_free(client);
+    free(config_for_modes);
+    umask(old);
     found = stat(store, &st) == 0;
     CHECK_MSG(found && (st.st_mode & 0777) == 0700, "%s mode %o", store, st.st_mode & 0777);
 }

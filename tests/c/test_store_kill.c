@@ -1,15 +1,17 @@
 /* Durability (issue 11): a writer process saves two alternating complete states of the store
  * (passauth_mvpd_select with MVPD "Alpha" or "Bravo", each with its own displayName and a large
- * logoUrl, so that a write takes several blocks); the test SIGKILLs it at random moments,
+ * logoUrl, so that a write takes several database pages); the test SIGKILLs it at random moments,
  * PASSAUTH_KILLS times (default 200; `make soak` runs more), and after every kill checks that the
- * store file parses and holds one of the two complete states, through the library
- * (passauth_mvpd_selected) and as raw JSON. No network is involved. The writer is this program
+ * store (passauth.sqlite3 and its WAL) holds one of the two complete states, through the library
+ * (passauth_mvpd_selected) and raw (the key's value read with SQLite and parsed as JSON), and every
+ * 25 kills that SQLite's integrity check passes. No network is involved. The writer is this program
  * re-executed with "--writer DIR" (no fork of a process that runs library threads). */
 #include "harness.h"
 #include "passauth.h"
 
 #include <dirent.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #define DEVICE "{\"id\":\"tv-durable-1\"}"
+#define KEY "passauth:{http://127.0.0.1:9|REF30|tv-durable-1}:mvpd"
 
 static char *state_json(int which) {
     static char logo[40001];
@@ -78,6 +81,42 @@ static int loaded_state(passauth_client *client) {
     return which;
 }
 
+/* The raw value of KEY, read with SQLite (while other connections may be open: WAL readers are never
+ * blocked), checked like the library's; every 25th call also runs PRAGMA integrity_check. */
+static int raw_state(const char *store, int kill_number) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/passauth.sqlite3", store);
+    sqlite3 *db = NULL;
+    int which = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *statement = NULL;
+        if (sqlite3_prepare_v2(db, "SELECT value FROM kv WHERE key = ?1", -1, &statement, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(statement, 1, KEY, -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(statement) == SQLITE_ROW) {
+                json_t *doc = harness_parse((const char *)sqlite3_column_text(statement, 0));
+                const char *id = json_string_value(json_object_get(doc, "id"));
+                const char *logo = json_string_value(json_object_get(doc, "logoUrl"));
+                if (id && logo && strlen(logo) == strlen("https://logo.example/") + 40000)
+                    which = !strcmp(id, "Alpha") && logo[strlen(logo) - 1] == 'a' ? 0
+                          : !strcmp(id, "Bravo") && logo[strlen(logo) - 1] == 'b' ? 1 : -1;
+                json_decref(doc);
+            }
+        }
+        sqlite3_finalize(statement);
+        if (kill_number % 25 == 0) {
+            const char *verdict = NULL;
+            if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &statement, NULL) == SQLITE_OK &&
+                sqlite3_step(statement) == SQLITE_ROW)
+                verdict = (const char *)sqlite3_column_text(statement, 0);
+            CHECK_MSG(verdict && strcmp(verdict, "ok") == 0, "integrity_check after kill %d: %s", kill_number, verdict ? verdict : "(failed)");
+            sqlite3_finalize(statement);
+        }
+    }
+    sqlite3_close(db);
+    CHECK_MSG(which >= 0, "the raw value of %s is neither state after kill %d", KEY, kill_number);
+    return which;
+}
+
 static int count_files(const char *dir) {
     DIR *d = opendir(dir);
     int n = 0;
@@ -121,6 +160,7 @@ static void test_sigkill_while_writing(void) {
             break;
         }
         int which = loaded_state(client);
+        if (which >= 0 && raw_state(store, k) != which) which = -1;
         if (which >= 0) seen[which]++;
         else if (++bad > 3) break;
     }
@@ -128,7 +168,7 @@ static void test_sigkill_while_writing(void) {
     printf("  %d kills: store held Alpha %d times, Bravo %d times, torn %d times; %d files left in the store directory\n",
            kills, seen[0], seen[1], bad, files);
     CHECK(seen[0] + seen[1] == kills);
-    /* Temporary files of killed writers must not pile up without bound. */
+    /* Killed writers leave nothing behind but the database, its WAL files and the lock file. */
     CHECK_MSG(files <= 4, "%d files left in %s", files, store);
     passauth_client_free(client);
 }

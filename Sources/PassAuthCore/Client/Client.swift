@@ -7,7 +7,9 @@ package final class Client: Sendable {
     let logger: Logger
     /// The service's time (validity decisions), from the Date headers of its answers.
     package let clock: ServiceClock
-    let store: StateStore
+    /// The client's state (registration, per-device profiles and MVPD choice) on its store, keyed
+    /// by (origin, service provider).
+    let state: ClientState
     let registration: Registration
     let service: Service
     /// Configuration answers per platform (see DeviceInfo.platformKey).
@@ -38,8 +40,8 @@ package final class Client: Sendable {
                 stats: stats)
         }
         if config.logLevel >= .debug { network = LoggingTransport(inner: network, logger: logger) }
-        self.store = store ?? FileStore(directory: config.storeDirectory, serviceProvider: config.serviceProvider)
-        registration = Registration(config: config, store: self.store, transport: network, stats: stats, redactor: redactor, logger: logger)
+        state = try Client.state(config: config, store: store, redactor: redactor)
+        registration = Registration(config: config, state: state, transport: network, stats: stats, redactor: redactor, logger: logger)
         let decoder = ResponseDecoder(redactor: redactor, stats: stats, clock: clock)
         service = Service(config: config, transport: network, registration: registration, stats: stats, logger: logger,
                           decoder: decoder, policy: retryPolicy)
@@ -85,12 +87,57 @@ package final class Client: Sendable {
         }
     }
 
+    /// The stored registration of this client's origin and service provider, without a request and
+    /// without a secret: {"clientId", "clientIdIssuedAt"?, "accessTokenExpiresAt"?}; nil when none.
+    package func storedRegistration() throws(PassAuthError) -> JSON? {
+        guard let record = try state.readRegistration().record, let credentials = record.credentials else { return nil }
+        var members: [(String, JSON)] = [("clientId", .string(credentials.clientId))]
+        if let issued = credentials.issuedAt { members.append(("clientIdIssuedAt", .int(issued))) }
+        if let token = record.token { members.append(("accessTokenExpiresAt", .int(token.expiresAt))) }
+        return .object(members)
+    }
+
+    /// Where the state lives, for people ("/home/u/.local/state/passauth/passauth.sqlite3").
+    package var storeDescription: String { state.store.description }
+
     /// Ensures client credentials and a fresh access token (registering only when none is stored).
     package func register(device: Device) throws(PassAuthError) -> JSON {
         try registration.ensure(device: device).json
     }
 
     package func scrub(_ error: PassAuthError) -> PassAuthError { error.redacted(by: redactor) }
+
+    /// The state of `config` on `store`, or on the store the config names (opened on first use).
+    static func state(config: ClientSettings, store: StateStore?, redactor: Redactor) throws(PassAuthError) -> ClientState {
+        if let secrets = config.storage.encryption { redactor.remember(secrets.encodedKey) }
+        var legacyFile: String? = nil
+        let backing: StateStore
+        if let store {
+            backing = store
+        } else {
+            switch config.storage.location {
+            case .directory(let directory):
+                let sqlite = SQLiteStore(directory: directory)
+                legacyFile = sqlite.directory + "/" + LegacyStore.fileName(for: config.serviceProvider) + ".json"
+                backing = sqlite
+            case .redis(let location):
+                if let password = location.password { redactor.remember(password) }
+                throw .invalid("config key 'store': Redis store not available yet", key: "store")
+            }
+        }
+        return ClientState(store: backing, keys: StateKeys(prefix: config.storage.keyPrefix, baseURL: config.baseURL,
+                                                            serviceProvider: config.serviceProvider),
+                           secrets: config.storage.encryption, timeoutMs: config.timeoutMs, legacyFile: legacyFile, redactor: redactor)
+    }
+
+    /// Imports a passauth 0.1 state file (`<store>/<serviceProvider>.json`, which records no origin)
+    /// for this client's origin and service provider; see ClientState.importLegacyFile. Only for a
+    /// file written for this client's base URL: its credentials are then sent there.
+    package func importLegacyState(file: String) throws(PassAuthError) -> JSON {
+        try state.importLegacyFile(file)
+    }
+
+    var serviceProviderSegment: String { URLEncoding.segment(config.serviceProvider) }
 
     /// Sends log lines to `handler` instead of stderr (nil: stderr again).
     package func routeLogs(to handler: LogHandler?) { logger.route(to: handler) }

@@ -8,7 +8,8 @@ package struct ClientSettings: Sendable {
     package var serviceProvider: String
     package var softwareStatement: String
     package var redirectUri: String?
-    package var storeDirectory: String
+    /// "store", "storeKeyPrefix", "storeEncryptionKey", "reregister" (StoreSettings).
+    package var storage: StoreSettings
     package var device: Device
     package var timeoutMs: Int = 30_000
     package var connectTimeoutMs: Int = 10_000
@@ -44,7 +45,7 @@ package struct ClientSettings: Sendable {
                        "device", "timeoutMs", "connectTimeoutMs", "caFile", "allowInsecureHttp", "pacing",
                        "pacingRatePerSecond", "pacingBurst", "logLevel", "maxResponseBytes", "configurationCacheMs", "pollIntervalMs",
                        "authorizeBatchSize", "preauthorizeBatchSize", "defaultDeviceInfo", "strictDeviceInfo", "proxy",
-                       "profileRefreshMs"]
+                       "profileRefreshMs", "storeKeyPrefix", "storeEncryptionKey", "reregister"]
 
     package init(json: JSON, environmentVariables env: (String) -> String? = ClientSettings.processEnvironment) throws(PassAuthError) {
         guard case .object(let members) = json else {
@@ -167,16 +168,7 @@ package struct ClientSettings: Sendable {
             logLevel = parsed
         }
 
-        if let dir = try string("store") {
-            guard !dir.isEmpty else { throw .invalid("config key 'store' must be a directory path", key: "store") }
-            storeDirectory = dir
-        } else if let state = env("XDG_STATE_HOME"), state.hasPrefix("/") {
-            storeDirectory = state + "/passauth"
-        } else if let home = env("HOME"), !home.isEmpty {
-            storeDirectory = home + "/.local/state/passauth"
-        } else {
-            throw .invalid("config key 'store' is required when neither XDG_STATE_HOME nor HOME is set", key: "store")
-        }
+        storage = try StoreSettings(seen, environment: env)
     }
 
     /// Plain http without allowInsecureHttp: only a loopback peer may receive requests.

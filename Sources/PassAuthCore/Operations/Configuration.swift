@@ -24,7 +24,8 @@ extension Client {
         return ["mvpds": .array(all.map(\.json).filter(filter.accepts))]
     }
 
-    /// Remembers the user's TV provider choice for `device` (checklist: id, displayName, logoUrl).
+    /// Remembers the user's TV provider choice for `device` (checklist: id, displayName, logoUrl), in
+    /// the device's own key: concurrent writers never lose a write.
     package func selectMVPD(device: Device, mvpd: JSON) throws(PassAuthError) {
         guard let id = mvpd["id"]?.stringValue, !id.isEmpty else {
             throw .invalid("mvpd_json must be an object with a non-empty string 'id'", key: "mvpd_json.id")
@@ -35,40 +36,15 @@ extension Client {
             guard let text = value.stringValue else { throw .invalid("mvpd_json.\(key) must be a string", key: "mvpd_json.\(key)") }
             selection.append((key, .string(text)))
         }
-        try updateDeviceSection("mvpdSelection", device: device) { _ in .object(selection) }
+        try state.setMVPD(device: Client.requireDeviceId(device, for: "passauth_mvpd_select"), .object(selection))
     }
 
-    /// The stored selection for `device`, or PASSAUTH_E_NOT_FOUND.
+    /// The stored selection for `device`, or PASSAUTH_E_NOT_FOUND. No lock.
     package func selectedMVPD(device: Device) throws(PassAuthError) -> JSON {
-        guard let selection = try store.load()["mvpdSelection"]?[device.stateKey] else {
+        guard let selection = try state.mvpd(device: Client.requireDeviceId(device, for: "passauth_mvpd_selected")) else {
             throw PassAuthError(.notFound, "no TV provider was selected for this device yet")
         }
         return selection
-    }
-
-    /// Read-modify-write of one device's entry in a store section, under the store lock.
-    func updateDeviceSection(_ section: String, device: Device, _ change: @escaping (JSON?) -> JSON?) throws(PassAuthError) {
-        try updateDeviceSections(section, [(device, change)])
-    }
-
-    /// Several devices' entries of `section` changed in one locked read-modify-write (the poller
-    /// stores a round's profiles at once). Saves only when something changed.
-    func updateDeviceSections(_ section: String, _ changes: [(Device, (JSON?) -> JSON?)]) throws(PassAuthError) {
-        try store.withLock(timeoutMs: config.timeoutMs) { () throws(PassAuthError) in
-            var state = try store.load()
-            let current = state[section] ?? .object([])
-            var next = current
-            for (device, change) in changes {
-                let updated = change(next[device.stateKey])
-                next = updated.map { next.setting(device.stateKey, $0) } ?? next.removing(device.stateKey)
-            }
-            // Bounded per-device state: a write also drops every device's profiles that have expired,
-            // so a long-running server-to-server store does not keep every device it ever saw.
-            if section == "profiles" { next = Client.withoutExpiredProfiles(next, now: Clock.nowMs()) }
-            guard next != current else { return }
-            state[section] = next
-            try store.save(state)
-        }
     }
 }
 

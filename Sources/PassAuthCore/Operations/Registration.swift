@@ -1,10 +1,20 @@
-/// The registration phase (DCR): client credentials obtained once and kept forever, an access token
-/// kept until shortly before it expires. Callers on many threads and in many processes share one
-/// registration and one token: the flight lock joins threads, the store lock joins processes, and the
-/// store is re-read under the lock so a token another process just fetched is adopted, not repeated.
+/// The registration phase (DCR): client credentials obtained once and kept, an access token kept until
+/// shortly before it expires, both stored per (origin, service provider) in the registration record
+/// (ClientState). Callers on many threads and in many processes share one registration and one token:
+/// the flight lock joins threads, the store's registration lock joins processes and hosts, and the
+/// record is re-read under the lock so what another process just did is adopted, not repeated. Every
+/// write is conditional on the version read under the lock: a writer that paused (its lock lease
+/// expired meanwhile) can never overwrite newer state; it re-reads and adopts it.
+///
+/// A new registration that replaces a client ("re-registration": the service rejected the client as
+/// invalid_client, answered action application-registration, or the software statement changed) logs
+/// every user of the old client out (DCR FAQ), so it is governed: config "reregister" "never" refuses
+/// it (PASSAUTH_E_REGISTRATION, code reregistration_refused), otherwise it is logged at warn with the
+/// old client id and counted in Stats.reregistrations. The old credentials stay stored until the new
+/// ones are: a DCR call that fails (5xx, transport) leaves them in place.
 final class Registration: Sendable {
     private let config: ClientSettings
-    private let store: StateStore
+    private let state: ClientState
     private let transport: HTTPTransport
     private let stats: Stats
     private let redactor: Redactor
@@ -13,9 +23,9 @@ final class Registration: Sendable {
     private let memory = Locked<(credentials: ClientCredentials?, token: AccessToken?)>((nil, nil))
     private let statementFingerprint: String
 
-    init(config: ClientSettings, store: StateStore, transport: HTTPTransport, stats: Stats, redactor: Redactor, logger: Logger) {
+    init(config: ClientSettings, state: ClientState, transport: HTTPTransport, stats: Stats, redactor: Redactor, logger: Logger) {
         self.config = config
-        self.store = store
+        self.state = state
         self.transport = transport
         self.stats = stats
         self.redactor = redactor
@@ -39,6 +49,9 @@ final class Registration: Sendable {
         }
     }
 
+    /// Time allowed for one registration: two DCR requests and the waits for the locks.
+    private var budgetMs: Int { config.timeoutMs * 4 + 5_000 }
+
     /// A usable access token; registers and fetches only when nothing usable is known.
     func token(device: Device) throws(PassAuthError) -> AccessToken {
         if let token = memory.withLock({ $0.token }), token.isFresh(at: Clock.nowMs()) { return token }
@@ -46,70 +59,126 @@ final class Registration: Sendable {
     }
 
     /// Called after the service answered 401 to `rejected`: fetches a new token unless another thread
-    /// already replaced it.
+    /// or process already replaced it.
     func token(after rejected: AccessToken, device: Device) throws(PassAuthError) -> AccessToken {
         try ensure(device: device, rejected: rejected.value).token
     }
 
+    /// Credentials and a fresh token: from memory, else from the store (no lock), else obtained under
+    /// the registration lock. `rejected`: a token value the service refused (never adopted again).
     func ensure(device: Device, rejected: String? = nil) throws(PassAuthError) -> Outcome {
-        let budget = config.timeoutMs * 4 + 5_000
-        return try flight.run(timeoutMs: budget, what: "registration") { () throws(PassAuthError) -> Outcome in
-            if let outcome = usable(memory.withLock { $0 }, rejected: rejected) { return outcome }
-            return try store.withLock(timeoutMs: budget) { () throws(PassAuthError) -> Outcome in
-                var state = try store.load()
-                if let outcome = usable((state.credentials, state.accessToken), rejected: rejected) {
-                    remember(outcome.credentials, outcome.token)
-                    return outcome
-                }
-                var registered = false
-                var credentials: ClientCredentials
-                if let stored = state.credentials, stored.statementFingerprint == statementFingerprint {
-                    credentials = stored
-                } else {
-                    credentials = try register(device: device)
-                    registered = true
-                    state.credentials = credentials
-                    state.accessToken = nil
-                    try store.save(state)
-                }
-                let token: AccessToken
-                do throws(PassAuthError) {
-                    token = try fetchToken(credentials, device: device)
-                } catch where error.code == "invalid_client" && !registered {
-                    // The credentials were revoked or regenerated: register again, once.
-                    logger.log(.info, "client \(credentials.clientId) rejected as invalid_client; registering again")
-                    credentials = try register(device: device)
-                    registered = true
-                    state.credentials = credentials
-                    try store.save(state)
-                    token = try fetchToken(credentials, device: device)
-                }
-                state.accessToken = token
-                try store.save(state)
-                remember(credentials, token)
-                return Outcome(credentials: credentials, token: token, registered: registered, tokenFetched: true)
+        try flight.run(timeoutMs: budgetMs, what: "registration") { () throws(PassAuthError) -> Outcome in
+            if let outcome = usable(memory.withLock { ($0.credentials, $0.token) }, rejected: rejected) { return outcome }
+            let (record, _) = try state.readRegistration()
+            if let outcome = usable((record?.credentials, record?.token), rejected: rejected) {
+                remember(outcome.credentials, outcome.token)
+                return outcome
+            }
+            return try state.withRegistrationLock(timeoutMs: budgetMs) { () throws(PassAuthError) -> Outcome in
+                try obtain(device: device, rejectedToken: rejected, rejectedClient: nil)
             }
         }
     }
 
-    /// The service answered `application-registration` (other than a 401): forget the client whose token
-    /// was rejected and register again. If another thread or process already replaced that client, its
-    /// new registration is adopted instead of making a third.
+    /// The service answered `application-registration` (other than a 401): the client whose token was
+    /// rejected is replaced by a new registration, once, unless another thread or process already
+    /// replaced it (its client is then adopted instead of making a third). Governed by "reregister".
     func reregister(device: Device, rejected: AccessToken?) throws(PassAuthError) {
-        let budget = config.timeoutMs * 4 + 5_000
-        try flight.run(timeoutMs: budget, what: "registration") { () throws(PassAuthError) in
-            try store.withLock(timeoutMs: budget) { () throws(PassAuthError) in
-                var state = try store.load()
-                let stale = rejected == nil || state.accessToken == nil || state.accessToken?.value == rejected?.value
-                guard stale else { return }
-                logger.log(.info, "the service asked for a new application registration")
-                state.credentials = nil
-                state.accessToken = nil
-                try store.save(state)
-                memory.withLock { $0 = (nil, nil) }
+        let rejectedClient = rejected?.clientId ?? memory.withLock { $0.credentials?.clientId }
+        _ = try flight.run(timeoutMs: budgetMs, what: "registration") { () throws(PassAuthError) -> Outcome in
+            try state.withRegistrationLock(timeoutMs: budgetMs) { () throws(PassAuthError) -> Outcome in
+                try obtain(device: device, rejectedToken: rejected?.value, rejectedClient: rejectedClient,
+                           reason: "the service answered action application-registration")
             }
         }
-        _ = try ensure(device: device, rejected: rejected?.value)
+    }
+
+    /// Under the registration lock: adopts what the store holds when usable, else fetches a token
+    /// for the stored client, registering (again) only when there is no usable client. Restarts from a
+    /// fresh read when another writer changed the record meanwhile (a lock lease that expired).
+    private func obtain(device: Device, rejectedToken: String?, rejectedClient: String?,
+                        reason: String? = nil) throws(PassAuthError) -> Outcome {
+        for _ in 0..<3 {
+            let (record, version) = try state.readRegistration()
+            let stored = record?.credentials.flatMap { $0.statementFingerprint == statementFingerprint ? $0 : nil }
+            let rejectedHere = rejectedClient != nil && stored?.clientId == rejectedClient
+            if !rejectedHere, let outcome = usable((record?.credentials, record?.token), rejected: rejectedToken) {
+                remember(outcome.credentials, outcome.token)
+                return outcome
+            }
+            var credentials: ClientCredentials
+            var registered = false
+            var expected = version
+            if let stored, !rejectedHere {
+                credentials = stored
+            } else {
+                // No client, a client of another software statement, or the rejected one: a new one.
+                let why = record?.credentials == nil ? nil
+                    : stored == nil ? "the software statement in the config changed"
+                    : reason ?? "the service rejected client \(stored!.clientId)"
+                guard let (fresh, newVersion) = try registerNew(replacing: record?.credentials, reason: why,
+                                                                record: record, expectedVersion: version, device: device)
+                else { continue }
+                credentials = fresh
+                expected = newVersion
+                registered = true
+            }
+            var token: AccessToken
+            do throws(PassAuthError) {
+                token = try fetchToken(credentials, device: device)
+            } catch where error.code == "invalid_client" && !registered {
+                // The credentials were revoked or regenerated: register again, once.
+                guard let (fresh, newVersion) = try registerNew(
+                    replacing: credentials, reason: "the service rejected client \(credentials.clientId) as invalid_client",
+                    record: record, expectedVersion: expected, device: device)
+                else { continue }
+                credentials = fresh
+                expected = newVersion
+                registered = true
+                token = try fetchToken(credentials, device: device)
+            }
+            token.clientId = credentials.clientId
+            guard try state.writeRegistration(RegistrationRecord(credentials: credentials, token: token), expectedVersion: expected) != nil else {
+                // Someone else wrote meanwhile: adopt theirs on the next round (ours stays valid for
+                // this call at least).
+                logger.log(.info, "the registration of \(state.keys.origin) changed while a token was fetched; adopting the stored one")
+                continue
+            }
+            remember(credentials, token)
+            return Outcome(credentials: credentials, token: token, registered: registered, tokenFetched: true)
+        }
+        throw PassAuthError(.store, "the registration of \(state.keys.origin) in \(state.store.description) kept changing while this process tried to update it; try again")
+    }
+
+    /// A new DCR registration, stored in place of `old` (conditional on `expectedVersion`, the version
+    /// the decision was taken on). nil: the record changed meanwhile (the new client is not stored;
+    /// re-read and adopt). The old credentials stay stored until then: a failing DCR call changes
+    /// nothing.
+    private func registerNew(replacing old: ClientCredentials?, reason: String?, record: RegistrationRecord?,
+                             expectedVersion: UInt64, device: Device) throws(PassAuthError) -> (ClientCredentials, UInt64)? {
+        if let old {
+            guard config.reregister == .auto else {
+                var error = PassAuthError(.registration, """
+                    re-registration is disabled (config "reregister" is "never"): \(reason ?? "a new registration is needed"); \
+                    a new registration would replace client \(old.clientId) and log every user of it out (DCR FAQ). The stored \
+                    credentials were kept; set "reregister" to "auto" to allow it
+                    """)
+                error.code = "reregistration_refused"
+                error.endpoint = "register"
+                throw error
+            }
+        }
+        let fresh = try register(device: device)
+        guard let version = try state.writeRegistration(RegistrationRecord(credentials: fresh, token: nil), expectedVersion: expectedVersion) else {
+            logger.log(.warn, "registered client \(fresh.clientId), but another process changed the registration of \(state.keys.origin) meanwhile; adopting the stored one")
+            return nil
+        }
+        if let old {
+            stats.reregistrations.add()
+            logger.log(.warn, "re-registered with \(state.keys.origin): client \(old.clientId) replaced by \(fresh.clientId) (\(reason ?? "a new registration was needed")); every user of the old client is logged out")
+        }
+        memory.withLock { $0 = (fresh, nil) }
+        return (fresh, version)
     }
 
     private func usable(_ known: (credentials: ClientCredentials?, token: AccessToken?), rejected: String?) -> Outcome? {
@@ -121,6 +190,8 @@ final class Registration: Sendable {
     private func remember(_ credentials: ClientCredentials, _ token: AccessToken) {
         redactor.hold(credentials.clientSecret, as: .clientSecret)
         redactor.hold(token.value, as: .accessToken)
+        var token = token
+        token.clientId = credentials.clientId
         memory.withLock { $0 = (credentials, token) }
     }
 
@@ -141,7 +212,8 @@ final class Registration: Sendable {
         redactor.hold(secret, as: .clientSecret)
         stats.registrations.add()
         logger.log(.info, "registered client \(id)")
-        return ClientCredentials(clientId: id, clientSecret: secret, issuedAt: document["client_id_issued_at"]?.int64Value,
+        // RFC 7591's client_id_issued_at is in seconds; every time the library hands out is in ms.
+        return ClientCredentials(clientId: id, clientSecret: secret, issuedAt: document["client_id_issued_at"]?.int64Value.map { $0 &* 1000 },
                                  statementFingerprint: statementFingerprint)
     }
 

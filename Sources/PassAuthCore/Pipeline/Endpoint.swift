@@ -12,6 +12,9 @@ package enum Endpoint: Int, CaseIterable, Sendable {
     case logout
     case partnerSession, partnerProfile
 
+    /// Statistics list endpoints by name.
+    static let sortedByName = allCases.sorted { $0.name < $1.name }
+
     /// The name used in statistics, errors and logs.
     package var name: String {
         switch self {

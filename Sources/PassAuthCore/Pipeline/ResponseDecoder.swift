@@ -1,3 +1,5 @@
+import CJansson
+
 /// A service answer: the parsed document and, while nothing in it was changed, the bytes that
 /// arrived, which are what the caller receives (no second printing of the same document).
 package final class Answer: @unchecked Sendable {
@@ -74,8 +76,12 @@ package struct ResponseDecoder: Sendable {
             guard root.isObject else {
                 throw ResponseShape.malformed(endpoint, "the response is a JSON \(JSONNode.typeName(root)), not an object", response: scrubbed)
             }
-            let changed = endpoint.isRegistration ? false : try Timestamps.normalize(root, endpoint: endpoint)
+            var changed = endpoint.isRegistration ? false : try Timestamps.normalize(root, endpoint: endpoint)
             try endpoint.shape.check(root, endpoint: endpoint)
+            if let (name, empty) = endpoint.shape.container, name.withCString({ json_object_get(root, $0) }) == nil {
+                json_object_set_new(root, name, empty.makeNode())
+                changed = true
+            }
             return changed
         }
         return Answer(document: document, original: changed ? nil : scrubbed.body)

@@ -6,6 +6,19 @@ import CJansson
 enum ResponseShape {
     case registration, token, configuration, session, sessionInformation, profiles, decisions, logout
 
+    /// The member a result always has, added empty when the service left it out (OpenAPI marks it
+    /// optional; callers read the same shape either way).
+    var container: (name: String, empty: JSON)? {
+        switch self {
+        case .profiles: return ("profiles", .object([]))
+        case .logout: return ("logouts", .object([]))
+        default: return nil
+        }
+    }
+
+    /// Decisions, the MVPD ids, DCR credentials and session timestamps are what the library needs
+    /// beyond the OpenAPI schemas (which mark them optional or plain strings): a decision per resource
+    /// asked, an id to select an MVPD by, credentials to use, and the pages' milliseconds.
     func check(_ answer: RawJSON, endpoint: Endpoint) throws(PassAuthError) {
         func fail(_ message: String) -> PassAuthError { ResponseShape.malformed(endpoint, message) }
         func nonEmptyString(_ value: RawJSON?) -> Bool { (value?.stringBytes?.count ?? 0) > 0 }
@@ -19,9 +32,11 @@ enum ResponseShape {
                 throw fail("the response has no access_token / positive expires_in")
             }
         case .configuration:
-            guard let mvpds = answer.member("requestor")?.member("mvpds"), mvpds.isArray else {
-                throw fail("the response has no \"requestor.mvpds\" array")
-            }
+            // OpenAPI: requestor and mvpds are optional (no MVPD integrated yet); present, they are typed.
+            guard let requestor = answer.member("requestor") else { return }
+            guard requestor.isObject else { throw fail("the response's \"requestor\" is not an object") }
+            guard let mvpds = requestor.member("mvpds") else { return }
+            guard mvpds.isArray else { throw fail("the response has no \"requestor.mvpds\" array") }
             for index in 0..<mvpds.count {
                 guard let mvpd = mvpds.element(index), mvpd.isObject, mvpd.member("id")?.isString == true else {
                     throw fail("an MVPD is not an object with a string \"id\"")
@@ -36,7 +51,9 @@ enum ResponseShape {
         case .sessionInformation:
             if let code = answer.member("code"), !code.isString { throw fail("the response's \"code\" is not a string") }
         case .profiles:
-            guard let profiles = answer.member("profiles"), profiles.isObject else { throw fail("the response has no \"profiles\" object") }
+            // OpenAPI: "profiles" is optional; absent, there is no profile (ResponseDecoder adds {}).
+            guard let profiles = answer.member("profiles") else { return }
+            guard profiles.isObject else { throw fail("the response's \"profiles\" is not an object") }
             var iter = json_object_iter(profiles)
             while let it = iter {
                 defer { iter = json_object_iter_next(profiles, it) }
@@ -63,9 +80,9 @@ enum ResponseShape {
                 if let error = decision.member("error"), !error.isObject { throw fail("a decision's \"error\" is not an object") }
             }
         case .logout:
-            guard let logouts = answer.member("logouts"), logouts.isObject || logouts.isArray else {
-                throw fail("the response has no \"logouts\"")
-            }
+            // OpenAPI: "logouts" is optional; absent, nothing is left to do (ResponseDecoder adds {}).
+            guard let logouts = answer.member("logouts") else { return }
+            guard logouts.isObject || logouts.isArray else { throw fail("the response's \"logouts\" is not an object") }
         }
     }
 

@@ -49,8 +49,10 @@ package final class Poller: @unchecked Sendable {
         let outcome: Result<HTTPResponse, PassAuthError>
     }
 
-    // Guarded by `monitor`.
-    private let monitor = Monitor()
+    // Guarded by `monitor`. The scheduler waits on condition `scheduler` (timers, answers), the
+    // deliverer on `deliverer` (ended polls, tasks): an answer wakes only the scheduler.
+    private let monitor = Monitor(conditions: 2)
+    private static let scheduler = 0, deliverer = 1
     private var heap = TimerHeap<Poll>()
     private var answers: [Outcome] = []
     private var deliveries: [Delivery] = []
@@ -110,7 +112,7 @@ package final class Poller: @unchecked Sendable {
             heap.insert(poll, due: Clock.monotonicMs() + firstDelay)
             poll.noteScheduled(inMs: firstDelay)
             context?.stats.activePolls.add()
-            monitor.broadcast()
+            monitor.signal(Poller.scheduler)
             return older
         }
         superseded?.finish(.cancelled, error: Poller.supersededError)
@@ -149,7 +151,7 @@ package final class Poller: @unchecked Sendable {
             guard !stopping else { return }
             if threads.isEmpty, (try? startThreadsLocked()) == nil { return }
             tasks.append(task)
-            monitor.broadcast()
+            monitor.signal(Poller.deliverer)
         }
     }
 
@@ -216,7 +218,7 @@ package final class Poller: @unchecked Sendable {
     private func nextRound() -> (PollContext, [Poll], [Outcome])? {
         monitor.withLock {
             while !stopping {
-                guard let context else { monitor.wait(until: nil); continue }
+                guard let context else { monitor.wait(until: nil, on: Poller.scheduler); continue }
                 var due: [Poll] = []
                 let now = Clock.monotonicMs()
                 while due.count < Poller.roundSize, let (poll, at) = heap.peek(), at <= now {
@@ -227,7 +229,7 @@ package final class Poller: @unchecked Sendable {
                     defer { answers = [] }
                     return (context, due, answers)
                 }
-                monitor.wait(until: heap.peek()?.1)
+                monitor.wait(until: heap.peek()?.1, on: Poller.scheduler)
             }
             return nil
         }
@@ -259,7 +261,8 @@ package final class Poller: @unchecked Sendable {
                 self.monitor.withLock {
                     guard !self.stopping else { return }
                     self.answers.append(Outcome(poll: poll, endpoint: endpoint, token: token, outcome: outcome))
-                    self.monitor.broadcast()
+                    // Answers come in bursts: only the first of a round needs to wake the scheduler.
+                    if self.answers.count == 1 { self.monitor.signal(Poller.scheduler) }
                 }
             }
         } catch {
@@ -298,7 +301,7 @@ package final class Poller: @unchecked Sendable {
         monitor.withLock {
             guard !stopping else { return }
             deliveries.append(Delivery(poll: poll, status: status, result: result, error: error))
-            monitor.broadcast()
+            if deliveries.count == 1 { monitor.signal(Poller.deliverer) }
         }
     }
 
@@ -327,7 +330,7 @@ package final class Poller: @unchecked Sendable {
                     defer { deliveries = []; tasks = [] }
                     return (context, deliveries, tasks)
                 }
-                monitor.wait(until: nil)
+                monitor.wait(until: nil, on: Poller.deliverer)
             }
             return nil
         }
@@ -365,7 +368,7 @@ package final class Poller: @unchecked Sendable {
             let delay = boundedDelay(Int64(afterMs), for: poll)
             heap.insert(poll, due: Clock.monotonicMs() + delay)
             poll.noteScheduled(inMs: delay)
-            monitor.broadcast()
+            // The scheduler itself reschedules after judging an answer; it is awake then.
         }
     }
 

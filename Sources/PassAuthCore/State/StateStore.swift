@@ -1,40 +1,80 @@
-/// What the library keeps between runs for one service provider: the DCR client credentials
-/// (forever), the access token (until it expires), the user's MVPD selection and the profile parts the
-/// checklist names. The document is kept as JSON so later fields never need a format migration.
-package struct StoredState: Sendable, Equatable {
-    package private(set) var document: JSON
+/// Where the state lives: a versioned key-value store. Every key holds one UTF-8 JSON text and a
+/// version; writes are conditional on the version the writer read (compare-and-set), so concurrent
+/// writers (threads, processes, hosts) never lose a write and a writer that paused between its read and
+/// its write can never overwrite newer state: its write conflicts, and it re-reads.
+///
+/// Implementations: `SQLiteStore` (the default, one database in the store directory), `CallbackStore`
+/// (the application's `passauth_store` callbacks), `MemoryStore` (tests). A Redis store maps each key
+/// onto a Redis key (value + version, compared and set by a script), `ttlMs` onto PEXPIRE and `withLock`
+/// onto a lease (SET NX PX with a token, released by compare-and-delete). The key layout is `StateKeys`;
+/// the typed records on top are `ClientState`.
+package protocol StateStore: Sendable {
+    /// Names the store in error messages ("store /home/u/.local/state/passauth/passauth.sqlite3").
+    var description: String { get }
 
-    package static let empty = StoredState(document: ["format": 1])
+    /// The value of `key` and its version, or nil when the key does not exist (or its TTL passed).
+    /// Takes no lock. Waits at most `timeoutMs` for the store.
+    func get(_ key: String, timeoutMs: Int) throws(PassAuthError) -> StoredValue?
 
-    package init(document: JSON) { self.document = document }
+    /// Writes `value` (nil: deletes the key) only if the key's current version is `expectedVersion`
+    /// (0: the key must not exist). `.stored` carries the new version: greater than `expectedVersion`
+    /// and never reused for the key, even after a delete. `.conflict`: nothing was written.
+    /// `ttlMs` > 0: the value is not needed after that many ms and may be dropped then (0: keep it).
+    func put(_ key: String, value: String?, expectedVersion: UInt64, ttlMs: Int64, timeoutMs: Int) throws(PassAuthError) -> PutResult
 
-    package var credentials: ClientCredentials? {
-        get { document["client"].flatMap(ClientCredentials.init(json:)) }
-        set { document = newValue.map { document.setting("client", $0.json) } ?? document.removing("client") }
-    }
+    /// Several independent conditional writes (each as `put`: one may conflict while others are
+    /// stored). A store may do them in one round trip or transaction (the poller stores the profiles
+    /// of many devices at once).
+    func putAll(_ writes: [StoreWrite], timeoutMs: Int) throws(PassAuthError) -> [PutResult]
 
-    package var accessToken: AccessToken? {
-        get { document["accessToken"].flatMap(AccessToken.init(json:)) }
-        set { document = newValue.map { document.setting("accessToken", $0.json) } ?? document.removing("accessToken") }
-    }
+    /// Runs `body` holding the exclusive lock `name` across threads, processes and hosts, waiting at
+    /// most `timeoutMs` for it. Only writers take it (the registration), never readers; a holder that
+    /// dies must not keep it (flock is released by the kernel, a Redis lease expires).
+    func withLock<T>(_ name: String, timeoutMs: Int, _ body: () throws(PassAuthError) -> T) throws(PassAuthError) -> T
+}
 
-    package subscript(section: String) -> JSON? {
-        get { document[section] }
-        set { document = newValue.map { document.setting(section, $0) } ?? document.removing(section) }
+extension StateStore {
+    package func putAll(_ writes: [StoreWrite], timeoutMs: Int) throws(PassAuthError) -> [PutResult] {
+        var results: [PutResult] = []
+        results.reserveCapacity(writes.count)
+        for write in writes {
+            results.append(try put(write.key, value: write.value, expectedVersion: write.expectedVersion,
+                                   ttlMs: write.ttlMs, timeoutMs: timeoutMs))
+        }
+        return results
     }
 }
 
-/// Where the state lives. The file store is the default; other stores (shared across service
-/// instances) implement the same three operations.
-package protocol StateStore: Sendable {
-    /// The current state; `.empty` when nothing was stored yet. A store that exists but cannot be read
-    /// is a `.store` error, never an empty state (which would trigger a new registration).
-    func load() throws(PassAuthError) -> StoredState
-    /// Replaces the state atomically: a reader sees the old or the new state, never a mix.
-    func save(_ state: StoredState) throws(PassAuthError)
-    /// Runs `body` while holding the store's exclusive lock (across threads and processes), waiting at
-    /// most `timeoutMs` for it.
-    func withLock<T>(timeoutMs: Int, _ body: () throws(PassAuthError) -> T) throws(PassAuthError) -> T
+/// A value as stored, with the version it was stored under (always > 0).
+package struct StoredValue: Sendable, Equatable {
+    package var value: String
+    package var version: UInt64
+
+    package init(value: String, version: UInt64) {
+        self.value = value
+        self.version = version
+    }
+}
+
+/// The outcome of a conditional write.
+package enum PutResult: Sendable, Equatable {
+    case stored(version: UInt64)
+    case conflict
+}
+
+/// One conditional write of `StateStore.putAll`.
+package struct StoreWrite: Sendable {
+    package var key: String
+    package var value: String?
+    package var expectedVersion: UInt64
+    package var ttlMs: Int64
+
+    package init(key: String, value: String?, expectedVersion: UInt64, ttlMs: Int64 = 0) {
+        self.key = key
+        self.value = value
+        self.expectedVersion = expectedVersion
+        self.ttlMs = ttlMs
+    }
 }
 
 /// DCR client credentials. `statementFingerprint` ties them to the software statement that obtained
@@ -45,27 +85,11 @@ package struct ClientCredentials: Sendable, Equatable {
     package var issuedAt: Int64?
     package var statementFingerprint: String
 
-    init?(json: JSON) {
-        guard let id = json["clientId"]?.stringValue, let secret = json["clientSecret"]?.stringValue,
-              let fingerprint = json["softwareStatement"]?.stringValue else { return nil }
-        clientId = id
-        clientSecret = secret
-        issuedAt = json["issuedAt"]?.int64Value
-        statementFingerprint = fingerprint
-    }
-
     init(clientId: String, clientSecret: String, issuedAt: Int64?, statementFingerprint: String) {
         self.clientId = clientId
         self.clientSecret = clientSecret
         self.issuedAt = issuedAt
         self.statementFingerprint = statementFingerprint
-    }
-
-    var json: JSON {
-        var members: [(String, JSON)] = [("clientId", .string(clientId)), ("clientSecret", .string(clientSecret)),
-                                         ("softwareStatement", .string(statementFingerprint))]
-        if let issuedAt { members.append(("issuedAt", .int(issuedAt))) }
-        return .object(members)
     }
 
     /// FNV-1a 64 of the statement: identifies it without storing it twice.
@@ -76,27 +100,20 @@ package struct ClientCredentials: Sendable, Equatable {
     }
 }
 
-/// A DCR access token with its absolute lifetime in wall-clock milliseconds.
+/// A DCR access token with its absolute lifetime in wall-clock milliseconds, and the client it was
+/// issued to (so a rejected token names the client to replace).
 package struct AccessToken: Sendable, Equatable {
     package var value: String
     package var obtainedAt: Int64
     package var expiresAt: Int64
+    package var clientId: String?
 
-    init?(json: JSON) {
-        guard let value = json["value"]?.stringValue, let obtained = json["obtainedAt"]?.int64Value,
-              let expires = json["expiresAt"]?.int64Value else { return nil }
-        self.value = value
-        obtainedAt = obtained
-        expiresAt = expires
-    }
-
-    init(value: String, obtainedAt: Int64, expiresAt: Int64) {
+    init(value: String, obtainedAt: Int64, expiresAt: Int64, clientId: String? = nil) {
         self.value = value
         self.obtainedAt = obtainedAt
         self.expiresAt = expiresAt
+        self.clientId = clientId
     }
-
-    var json: JSON { ["value": .string(value), "obtainedAt": .int(obtainedAt), "expiresAt": .int(expiresAt)] }
 
     /// Usable now: refreshed shortly before expiry (a tenth of its lifetime, at most five minutes) so a
     /// request never leaves with a token that dies in flight.

@@ -39,11 +39,17 @@ struct LatencyHistogram {
 
 /// What `passauth_stats` reports. Counts only; nothing here can carry a secret.
 package final class Stats: Sendable {
+    /// Requests and latency per endpoint, in Endpoint order (a fixed table: no hashing per request).
+    private let endpoints = Locked<[PerEndpoint]>(Array(repeating: PerEndpoint(), count: Endpoint.allCases.count))
+    /// Exchanges of names outside the Endpoint table (the tests' own control calls).
+    private let others = Locked<[String: Int]>([:])
+    private static let index: [String: Int] = Dictionary(uniqueKeysWithValues: Endpoint.allCases.map { ($0.name, $0.rawValue) })
+
     private struct PerEndpoint {
         var requests = 0
         var latency = LatencyHistogram()
     }
-    private let endpoints = Locked<[String: PerEndpoint]>([:])
+
     package let retries = Counter()
     package let unauthorizedRefreshes = Counter()
     package let throttled = Counter()
@@ -61,48 +67,95 @@ package final class Stats: Sendable {
 
     /// One exchange with the service ended (answered or failed) after `elapsedMs`.
     func countRequest(_ endpoint: String, elapsedMs: Double? = nil) {
+        guard let slot = Stats.index[endpoint] else { return others.withLock { $0[endpoint, default: 0] += 1 } }
         endpoints.withLock { table in
-            table[endpoint, default: PerEndpoint()].requests += 1
-            if let elapsedMs { table[endpoint]!.latency.record(ms: elapsedMs) }
+            table[slot].requests += 1
+            if let elapsedMs { table[slot].latency.record(ms: elapsedMs) }
         }
     }
 
-    /// The counters as one JSON object, written directly (callers may read it often).
-    package var json: String {
-        // Copied under the lock: a copy read after unlocking would share the dictionary's storage with
-        // the next countRequest, a hand-over only the reference count orders (invisible to helgrind).
-        let table = endpoints.withLock { $0.sorted { $0.key < $1.key } }
-        var out = #"{"requests":{"#
-        var total = 0
-        for (index, (name, entry)) in table.enumerated() {
-            if index > 0 { out += "," }
-            out += "\"\(name)\":\(entry.requests)"
-            total += entry.requests
+    /// The counters as one JSON object, written directly into bytes (callers may read it often).
+    package var json: [UInt8] {
+        // Copied under the lock, then formatted outside it.
+        let table = endpoints.withLock { $0 }
+        let extra = others.withLock { $0.sorted { $0.key < $1.key } }
+        var out = JSONWriter()
+        out.raw("{\"requests\":{")
+        var total = 0, first = true
+        for endpoint in Endpoint.sortedByName where table[endpoint.rawValue].requests > 0 {
+            out.member(endpoint.name, table[endpoint.rawValue].requests, first: &first)
+            total += table[endpoint.rawValue].requests
         }
-        out += "},\"requestsTotal\":\(total)"
+        for (name, count) in extra {
+            out.member(name, count, first: &first)
+            total += count
+        }
+        out.raw("},\"requestsTotal\":")
+        out.integer(total)
         for (name, counter) in [("retries", retries), ("unauthorizedRefreshes", unauthorizedRefreshes), ("throttled", throttled),
                                 ("cacheHits", cacheHits), ("connectionsOpened", connectionsOpened),
                                 ("registrations", registrations), ("reregistrations", reregistrations),
                                 ("tokenFetches", tokenFetches), ("deviceInfoWarnings", deviceInfoWarnings),
                                 ("activePolls", activePolls)] {
-            out += ",\"\(name)\":\(counter.current)"
+            out.raw(",\"" + name + "\":")
+            out.integer(counter.current)
         }
-        out += ",\"clockOffsetMs\":\(clockOffsetMs.load(ordering: .relaxed)),\"latency\":{"
-        var first = true
-        for (name, entry) in table where entry.latency.total > 0 {
-            if !first { out += "," }
+        out.raw(",\"clockOffsetMs\":")
+        out.integer(Int(clockOffsetMs.load(ordering: .relaxed)))
+        out.raw(",\"latency\":{")
+        first = true
+        for endpoint in Endpoint.sortedByName where table[endpoint.rawValue].latency.total > 0 {
+            let latency = table[endpoint.rawValue].latency
+            if !first { out.raw(",") }
             first = false
-            out += "\"\(name)\":{\"count\":\(entry.latency.total),\"p50Ms\":\(Stats.milliseconds(entry.latency.quantileMs(0.5)))"
-            out += ",\"p99Ms\":\(Stats.milliseconds(entry.latency.quantileMs(0.99)))}"
+            out.raw("\"" + endpoint.name + "\":{\"count\":")
+            out.integer(latency.total)
+            out.raw(",\"p50Ms\":")
+            out.tenths(latency.quantileMs(0.5))
+            out.raw(",\"p99Ms\":")
+            out.tenths(latency.quantileMs(0.99))
+            out.raw("}")
         }
-        return out + "}}"
-    }
-
-    /// A duration with 0.1 ms precision, as JSON number text.
-    private static func milliseconds(_ value: Double) -> String {
-        let tenths = Int64((value * 10).rounded())
-        return "\(tenths / 10).\(tenths % 10)"
+        out.raw("}}")
+        return out.bytes
     }
 
     package var asJSON: JSON { (try? JSON.parse(json)) ?? .null }
+}
+
+/// Appends JSON text to bytes (names are the library's own: no escaping needed).
+private struct JSONWriter {
+    var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(1024) }
+
+    mutating func raw(_ text: String) { bytes += text.utf8 }
+
+    mutating func member(_ name: String, _ value: Int, first: inout Bool) {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        first = false
+        bytes.append(UInt8(ascii: "\""))
+        bytes += name.utf8
+        bytes += "\":".utf8
+        integer(value)
+    }
+
+    mutating func integer(_ value: Int) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: [UInt8] = []
+        repeat {
+            digits.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        bytes += digits.reversed()
+    }
+
+    /// A non-negative number with one decimal (0.1 ms precision).
+    mutating func tenths(_ value: Double) {
+        let tenths = Int((value * 10).rounded())
+        integer(tenths / 10)
+        bytes.append(UInt8(ascii: "."))
+        bytes.append(UInt8(ascii: "0") + UInt8(tenths % 10))
+    }
 }

@@ -44,14 +44,14 @@ from .errors import (
     UnauthorizedError,
 )
 from .qr import QRCode, qr_code
-from .stores import RedisStore, Store
+from .stores import MemoryStore, RedisStore, Store
 
 __all__ = [
     "Client", "Config", "Device", "DeviceInfo", "PartnerFrameworkStatus", "FrameworkPermissionInfo",
     "FrameworkProviderInfo", "FrameworkError", "Environment", "LogLevel",
     "Configuration", "Mvpd", "Registration", "Stats", "LatencyStats", "Session", "Profile", "Poll", "PollInfo",
     "PollResult", "PollPending", "Decision", "DecisionError", "MediaToken", "Logout", "LogoutAction",
-    "QRCode", "qr_code", "version", "version_number", "status_name", "Store", "RedisStore",
+    "QRCode", "qr_code", "version", "version_number", "status_name", "Store", "MemoryStore", "RedisStore",
     "PassAuthError", "InvalidArgumentError", "NotFoundError", "TransientError", "TransportError", "TimedOutError",
     "ThrottledError", "ServiceError", "AuthenticationRequiredError", "AuthorizationDeniedError",
     "ConfigurationError", "ServiceUnavailableError", "HTTPError", "UnauthorizedError", "RegistrationError",

@@ -49,15 +49,19 @@ POLL_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_c
 # typedef void (*passauth_log_callback)(void *user_data, int level, const char *message);
 LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
 
-# struct passauth_store: the application's persistent store callbacks.
-STORE_LOAD = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p))
-STORE_SAVE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
+# struct passauth_store (version 1): the application's versioned key-value store callbacks.
+PASSAUTH_STORE_VERSION = 1
+PASSAUTH_STORE_CONFLICT = 1
+STORE_GET = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p),
+                             ctypes.POINTER(ctypes.c_ulonglong))
+STORE_PUT = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulonglong,
+                             ctypes.c_longlong, ctypes.POINTER(ctypes.c_ulonglong))
 STORE_LOCK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p))
 STORE_UNLOCK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)
 
 
 class PassauthStore(ctypes.Structure):
-    _fields_ = [("user_data", ctypes.c_void_p), ("load", STORE_LOAD), ("save", STORE_SAVE),
+    _fields_ = [("version", ctypes.c_uint), ("user_data", ctypes.c_void_p), ("get", STORE_GET), ("put", STORE_PUT),
                 ("lock", STORE_LOCK), ("unlock", STORE_UNLOCK)]
 
 
@@ -133,6 +137,7 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "passauth_json_count": (c_int, [c_char_p, c_char_p, size_t_p]),
     "passauth_client_new": (c_int, [c_char_p, client_p_p]),
     "passauth_client_new_with_store": (c_int, [c_char_p, ctypes.POINTER(PassauthStore), client_p_p]),
+    "passauth_store_set_error": (None, [c_char_p]),
     "passauth_client_free": (None, [client_p]),
     "passauth_set_log_callback": (c_int, [client_p, LOG_CALLBACK, c_void_p]),
     "passauth_stats": (c_int, [client_p, c_char_p_p]),

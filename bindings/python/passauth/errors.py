@@ -31,6 +31,7 @@ No field ever holds a secret.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Dict, Mapping, Optional, Type
 
 from . import _native
@@ -342,10 +343,25 @@ def error_from_record(status: int, record: Mapping[str, Any]) -> PassAuthError:
     return _from_fields(cls, str(record.get("message") or f"passauth status {status}"), {"status": status, **record})
 
 
+# The exception a store callback (passauth.stores) raised on this thread, for the StoreError it causes.
+_store_failure = threading.local()
+
+
+def note_store_failure(error: Optional[BaseException]) -> None:
+    """Remembers (or, with None, forgets) the exception a store callback raised on this thread."""
+    _store_failure.error = error
+
+
 def check(status: int) -> None:
-    """Raises the exception for ``status`` (from ``passauth_error_last()``) unless it is PASSAUTH_OK."""
+    """Raises the exception for ``status`` (from ``passauth_error_last()``) unless it is PASSAUTH_OK.
+    A StoreError caused by an exception of an application store carries it as ``__cause__``."""
     if status != _native.PASSAUTH_OK:
-        raise error_from_last(status)
+        cause: Optional[BaseException] = getattr(_store_failure, "error", None)
+        _store_failure.error = None
+        error = error_from_last(status)
+        if cause is not None and status == _native.PASSAUTH_E_STORE:
+            raise error from cause
+        raise error
 
 
 def invalid_argument(message: str, key: str) -> InvalidArgumentError:

@@ -173,7 +173,7 @@ def test_transport_error(make_config):
 def test_store_error(make_config):
     config = make_config(logLevel="none")
     os.makedirs(config["store"])
-    with open(os.path.join(config["store"], "REF30.json"), "w") as handle:
+    with open(os.path.join(config["store"], "passauth.sqlite3"), "w") as handle:
         handle.write("{not json")
     with passauth.Client(config) as client:
         with pytest.raises(passauth.StoreError):

@@ -1,6 +1,6 @@
-"""passauth.stores.RedisStore against a real redis-server on loopback: several processes share one
-registration, one access token and each other's profiles; a Redis outage is a StoreError that changes
-nothing."""
+"""passauth.stores.RedisStore against a real redis-server on loopback: versioned compare-and-set per key,
+several processes share one registration, one access token and each other's profiles, a Redis outage is
+a StoreError (caused by the redis-py exception) that changes nothing, a malformed value is left alone."""
 
 import json
 import os
@@ -77,7 +77,7 @@ WORKER = textwrap.dedent("""
     from passauth.stores import RedisStore
     config, port, action, device = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
     start_at = float(sys.argv[5])
-    store = RedisStore(redis.Redis(host="127.0.0.1", port=port, socket_timeout=2), prefix="test:")
+    store = RedisStore(redis.Redis(host="127.0.0.1", port=port, socket_timeout=2))
     with passauth.Client(config, store=store) as client:
         time.sleep(max(0.0, start_at - time.time()))
         out = {}
@@ -105,19 +105,49 @@ def run_workers(config: Dict[str, Any], port: int, action: str, device: str, cou
     return results
 
 
+def registration_key(config: Dict[str, Any], prefix: str) -> str:
+    return f"{prefix}{{{config['baseUrl']}|REF30}}:registration"
+
+
+def test_versions_conflicts_and_ttl(redis_server: RedisServer) -> None:
+    store = RedisStore(redis_server.client())
+    assert store.get("k") is None
+    v1 = store.put("k", "one", 0, 0)
+    assert v1 is not None and v1 > 0
+    assert store.get("k") == ("one", v1)
+    assert store.put("k", "stale", 0, 0) is None  # a writer that read nothing loses
+    v2 = store.put("k", "two", v1, 60_000)
+    assert v2 is not None and v2 > v1
+    assert 0 < redis_server.client().pttl("k") <= 60_000
+    assert store.put("k", "stale", v1, 0) is None
+    assert store.put("k", None, v2, 0) is not None  # delete
+    assert store.get("k") is None
+    v3 = store.put("k", "three", 0, 0)
+    assert v3 is not None and v3 > v2  # never a version the key had before
+    assert redis_server.client().pttl("k") == -1
+    token = store.lock("L", 100)
+    with pytest.raises(TimeoutError):
+        store.lock("L", 50)
+    store.unlock("L", token)
+    store.unlock("L", store.lock("L", 100))
+
+
 def test_processes_share_registration_token_and_profiles(emu: Any, make_config: Any, redis_server: RedisServer) -> None:
-    config = make_config(pacing=False)
+    config = make_config(pacing=False, storeKeyPrefix="test:")
     registered = run_workers(config, redis_server.port, "register", "", 3)
     assert len({r["clientId"] for r in registered}) == 1
     stats = emu.control("stats")
     assert stats["registrations"] == 1
     assert stats["tokensIssued"] == 1
+    assert redis_server.client().exists(registration_key(config, "test:"))
 
     emu.control("profiles", {"deviceId": "redis-dev-1", "mvpd": "Cablevision"})
     assert run_workers(config, redis_server.port, "profiles", "redis-dev-1", 1) == [{"mvpds": ["Cablevision"]}]
     # Other processes see the profile the first one stored, without a request; other devices do not.
     assert run_workers(config, redis_server.port, "stored", "redis-dev-1", 2) == [{"mvpds": ["Cablevision"]}] * 2
     assert run_workers(config, redis_server.port, "stored", "redis-dev-2", 1) == [{"mvpds": []}]
+    profiles_key = f"test:{{{config['baseUrl']}|REF30|redis-dev-1}}:profiles"
+    assert 0 < redis_server.client().pttl(profiles_key)  # the latest notAfter, as a TTL
     assert emu.control("stats")["registrations"] == 1
     assert emu.control("stats")["tokensIssued"] == 1
 
@@ -126,23 +156,28 @@ def test_redis_outage_is_a_store_error_and_corrupts_nothing(emu: Any, make_confi
     server = RedisServer(str(tmp_path), persistent=True)  # append-only file: the data survives the restart
     server.start()
     try:
-        client = passauth.Client(make_config(pacing=False), store=RedisStore(server.client(), prefix="outage:"))
+        config = make_config(pacing=False, storeKeyPrefix="outage:")
+        client = passauth.Client(config, store=RedisStore(server.client()))
         client.register()
         client.select_mvpd({"id": "Cablevision", "displayName": "Optimum"})
-        before = server.client().get("outage:REF30")
-        assert before is not None
+        key = registration_key(config, "outage:")
+        before = server.client().hgetall(key)
+        assert before
 
         server.stop()  # the outage, mid-way through the service's life
-        with pytest.raises(passauth.StoreError):
+        with pytest.raises(passauth.StoreError) as caught:
             client.select_mvpd({"id": "Dish", "displayName": "Dish"})
+        # The redis-py exception is the cause, and its reason is in the message.
+        assert isinstance(caught.value.__cause__, redis.exceptions.ConnectionError)
+        assert "ConnectionError" in str(caught.value) and "get callback" in str(caught.value)
         with pytest.raises(passauth.StoreError):
             client.selected_mvpd()
-        fresh = passauth.Client(make_config(pacing=False), store=RedisStore(server.client(), prefix="outage:"))
+        fresh = passauth.Client(config, store=RedisStore(server.client()))
         with pytest.raises(passauth.StoreError):
             fresh.register()  # no token in memory: the store is needed and is down
 
         server.start()
-        assert server.client().get("outage:REF30") == before  # nothing was half-written
+        assert server.client().hgetall(key) == before  # nothing was half-written
         fresh.register()
         assert client.selected_mvpd().id == "Cablevision"
         client.select_mvpd({"id": "Dish", "displayName": "Dish"})
@@ -155,11 +190,14 @@ def test_redis_outage_is_a_store_error_and_corrupts_nothing(emu: Any, make_confi
         server.stop()
 
 
-def test_malformed_document_is_a_store_error_and_left_alone(emu: Any, make_config: Any, redis_server: RedisServer) -> None:
+def test_malformed_value_is_a_store_error_and_left_alone(emu: Any, make_config: Any, redis_server: RedisServer) -> None:
     r = redis_server.client()
-    r.set("bad:REF30", b"{not json")
-    with passauth.Client(make_config(pacing=False), store=RedisStore(r, prefix="bad:")) as client:
-        with pytest.raises(passauth.StoreError):
+    config = make_config(pacing=False, storeKeyPrefix="bad:")
+    key = registration_key(config, "bad:")
+    r.hset(key, mapping={"d": "{not json", "v": "5"})
+    with passauth.Client(config, store=RedisStore(r)) as client:
+        with pytest.raises(passauth.StoreError) as caught:
             client.register()
-    assert r.get("bad:REF30") == b"{not json"
+        assert key in str(caught.value)
+    assert r.hgetall(key) == {b"d": b"{not json", b"v": b"5"}
     assert emu.control("stats")["registrations"] == 0

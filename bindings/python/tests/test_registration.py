@@ -2,6 +2,7 @@
 
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -52,7 +53,7 @@ def test_first_run_registers_and_a_second_process_reuses_the_store(emu, make_con
         assert not again.registered and not again.token_fetched
     assert requests_to(emu, "register") == 1 and requests_to(emu, "token") == 1
 
-    store_file = os.path.join(config["store"], "REF30.json")
+    store_file = os.path.join(config["store"], "passauth.sqlite3")
     assert stat.S_IMODE(os.stat(store_file).st_mode) == 0o600
 
     script = textwrap.dedent(f"""
@@ -120,7 +121,7 @@ def test_concurrent_threads_share_one_registration(emu, make_config) -> None:
 def test_corrupt_store_is_a_store_error_and_is_kept(make_config, tmp_path) -> None:
     config = make_config()
     os.makedirs(config["store"])
-    path = os.path.join(config["store"], "REF30.json")
+    path = os.path.join(config["store"], "passauth.sqlite3")
     with open(path, "w") as handle:
         handle.write("{oops")
     with passauth.Client(config) as client:
@@ -142,8 +143,9 @@ def test_secrets_stay_out_of_errors_and_stats(emu, make_config) -> None:
     config = make_config()
     with passauth.Client(config) as client:
         client.register()
-        with open(os.path.join(config["store"], "REF30.json")) as handle:
-            state = json.load(handle)
+        with sqlite3.connect(os.path.join(config["store"], "passauth.sqlite3")) as db:
+            (text,) = db.execute("SELECT value FROM kv WHERE key LIKE '%:registration'").fetchone()
+        state = json.loads(text)
         secrets = [state["client"]["clientSecret"], state["accessToken"]["value"]]
         emu.control("faults", {"faults": [{"kind": "echo-request", "endpoint": "configuration", "count": 3}]})
         with pytest.raises(passauth.HTTPError) as caught:
