@@ -22,7 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 PROGRAMS = [
-    ("traffic.py", ["--runs", "5"], ["--runs", "3", "--no-callgrind"]),
+    ("traffic.py", ["--runs", "7"], ["--runs", "3", "--no-callgrind"]),
     ("python_authorize.py", ["--calls", "500", "--runs", "7"], ["--calls", "100", "--runs", "3", "--n2", "0"]),
     ("connections.py", [], []),
     ("api_calls.py", [], []),
