@@ -6,7 +6,8 @@
 
 prints the functions whose self cost (instructions executed in the function itself, callees excluded)
 per call is the most above the second profile's: (self(A) / calls(A)) - (self(B) / calls(B)), keyed by
-function and shared object, Swift names demangled. The calls of a profile written by
+function and shared object, Swift names demangled, each with the caller most of its excess comes through
+("under ...", followed up to a function with a symbol). The calls of a profile written by
 build/bench/traffic_bench are read from its command line (the last argument: CALLS); pass --calls
 otherwise. The profiles the benchmarks keep hold the measured calls only (see benchmarks/README.md).
 """
@@ -23,6 +24,7 @@ from typing import Dict, List, Optional, Tuple
 
 _NAME = re.compile(r"^\((\d+)\)(?: (.*))?$")
 _POSITION = re.compile(r"^(?:[+-]?\d+|\*)$")
+_RECURSION = re.compile(r"'\d+$")
 
 
 def totals(path: str) -> int:
@@ -54,11 +56,18 @@ def command_calls(path: str) -> Optional[int]:
     return None
 
 
-def self_costs(path: str) -> Dict[Tuple[str, str], int]:
-    """Self cost (Ir) per (function, object) of a callgrind profile (one event, Ir)."""
+Key = Tuple[str, str]  # (function, object)
+
+
+def parse(path: str) -> Tuple[Dict[Key, int], Dict[Key, Dict[Key, int]]]:
+    """Self cost (Ir) per (function, object) of a callgrind profile (one event, Ir), and its callers:
+    callee -> {caller: inclusive cost of the calls}."""
     names: Dict[str, Dict[str, str]] = {"ob": {}, "fn": {}}
-    costs: Dict[Tuple[str, str], int] = {}
+    costs: Dict[Key, int] = {}
+    callers: Dict[Key, Dict[Key, int]] = {}
     ob = fn = "???"
+    callee_ob: Optional[str] = None
+    callee_fn = "???"
     after_calls = False
 
     def resolve(kind: str, value: str) -> str:
@@ -79,8 +88,12 @@ def self_costs(path: str) -> Dict[Tuple[str, str], int]:
             if head.isdigit() or head in "+-*":
                 parts = line.split()
                 if len(parts) >= 2 and _POSITION.match(parts[0]):
-                    if after_calls:
-                        after_calls = False  # the inclusive cost of a call, not self cost
+                    if after_calls:  # the inclusive cost of a call, not self cost
+                        after_calls = False
+                        callee = (callee_fn, callee_ob or ob)
+                        edges = callers.setdefault(callee, {})
+                        edges[(fn, ob)] = edges.get((fn, ob), 0) + int(parts[1])
+                        callee_ob = None
                     else:
                         key = (fn, ob)
                         costs[key] = costs.get(key, 0) + int(parts[1])
@@ -89,14 +102,32 @@ def self_costs(path: str) -> Dict[Tuple[str, str], int]:
             if key == "ob":
                 ob = resolve("ob", value)
             elif key == "fn":
-                fn = resolve("fn", value)
+                fn = _RECURSION.sub("", resolve("fn", value))  # f'2: a recursion level of f, still f
             elif key == "cob":
-                resolve("ob", value)
+                callee_ob = resolve("ob", value)
             elif key == "cfn":
-                resolve("fn", value)
+                callee_fn = _RECURSION.sub("", resolve("fn", value))
             elif key == "calls":
                 after_calls = True
-    return costs
+    return costs, callers
+
+
+def self_costs(path: str) -> Dict[Key, int]:
+    return parse(path)[0]
+
+
+def named_caller(key: Key, callers: Dict[Key, Dict[Key, int]], depth: int = 12) -> Optional[str]:
+    """For a function without a symbol (an address): the first caller up its heaviest call path that has one."""
+    seen = {key}
+    for _ in range(depth):
+        edges = {k: v for k, v in callers.get(key, {}).items() if k not in seen}
+        if not edges:
+            return None
+        key = max(edges, key=lambda k: edges[k])
+        if not key[0].startswith("0x"):
+            return key[0]
+        seen.add(key)
+    return None
 
 
 def demangle(names: List[str]) -> List[str]:
@@ -111,23 +142,45 @@ def demangle(names: List[str]) -> List[str]:
 
 def top_excess(ours: str, theirs: Optional[str], ours_calls: int, theirs_calls: int = 1,
                top: int = 10) -> List[Tuple[float, float, float, str]]:
-    """[(excess per call, ours per call, theirs per call, "function [object]")], largest excess first."""
-    a = self_costs(ours)
-    b = self_costs(theirs) if theirs else {}
+    """[(excess per call, ours per call, theirs per call, "function [object]")], largest excess first. A
+    function is labelled with the caller most of its excess comes through (up to the first one with a symbol:
+    libcurl and jansson are stripped here)."""
+    a, a_callers = parse(ours)
+    b, b_callers = parse(theirs) if theirs else ({}, {})
     rows = []
     for key in set(a) | set(b):
         mine, other = a.get(key, 0) / ours_calls, b.get(key, 0) / theirs_calls
         rows.append((mine - other, mine, other, key))
     rows.sort(key=lambda row: row[0], reverse=True)
     rows = rows[:top]
-    labels = demangle([fn for _, _, _, (fn, _) in rows])
-    return [(d, m, o, f"{label} [{os.path.basename(obj)}]") for (d, m, o, (_, obj)), label in zip(rows, labels)]
+    names = [fn for _, _, _, (fn, _) in rows]
+
+    def excess_caller(key: Key) -> Optional[str]:
+        """The caller through which most of the excess comes (by inclusive cost per call, ours minus theirs),
+        followed up to the first one with a symbol."""
+        mine, other = a_callers.get(key, {}), b_callers.get(key, {})
+        if not mine and not other:
+            return None
+        delta = {c: mine.get(c, 0) / ours_calls - other.get(c, 0) / theirs_calls for c in set(mine) | set(other)}
+        caller = max(delta, key=lambda c: delta[c])
+        if not caller[0].startswith("0x"):
+            return caller[0]
+        return named_caller(caller, a_callers) or named_caller(caller, b_callers)
+
+    callers = [excess_caller(key) for _, _, _, key in rows]
+    labels = demangle(names + [c for c in callers if c])
+    caller_labels = iter(labels[len(names):])
+    out = []
+    for (d, m, o, (_, obj)), label, caller in zip(rows, labels, callers):
+        text = f"{label} [{os.path.basename(obj)}]" + (f" (under {next(caller_labels)})" if caller else "")
+        out.append((d, m, o, text))
+    return out
 
 
 def format_excess(rows: List[Tuple[float, float, float, str]], indent: str = "   ") -> str:
     lines = [f"{indent}{'excess/call':>11} {'passauth':>9} {'raw':>9}  function [object]"]
     for excess, mine, other, label in rows:
-        lines.append(f"{indent}{excess:11.0f} {mine:9.0f} {other:9.0f}  {label[:150]}")
+        lines.append(f"{indent}{excess:11.0f} {mine:9.0f} {other:9.0f}  {label[:200]}")
     return "\n".join(lines)
 
 
