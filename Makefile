@@ -175,8 +175,7 @@ demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
 
 # Benchmarks (benchmarks/README.md): C programs in build/bench/, then benchmarks/run.py prints one table.
 BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/traffic_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver \
-                  $(OUT)/bench/poll_slices $(OUT)/bench/poll_server $(OUT)/bench/libcgmark.so $(OUT)/bench/store_scale \
-                  $(patsubst benchmarks/%.c,$(OUT)/bench/%,$(wildcard benchmarks/s2s_*.c))
+                  $(OUT)/bench/poll_slices $(OUT)/bench/poll_server $(OUT)/bench/libcgmark.so $(OUT)/bench/store_scale
 
 bench: build bench-programs
 	$(PYPATH) $(PY) benchmarks/run.py
@@ -231,9 +230,6 @@ $(OUT)/bench/footprint: benchmarks/c/footprint.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -ldl
 
-$(OUT)/bench/s2s_%: benchmarks/s2s_%.c Include/passauth.h $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
 
 emulator:
 	$(PYPATH) $(PY) -m passauth_emulator --port 8642

@@ -32,6 +32,7 @@ version_files_agree() { python3 "$root/scripts/version.py" --check; }
 library_reports_VERSION() {
     [ "$(python3 -c "import ctypes,sys; l=ctypes.CDLL(sys.argv[1]); l.passauth_version.restype=ctypes.c_char_p; print(l.passauth_version().decode())" "$lib")" \
       = "$(cat "$root/VERSION")" ]
+}
 mirror_agrees() { python3 "$here/check_python_mirror.py" --header "$header" --library "$lib" >&2; }
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

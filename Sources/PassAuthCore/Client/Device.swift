@@ -1,6 +1,6 @@
 import Glibc
 
-/// The per-device context every call carries (GUIDE §3): who the streaming device is, where it
+/// The per-device context every call carries (`device_json`): who the streaming device is, where it
 /// connects from, and the SSO / TempPass identities it holds. In a server-to-server deployment each
 /// call names its own device; a client-side player sets one default device in the config.
 package struct Device: Sendable, Equatable {

@@ -19,7 +19,7 @@ struct LatencyHistogram {
     var total = 0
 
     mutating func record(ms: Double) {
-        let index = ms <= LatencyHistogram.firstBoundMs ? 0 : Int((log(ms / LatencyHistogram.firstBoundMs) / log(LatencyHistogram.ratio)).rounded(.up))
+        let index = ms <= LatencyHistogram.firstBoundMs ? 0 : Int(saturatingCeil: log(ms / LatencyHistogram.firstBoundMs) / log(LatencyHistogram.ratio))
         counts[min(max(index, 0), LatencyHistogram.bucketCount - 1)] &+= 1
         total += 1
     }
