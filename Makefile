@@ -46,7 +46,7 @@ help:
 	@echo "make demo      set up, build and run the journey against the local emulator (C, Python, the C player, C++, the passauth command)"
 	@echo "make test      build everything and run the Swift, C, C++, Python, CLI, emulator, contract and install tests"
 	@echo "make build     build $(LIB) (+ SONAME symlinks) and the passauth command $(CLI)"
-	@echo "make bench     build and run the benchmarks (benchmarks/README.md): one table, under 10 minutes"
+	@echo "make bench     build and run the benchmarks (benchmarks/README.md): one table, under 5 minutes"
 	@echo "make emulator  run the Adobe Pass emulator (emulator/, python3 -m passauth_emulator) on http://127.0.0.1:8642"
 	@echo "make test-emulator  the emulator's own tests (emulator/tests, including mypy --strict)"
 	@echo "make test-contract  the library's requests and decoders against Adobe's OpenAPI files (tests/contract)"
@@ -174,7 +174,8 @@ demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
 	@$(PYPATH) $(PY) scripts/demo.py $(abspath $(OUT)/examples) $(abspath $(CLI))
 
 # Benchmarks (benchmarks/README.md): C programs in build/bench/, then benchmarks/run.py prints one table.
-BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver $(OUT)/bench/poll_slices $(OUT)/bench/store_scale
+BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/traffic_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver \
+                  $(OUT)/bench/poll_slices $(OUT)/bench/poll_server $(OUT)/bench/libcgmark.so $(OUT)/bench/store_scale
 
 bench: build bench-programs
 	$(PYPATH) $(PY) benchmarks/run.py
@@ -185,9 +186,25 @@ $(OUT)/bench/authorize_bench: benchmarks/c/authorize_bench.c Include/passauth.h 
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
 
+# The player's hot calls against benchmarks/traffic_server.py (benchmarks/traffic.py); callgrind.h marks
+# the measured calls.
+$(OUT)/bench/traffic_bench: benchmarks/c/traffic_bench.c Include/passauth.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
+
+# Callgrind start/dump markers for Python children (ctypes): benchmarks/python_authorize.py.
+$(OUT)/bench/libcgmark.so: benchmarks/c/cgmark.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -fPIC -o $@ $<
+
 $(OUT)/bench/poll_driver: benchmarks/c/poll_driver.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
+
+# The canned service of s2s_polls.py (epoll, one thread): no library.
+$(OUT)/bench/poll_server: benchmarks/c/poll_server.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
 
 # A player's wait-in-slices loop: the C ABI alone (no JSON library).
 $(OUT)/bench/poll_slices: benchmarks/c/poll_slices.c Include/passauth.h $(LIB)
