@@ -1,4 +1,5 @@
-"""Every snippet of the documentation is compiled or run (README.md, docs/*.md, bindings/python/README.md).
+"""Every snippet of the documentation is compiled or run (README.md, docs/*.md, bindings/python/README.md),
+and every relative link of those pages (and CHANGELOG.md) leads to a file and, with #anchor, a heading.
 
 - ```c blocks compile with -Wall -Wextra -Werror against Include/passauth.h: a block with main() is a
   program (compiled and linked against build/lib); a block marked <!-- file --> is a translation unit
@@ -250,3 +251,34 @@ def test_python_blocks_are_type_checked_by_test_readme():
     assert with_python <= checked, f"python blocks test_readme.py does not type-check: {with_python - checked}"
     for page in ("docs/journey.md", "docs/server-to-server.md", "docs/configuration.md"):
         assert page in with_python, f"{page} has no ```python block"
+
+
+# --- Links ---------------------------------------------------------------------------------------------
+
+def slug(heading):
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens."""
+    text = re.sub(r"[`*_]", lambda m: "_" if m.group(0) == "_" else "", heading.strip().lower())
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(path):
+    text = open(path, encoding="utf-8").read()
+    text = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    return {slug(h) for h in re.findall(r"^#+\s+(.*)$", text, re.M)}
+
+
+@pytest.mark.parametrize("document", [os.path.relpath(d, ROOT) for d in markdown.DOCUMENTS] + ["CHANGELOG.md"])
+def test_relative_links_resolve(document):
+    path = os.path.join(ROOT, document)
+    text = re.sub(r"^```.*?^```", "", open(path, encoding="utf-8").read(), flags=re.S | re.M)
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"^[a-z]+:", target):
+            continue
+        file, _, anchor = target.partition("#")
+        resolved = os.path.normpath(os.path.join(os.path.dirname(path), file)) if file else path
+        if not os.path.exists(resolved):
+            broken.append(f"{target}: no such file")
+        elif anchor and resolved.endswith(".md") and anchor not in anchors(resolved):
+            broken.append(f"{target}: no heading with anchor #{anchor}")
+    assert not broken, f"{document}: " + "; ".join(broken)
