@@ -32,11 +32,11 @@ TEST_LDLIBS   := -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -lcurl -
 PYPATH        := PYTHONPATH=$(abspath bindings/python):$(abspath emulator) PASSAUTH_LIBRARY=$(abspath $(LIBDIR)/$(SONAME))
 
 C_TESTS       := $(patsubst tests/c/%.c,$(OUT)/tests/%,$(filter-out tests/c/harness.c,$(wildcard tests/c/test_*.c)))
-C_EXAMPLES    := $(OUT)/examples/player
+C_EXAMPLES    := $(OUT)/examples/player $(OUT)/examples/server
 CPP_EXAMPLES  := $(OUT)/examples/cpp-journey
 CPP_TESTS     := $(OUT)/tests/test_wrapper
 
-.PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-cpp test-python test-cli test-install \
+.PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-cpp test-python test-cli test-docs test-install \
         test-emulator test-contract test-wheel test-store-scale wheel version demo emulator install clean bench bench-programs \
         fuzz fuzz-build test-fuzz asan asan-swift tsan memcheck helgrind soak
 
@@ -50,6 +50,7 @@ help:
 	@echo "make emulator  run the Adobe Pass emulator (emulator/, python3 -m passauth_emulator) on http://127.0.0.1:8642"
 	@echo "make test-emulator  the emulator's own tests (emulator/tests, including mypy --strict)"
 	@echo "make test-contract  the library's requests and decoders against Adobe's OpenAPI files (tests/contract)"
+	@echo "make test-docs the docs' C/C++/shell/JSON snippets compiled or run, and the examples run (tests/docs)"
 	@echo "make fuzz      build the libFuzzer targets and run each for FUZZ_RUNS (1,000,000) executions"
 	@echo "make asan      every C test built with AddressSanitizer + UBSan (LeakSanitizer on), then the Swift tests under ASan"
 	@echo "make tsan      the Swift tests, then the 16-thread C stress test, under ThreadSanitizer"
@@ -130,7 +131,7 @@ $(OUT)/tests/test_wrapper: tests/cpp/test_wrapper.cpp $(OUT)/tests/harness.o bin
 	$(CXX) $(CXXFLAGS) -Itests/c -o $@ $< $(OUT)/tests/harness.o $(TEST_LDLIBS)
 
 test: build
-	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-emulator test-contract test-install test-wheel test-fuzz test-store-scale
+	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-docs test-emulator test-contract test-install test-wheel test-fuzz test-store-scale
 
 test-abi: $(LIB)
 	tests/abi/test_shared_object.sh $(LIB) Include/passauth.h
@@ -160,6 +161,12 @@ test-store-scale: $(OUT)/bench/store_scale
 
 test-python:
 	cd bindings/python && $(PYPATH) $(PY) -m pytest -q tests
+
+# The documentation (tests/docs): every C and C++ block of README.md and docs/*.md compiled with -Werror,
+# shell blocks checked with bash -n (those marked <!-- run --> run), JSON configurations accepted by the
+# library, the Mermaid diagram's syntax; and every program under examples/ run against the emulator.
+test-docs: $(LIB) $(C_EXAMPLES) $(CPP_EXAMPLES)
+	$(PYPATH) $(PY) -m pytest -q tests/docs
 
 # The emulator's own suite (standard library only; needs neither the library nor the binding).
 test-emulator:
