@@ -24,21 +24,23 @@ struct LatencyHistogram {
         total += 1
     }
 
-    /// Upper bounds of the buckets, computed once.
-    static let bounds: [Double] = (0..<bucketCount).map { firstBoundMs * pow(ratio, Double($0)) }
+    /// The upper bound of bucket `index` (ms).
+    static func bound(_ index: Int) -> Double { firstBoundMs * pow(ratio, Double(index)) }
 
     /// The upper bounds of the buckets holding the median and the 99th percentile, in one pass.
     func medianAndP99() -> (Double, Double) {
         guard total > 0 else { return (0, 0) }
         let p50 = max(1, (total + 1) / 2), p99 = max(1, Int((0.99 * Double(total)).rounded(.up)))
-        var seen = 0, median: Double? = nil
-        for index in 0..<LatencyHistogram.bucketCount {
-            seen += Int(counts[index])
-            if median == nil && seen >= p50 { median = LatencyHistogram.bounds[index] }
-            if seen >= p99 { return (median ?? LatencyHistogram.bounds[index], LatencyHistogram.bounds[index]) }
+        let (median, high) = counts.withUnsafeBufferPointer { counts -> (Int, Int) in
+            var seen = 0, median = -1
+            for index in 0..<counts.count {
+                seen += Int(counts[index])
+                if median < 0 && seen >= p50 { median = index }
+                if seen >= p99 { return (median, index) }
+            }
+            return (median < 0 ? counts.count - 1 : median, counts.count - 1)
         }
-        let last = LatencyHistogram.bounds[LatencyHistogram.bucketCount - 1]
-        return (median ?? last, last)
+        return (LatencyHistogram.bound(median), LatencyHistogram.bound(high))
     }
 }
 
@@ -53,6 +55,10 @@ package final class Stats: Sendable {
     private struct PerEndpoint {
         var requests = 0
         var latency = LatencyHistogram()
+        /// The percentiles as of `percentilesAt` exchanges (a dashboard polling the counters between
+        /// requests does not rescan the histogram).
+        var percentilesAt = 0
+        var percentiles = (0.0, 0.0)
     }
 
     package let retries = Counter()
@@ -82,99 +88,121 @@ package final class Stats: Sendable {
     /// The counters as one JSON object, written directly into bytes (callers may read it often).
     package var json: [UInt8] {
         // Summarised under the lock (a few numbers per endpoint), formatted outside it.
-        let summary: [(requests: Int, latencyCount: Int, p50: Double, p99: Double)] = endpoints.withLock { table in
-            table.map { entry in
-                let (p50, p99) = entry.latency.medianAndP99()
-                return (entry.requests, entry.latency.total, p50, p99)
+        var summary = [Summary](repeating: Summary(), count: Endpoint.allCases.count)
+        endpoints.withLock { table in
+            for index in table.indices where table[index].requests > 0 || table[index].latency.total > 0 {
+                if table[index].percentilesAt != table[index].latency.total {
+                    table[index].percentiles = table[index].latency.medianAndP99()
+                    table[index].percentilesAt = table[index].latency.total
+                }
+                let (p50, p99) = table[index].percentiles
+                summary[index] = Summary(requests: table[index].requests, latencyCount: table[index].latency.total, p50: p50, p99: p99)
             }
         }
         let extra = others.withLock { $0.isEmpty ? [] : $0.sorted { $0.key < $1.key } }
-        var out = JSONWriter()
-        out.raw(Stats.text.requests)
-        var total = 0, first = true
-        for endpoint in Endpoint.sortedByName where summary[endpoint.rawValue].requests > 0 {
-            out.member(Stats.text.names[endpoint.rawValue], summary[endpoint.rawValue].requests, first: &first)
-            total += summary[endpoint.rawValue].requests
+        // Every part has a bounded length: the capacity is known before writing.
+        let capacity = 512 + Endpoint.allCases.count * 128 + extra.reduce(0) { $0 + $1.key.utf8.count + 32 }
+        return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            var out = JSONWriter(buffer.baseAddress!)
+            out.raw("{\"requests\":{")
+            var total = 0, first = true
+            for endpoint in Endpoint.sortedByName where summary[endpoint.rawValue].requests > 0 {
+                out.separator(&first)
+                out.string(endpoint.staticName)
+                out.raw(":")
+                out.integer(summary[endpoint.rawValue].requests)
+                total += summary[endpoint.rawValue].requests
+            }
+            for (name, value) in extra {
+                out.separator(&first)
+                out.string(name)
+                out.raw(":")
+                out.integer(value)
+                total += value
+            }
+            out.raw("},\"requestsTotal\":"); out.integer(total)
+            out.raw(",\"retries\":"); out.integer(retries.current)
+            out.raw(",\"unauthorizedRefreshes\":"); out.integer(unauthorizedRefreshes.current)
+            out.raw(",\"throttled\":"); out.integer(throttled.current)
+            out.raw(",\"cacheHits\":"); out.integer(cacheHits.current)
+            out.raw(",\"connectionsOpened\":"); out.integer(connectionsOpened.current)
+            out.raw(",\"registrations\":"); out.integer(registrations.current)
+            out.raw(",\"reregistrations\":"); out.integer(reregistrations.current)
+            out.raw(",\"tokenFetches\":"); out.integer(tokenFetches.current)
+            out.raw(",\"deviceInfoWarnings\":"); out.integer(deviceInfoWarnings.current)
+            out.raw(",\"activePolls\":"); out.integer(activePolls.current)
+            out.raw(",\"clockOffsetMs\":"); out.integer(Int(clockOffsetMs.load(ordering: .relaxed)))
+            out.raw(",\"latency\":{")
+            first = true
+            for endpoint in Endpoint.sortedByName where summary[endpoint.rawValue].latencyCount > 0 {
+                let entry = summary[endpoint.rawValue]
+                out.separator(&first)
+                out.string(endpoint.staticName)
+                out.raw(":{\"count\":"); out.integer(entry.latencyCount)
+                out.raw(",\"p50Ms\":"); out.tenths(entry.p50)
+                out.raw(",\"p99Ms\":"); out.tenths(entry.p99)
+                out.raw("}")
+            }
+            out.raw("}}")
+            count = out.count
+            precondition(count <= capacity)
         }
-        for (name, count) in extra {
-            out.member(Array(name.utf8), count, first: &first)
-            total += count
-        }
-        out.raw(Stats.text.total)
-        out.integer(total)
-        for (index, counter) in [retries, unauthorizedRefreshes, throttled, cacheHits, connectionsOpened, registrations,
-                                 reregistrations, tokenFetches, deviceInfoWarnings, activePolls].enumerated() {
-            out.raw(Stats.text.counters[index])
-            out.integer(counter.current)
-        }
-        out.raw(Stats.text.clockOffset)
-        out.integer(Int(clockOffsetMs.load(ordering: .relaxed)))
-        out.raw(Stats.text.latency)
-        first = true
-        for endpoint in Endpoint.sortedByName where summary[endpoint.rawValue].latencyCount > 0 {
-            let entry = summary[endpoint.rawValue]
-            if !first { out.raw(Stats.text.comma) }
-            first = false
-            out.raw(Stats.text.quote)
-            out.raw(Stats.text.names[endpoint.rawValue])
-            out.raw(Stats.text.count)
-            out.integer(entry.latencyCount)
-            out.raw(Stats.text.p50)
-            out.tenths(entry.p50)
-            out.raw(Stats.text.p99)
-            out.tenths(entry.p99)
-            out.raw(Stats.text.close)
-        }
-        out.raw(Stats.text.end)
-        return out.bytes
     }
 
-    /// The fixed parts of the document, as bytes once.
-    private enum text {
-        static let requests = Array("{\"requests\":{".utf8)
-        static let total = Array("},\"requestsTotal\":".utf8)
-        static let names = Endpoint.allCases.map { Array($0.name.utf8) }
-        static let counters = ["retries", "unauthorizedRefreshes", "throttled", "cacheHits", "connectionsOpened", "registrations",
-                               "reregistrations", "tokenFetches", "deviceInfoWarnings", "activePolls"].map { Array(",\"\($0)\":".utf8) }
-        static let clockOffset = Array(",\"clockOffsetMs\":".utf8)
-        static let latency = Array(",\"latency\":{".utf8)
-        static let comma = Array(",".utf8)
-        static let quote = Array("\"".utf8)
-        static let count = Array("\":{\"count\":".utf8)
-        static let p50 = Array(",\"p50Ms\":".utf8)
-        static let p99 = Array(",\"p99Ms\":".utf8)
-        static let close = Array("}".utf8)
-        static let end = Array("}}".utf8)
+    private struct Summary {
+        var requests = 0, latencyCount = 0
+        var p50 = 0.0, p99 = 0.0
     }
 
     package var asJSON: JSON { (try? JSON.parse(json)) ?? .null }
 }
 
 /// Appends JSON text to bytes (names are the library's own: no escaping needed).
+/// Writes JSON into memory the caller sized: no checks per byte, no reference counting.
 private struct JSONWriter {
-    var bytes: [UInt8] = []
+    private let base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
 
-    init() { bytes.reserveCapacity(1024) }
+    init(_ base: UnsafeMutablePointer<UInt8>) { self.base = base }
 
-    mutating func raw(_ text: [UInt8]) { bytes.append(contentsOf: text) }
+    mutating func raw(_ text: StaticString) {
+        memcpy(base + count, text.utf8Start, text.utf8CodeUnitCount)
+        count += text.utf8CodeUnitCount
+    }
 
-    mutating func member(_ name: [UInt8], _ value: Int, first: inout Bool) {
-        if !first { bytes.append(UInt8(ascii: ",")) }
+    mutating func separator(_ first: inout Bool) {
+        if !first { byte(UInt8(ascii: ",")) }
         first = false
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: name)
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
-        integer(value)
+    }
+
+    /// A name that needs no escaping (endpoint names).
+    mutating func string(_ text: StaticString) {
+        byte(UInt8(ascii: "\""))
+        raw(text)
+        byte(UInt8(ascii: "\""))
+    }
+
+    /// Any name (the extra counters' names are the library's own, escaped anyway).
+    mutating func string(_ text: String) {
+        byte(UInt8(ascii: "\""))
+        for unit in text.utf8 {
+            if unit == UInt8(ascii: "\"") || unit == UInt8(ascii: "\\") || unit < 0x20 { byte(UInt8(ascii: "_")) } else { byte(unit) }
+        }
+        byte(UInt8(ascii: "\""))
+    }
+
+    mutating func byte(_ value: UInt8) {
+        base[count] = value
+        count += 1
     }
 
     mutating func integer(_ value: Int) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        if value < 0 { byte(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         var divisor: UInt = 1
         while magnitude / divisor >= 10 { divisor *= 10 }
         repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(magnitude / divisor))
+            byte(UInt8(ascii: "0") + UInt8(magnitude / divisor))
             magnitude %= divisor
             divisor /= 10
         } while divisor > 0
@@ -184,7 +212,7 @@ private struct JSONWriter {
     mutating func tenths(_ value: Double) {
         let tenths = Int(saturatingCeil: (value * 10).rounded())
         integer(tenths / 10)
-        bytes.append(UInt8(ascii: "."))
-        bytes.append(UInt8(ascii: "0") + UInt8(tenths % 10))
+        byte(UInt8(ascii: "."))
+        byte(UInt8(ascii: "0") + UInt8(tenths % 10))
     }
 }
