@@ -97,6 +97,27 @@ private func decisionsFake(log: ResourceLog) -> FakeTransport {
         #expect(fake.requests.isEmpty)
     }
 
+    /// The one-pass reader of plain `["id", ...]` agrees with jansson on what it accepts, and leaves
+    /// everything else (escapes, non-ASCII, other types, trailing text) to jansson's rules.
+    @Test func plainResourcesAgreeWithJansson() throws {
+        let plain: [(String, [String])] = [
+            (#"["REF30"]"#, ["REF30"]), (#" [ "a" , "b c" ,"d"] "#, ["a", "b c", "d"]),
+            ("[\"x\"]\n", ["x"]), (#"["<rss version=\"2.0\"/>"]"#, ["<rss version=\"2.0\"/>"]),
+        ]
+        for (text, expected) in plain {
+            #expect(try Decisions.resources(text: text) == expected, "\(text)")
+        }
+        #expect(Decisions.plainResources("[\"a\"]") == ["a"])
+        for text in [#"["a\"b"]"#, #"["é"]"#, #"["\u00e9"]"#] {
+            #expect(Decisions.plainResources(text) == nil, "\(text)")
+            #expect(try Decisions.resources(text: text).count == 1)
+        }
+        for bad in ["", "[]", #"[""]"#, #"["a",]"#, #"["a"] x"#, #"["a""#, "[1]", #"{"a":1}"#, #"["a"]]"#, "[\"a\tb\"]"] {
+            #expect(Decisions.plainResources(bad) == nil, "\(bad)")
+            #expect { try Decisions.resources(text: bad) } throws: { ($0 as? PassAuthError)?.status == .invalidArgument }
+        }
+    }
+
     @Test func mvpdIsOnePathSegment() throws {
         let log = ResourceLog()
         let fake = decisionsFake(log: log)

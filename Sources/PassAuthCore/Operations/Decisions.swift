@@ -167,6 +167,7 @@ package enum Decisions {
 
     /// `resources_json` as the caller's text, read with jansson (the same rules as `resources(_:)`).
     package static func resources(text: UnsafePointer<CChar>) throws(PassAuthError) -> [String] {
+        if let plain = plainResources(text) { return plain }
         var error = json_error_t()
         guard let root = json_loads(text, Int(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY), &error) else {
             let reason = withUnsafeBytes(of: &error.text) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
@@ -187,6 +188,33 @@ package enum Decisions {
         return list
     }
 
+    /// The common `["id", ...]`: a non-empty array of non-empty strings of printable ASCII without
+    /// escapes, read in one pass. Anything else (nil) is read by jansson, whose rules and messages apply.
+    static func plainResources(_ text: UnsafePointer<CChar>) -> [String]? {
+        var list: [String] = []
+        var at = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
+        func skipSpace() { while at.pointee == 0x20 || at.pointee == 0x09 || at.pointee == 0x0A || at.pointee == 0x0D { at += 1 } }
+        skipSpace()
+        guard at.pointee == UInt8(ascii: "[") else { return nil }
+        at += 1
+        while true {
+            skipSpace()
+            guard at.pointee == UInt8(ascii: "\"") else { return nil }
+            at += 1
+            let start = at
+            while at.pointee >= 0x20 && at.pointee < 0x7F && at.pointee != UInt8(ascii: "\"") && at.pointee != UInt8(ascii: "\\") { at += 1 }
+            guard at.pointee == UInt8(ascii: "\""), at > start else { return nil }
+            list.append(String(decoding: UnsafeBufferPointer(start: start, count: at - start), as: UTF8.self))
+            at += 1
+            skipSpace()
+            if at.pointee == UInt8(ascii: ",") { at += 1; continue }
+            guard at.pointee == UInt8(ascii: "]") else { return nil }
+            at += 1
+            skipSpace()
+            return at.pointee == 0 ? list : nil
+        }
+    }
+
     static func checkMVPD(_ mvpd: String) throws(PassAuthError) {
         guard !mvpd.isEmpty else { throw .invalid("mvpd must not be empty", key: "mvpd") }
     }
@@ -198,12 +226,16 @@ package enum Decisions {
 
     /// `{"decisions": [...]}` from decision texts.
     static func document(_ decisions: [[UInt8]]) -> [UInt8] {
-        var out = Array("{\"decisions\":[".utf8)
+        let open: StaticString = "{\"decisions\":[", close: StaticString = "]}"
+        var out: [UInt8] = []
+        out.reserveCapacity(open.utf8CodeUnitCount + close.utf8CodeUnitCount + decisions.reduce(decisions.count) { $0 + $1.count })
+        out.append(contentsOf: UnsafeBufferPointer(start: open.utf8Start, count: open.utf8CodeUnitCount))
         for (index, decision) in decisions.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            out += decision
+            out.append(contentsOf: decision)
         }
-        return out + Array("]}".utf8)
+        out.append(contentsOf: UnsafeBufferPointer(start: close.utf8Start, count: close.utf8CodeUnitCount))
+        return out
     }
 
     /// The decision for each asked resource, matched by resource id (the samples echo ids with stray
