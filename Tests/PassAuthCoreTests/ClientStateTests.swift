@@ -132,6 +132,22 @@ final class ClientsFake: @unchecked Sendable {
         #expect(inner.snapshot[try client.state.keys.profiles(device: "device-1")] == nil)
     }
 
+
+    /// Decoded profiles are reused only for the very text they came from: a value another writer
+    /// replaced (even with the same length, or with something malformed) is read as it now is.
+    @Test func decodedProfilesFollowTheStoredText() throws {
+        let inner = MemoryStore()
+        let client = try Client(config: config(temporaryDirectory()), transport: serviceFake(), store: inner)
+        let key = try client.state.keys.profiles(device: "device-1")
+        let later = Clock.nowMs() + 60_000
+        inner.set(key, #"{"Dish":{"type":"regular","notAfter":\#(later)}}"#)
+        #expect(try client.state.profiles(device: "device-1")["Dish"] != nil)
+        inner.set(key, #"{"Sky1":{"type":"regular","notAfter":\#(later)}}"#)
+        let replaced = try client.state.profiles(device: "device-1")
+        #expect(replaced["Sky1"] != nil && replaced["Dish"] == nil)
+        inner.set(key, #"{"Sky1":["not","an","object"]}"#)
+        #expect { try client.state.profiles(device: "device-1") } throws: { ($0 as? PassAuthError)?.status == .store }
+    }
     /// Secrets at rest: sealed with AES-256-GCM; the stored bytes never contain them; a wrong key is a
     /// store error, never a silent new registration.
     @Test func secretsAreEncryptedAtRest() throws {

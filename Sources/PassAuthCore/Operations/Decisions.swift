@@ -134,7 +134,7 @@ extension Client {
                     guard let self else { return }
                     do throws(PassAuthError) {
                         let answer = try self.service.answer(outcome, to: .profileForMVPD, device: device, token: token)
-                        try self.rememberProfiles([(device, answer.json)])
+                        try self.rememberProfiles(device, answer)
                     } catch {
                         self.logger.log(.info, "profile refresh after authorization for device \(id), MVPD \(mvpd): \(error.message)")
                     }
