@@ -162,5 +162,12 @@ private func decisionsFake(log: ResourceLog) -> FakeTransport {
         #expect(cache.lookup(scope, "old", now: now) == nil)
         cache.store(["authorized": true, "token": ["serializedToken": "never-cached"]], scope, "t", now: now)
         #expect(cache.lookup(scope, "t", now: now).map { String(decoding: $0, as: UTF8.self).containsBytes("never-cached") } == false)
+        // A permit is written out on its first use, as the decision it was, and the same thereafter.
+        cache.store(["resource": "p", "authorized": true, "source": "mvpd\"q"], scope, "p", now: now)
+        let first = cache.lookup(scope, "p", now: now)
+        #expect(first.map { String(decoding: $0, as: UTF8.self) } == #"{"resource":"p","authorized":true,"source":"mvpd\"q"}"#)
+        #expect(cache.lookup(scope, "p", now: now) == first)
+        cache.removeAll(device: "d", mvpd: "m")
+        #expect(cache.count == 0 && cache.lookup(scope, "p", now: now) == nil)
     }
 }

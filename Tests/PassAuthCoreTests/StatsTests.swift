@@ -30,13 +30,13 @@ import Testing
         stats.countRequest("decisions.authorize", elapsedMs: 50)
         stats.countRequest("decisions.authorize", elapsedMs: 900)
         stats.countRequest("profiles")  // failed before an answer: counted, no latency
-        stats.countRequest("odd\"name")  // outside the table: counted under an escaped name
+        stats.countRequest("odd\"name")  // outside the table: counted, its name escaped
         stats.retries.add(3)
         stats.clockOffsetMs.store(-1234, ordering: .relaxed)
         var json = try document(stats)
         #expect(json["requests"]?["decisions.authorize"]?.int64Value == 100)
         #expect(json["requests"]?["profiles"]?.int64Value == 1)
-        #expect(json["requests"]?["odd_name"]?.int64Value == 1)
+        #expect(json["requests"]?["odd\"name"]?.int64Value == 1)
         #expect(json["requestsTotal"]?.int64Value == 102)
         #expect(json["retries"]?.int64Value == 3)
         #expect(json["clockOffsetMs"]?.int64Value == -1234)

@@ -135,7 +135,7 @@ final class EmulatorProcess {
 extension DecisionCache {
     /// Test shorthand: stores `decision` (a Swift value) for one resource.
     func store(_ decision: JSON, _ scope: Scope, _ resource: String, now: Int64) {
-        JSONDocument(decision).withRoot { storePermit($0, for: resource, in: scope, now: now) }
+        storePermits([(JSONDocument(decision).node, resource)], in: scope, now: now)
     }
 
     /// Test shorthand: the cached text of one resource.

@@ -152,6 +152,8 @@ package struct Device: Sendable, Equatable {
     /// service's answer (SSO tokens, partner status, TempPass identity), hashed so no secret is kept
     /// as a key. Two contexts of one device id with different identities never share a cached permit.
     var decisionKey: String {
+        if subjectToken == nil && rokuConnectToken == nil && serviceToken == nil && partnerFrameworkStatus == nil
+            && tempPassIdentity == nil { return id ?? "" }  // the usual device: no array of parts to build
         let parts = [id ?? "", subjectToken ?? "", rokuConnectToken ?? "", serviceToken ?? "",
                      partnerFrameworkStatus?.serialized() ?? "", tempPassIdentity?.serialized() ?? ""]
         guard parts.dropFirst().contains(where: { !$0.isEmpty }) else { return id ?? "" }

@@ -30,12 +30,10 @@ extension Client {
         let fresh = try decide(.preauthorize, device: device, mvpd: mvpd, resources: missing.map { list[$0] },
                                batchSize: config.preauthorizeBatchSize)
         let stamp = clock.nowMs()
-        for (index, node) in zip(missing, fresh.decisions) {
-            decisionCache.storePermit(node.raw, for: list[index], in: scope, now: stamp)
-        }
+        decisionCache.storePermits(zip(missing, fresh.decisions).map { index, node in (node, list[index]) }, in: scope, now: stamp)
         // One request answered everything in order: hand its bytes through.
         if missing.count == list.count, let whole = fresh.whole { return whole }
-        for (index, node) in zip(missing, fresh.decisions) { texts[index] = Array(node.json.serialized().utf8) }
+        for (index, node) in zip(missing, fresh.decisions) { texts[index] = node.raw.compactText() }
         return Answer(text: Decisions.document(texts.map { $0 ?? [] }))
     }
 
@@ -51,7 +49,7 @@ extension Client {
         let outcome = try decide(.authorize, device: device, mvpd: mvpd, resources: list, batchSize: config.authorizeBatchSize)
         if outcome.decisions.contains(where: { $0["authorized"]?.bool == true }) { refreshProfileLater(device: device, mvpd: mvpd) }
         if let whole = outcome.whole { return whole }
-        return Answer(text: Decisions.document(outcome.decisions.map { Array($0.json.serialized().utf8) }))
+        return Answer(text: Decisions.document(outcome.decisions.map { $0.raw.compactText() }))
     }
 
     /// The decisions for `resources`, one per resource in order, from requests of `batchSize`. `whole`
@@ -220,8 +218,26 @@ package enum Decisions {
     }
 
     /// `{"resources": [...]}`, the decisions request body.
-    static func body(_ resources: [String]) -> String {
-        "{\"resources\":[" + resources.map(JSON.quoted).joined(separator: ",") + "]}"
+    static func body(_ resources: [String]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(resources.reduce(16) { $0 + $1.utf8.count + 3 })
+        out.append(contentsOf: #"{"resources":["#.utf8)
+        for (index, resource) in resources.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            var resource = resource
+            resource.withUTF8 { bytes in
+                // Resource ids are plain ASCII: nothing to escape.
+                if bytes.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+                    out.append(UInt8(ascii: "\""))
+                    out.append(contentsOf: bytes)
+                    out.append(UInt8(ascii: "\""))
+                } else {
+                    out.append(contentsOf: JSON.quoted(String(decoding: bytes, as: UTF8.self)).utf8)
+                }
+            }
+        }
+        out.append(contentsOf: "]}".utf8)
+        return out
     }
 
     /// `{"decisions": [...]}` from decision texts.

@@ -14,18 +14,57 @@ final class DecisionCache: Sendable {
         var mvpd: String
     }
 
-    private struct Entry {
-        var text: [UInt8]
+    /// One permit's place: scope and resource, hashed once when made (FNV-1a over the bytes), so the
+    /// table, its eviction and its deletions never hash the strings again.
+    private struct Key: Hashable, Sendable {
+        let scope: Scope
+        let resource: String
+        let digest: UInt64
+
+        init(_ scope: Scope, _ resource: String, scopeDigest: UInt64) {
+            self.scope = scope
+            self.resource = resource
+            digest = Key.fnv(resource, from: scopeDigest)
+        }
+
+        static func digest(of scope: Scope) -> UInt64 {
+            fnv(scope.mvpd, from: fnv(scope.device, from: 0xcbf2_9ce4_8422_2325))
+        }
+
+        private static func fnv(_ text: String, from start: UInt64) -> UInt64 {
+            var text = text
+            return text.withUTF8 { bytes in
+                var hash = start
+                for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+                return (hash ^ 0xFF) &* 0x100_0000_01b3  // ends each part: ("ab","c") != ("a","bc")
+            }
+        }
+
+        static func == (a: Key, b: Key) -> Bool { a.digest == b.digest && a.resource == b.resource && a.scope == b.scope }
+        func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+    }
+
+    /// Unchecked: a decision node is read only under the cache's lock, and answers are never changed
+    /// once decoded.
+    private enum Permit: @unchecked Sendable {
+        case text([UInt8])
+        /// Not asked for since it was stored: the decision in its answer (which it keeps alive),
+        /// written out on first use. A miss then costs no serialisation for permits never asked again.
+        case decision(JSONNode)
+    }
+
+    private struct Entry: Sendable {
+        var permit: Permit
         var expiresAt: Int64   // service time (notAfter is the service's)
         var used = false
     }
 
-    private struct Table {
-        var scopes: [Scope: [String: Entry]] = [:]
-        /// Insertion order for eviction; entries removed meanwhile are skipped when they come up.
-        var order: [(Scope, String)] = []
+    private struct Table: Sendable {
+        var entries: [Key: Entry] = [:]
+        /// Insertion order for eviction (the CLOCK hand is `head`); keys removed meanwhile are skipped
+        /// when they come up.
+        var order: [Key] = []
         var head = 0
-        var count = 0
     }
 
     let capacity: Int
@@ -40,44 +79,48 @@ final class DecisionCache: Sendable {
     /// The cached permit texts of `resources` in `scope` (nil where none is valid at `now`), under
     /// one lock.
     func lookup(_ scope: Scope, _ resources: [String], now: Int64) -> [[UInt8]?] {
-        table.withLock { table in
-            guard var entries = table.scopes[scope] else { return Array(repeating: nil, count: resources.count) }
-            var found: [[UInt8]?] = []
-            found.reserveCapacity(resources.count)
-            var changed = false
-            for resource in resources {
-                guard var entry = entries[resource] else { found.append(nil); continue }
-                if entry.expiresAt <= now {
-                    entries[resource] = nil
-                    table.count -= 1
-                    changed = true
-                    found.append(nil)
-                    continue
+        let scopeDigest = Key.digest(of: scope)
+        return table.withLock { table in
+            guard !table.entries.isEmpty else { return Array(repeating: nil, count: resources.count) }
+            return resources.map { resource in
+                guard let index = table.entries.index(forKey: Key(scope, resource, scopeDigest: scopeDigest)) else { return nil }
+                guard table.entries.values[index].expiresAt > now else {
+                    table.entries.remove(at: index)
+                    return nil
                 }
-                if !entry.used {
-                    entry.used = true
-                    entries[resource] = entry
-                    changed = true
+                table.entries.values[index].used = true
+                switch table.entries.values[index].permit {
+                case .text(let text): return text
+                case .decision(let node):
+                    let text = node.raw.compactText()
+                    table.entries.values[index].permit = .text(text)
+                    return text
                 }
-                found.append(entry.text)
             }
-            if changed { table.scopes[scope] = entries.isEmpty ? nil : entries }
-            return found
         }
     }
 
-    /// Stores `decision` (a decision object of an answer) if it is a permit that has not expired yet.
-    func storePermit(_ decision: RawJSON, for resource: String, in scope: Scope, now: Int64) {
-        guard decision.member("authorized")?.bool == true, decision.member("error") == nil else { return }
-        let expiresAt = decision.member("notAfter")?.int64 ?? now + defaultTTLMs
-        guard expiresAt > now, let text = DecisionCache.text(decision) else { return }
+    /// Stores the permits among `decisions` (decision objects of an answer, with the resource each
+    /// answers) that have not expired yet, under one lock. A permit is handed out as compact text
+    /// without a media token (a preauthorization carries none; nothing secret may sit in the cache: a
+    /// decision that has one is written out without it at once).
+    func storePermits(_ decisions: [(decision: JSONNode, resource: String)], in scope: Scope, now: Int64) {
+        let scopeDigest = Key.digest(of: scope)
+        var permits: [(key: Key, entry: Entry)] = []
+        for (decision, resource) in decisions {
+            let raw = decision.raw
+            guard raw.member("authorized")?.bool == true, raw.member("error") == nil else { continue }
+            let expiresAt = raw.member("notAfter")?.int64 ?? now + defaultTTLMs
+            guard expiresAt > now else { continue }
+            let permit: Permit = raw.member("token") == nil ? .decision(decision) : .text(raw.compactText(omitting: "token"))
+            permits.append((Key(scope, resource, scopeDigest: scopeDigest), Entry(permit: permit, expiresAt: expiresAt)))
+        }
+        guard !permits.isEmpty else { return }
         table.withLock { table in
-            if table.scopes[scope]?.updateValue(Entry(text: text, expiresAt: expiresAt), forKey: resource) == nil {
-                table.scopes[scope, default: [:]][resource] = Entry(text: text, expiresAt: expiresAt)
-                table.count += 1
-                table.order.append((scope, resource))
+            for (key, entry) in permits where table.entries.updateValue(entry, forKey: key) == nil {
+                table.order.append(key)
             }
-            while table.count > capacity { evictOne(&table, now: now) }
+            while table.entries.count > capacity { evictOne(&table, now: now) }
             // Keep the order's consumed prefix from growing without bound.
             if table.head > 1_024 && table.head * 2 > table.order.count {
                 table.order.removeFirst(table.head)
@@ -86,39 +129,19 @@ final class DecisionCache: Sendable {
         }
     }
 
-    /// The decision as compact JSON text, without a media token (a preauthorization carries none;
-    /// nothing secret may sit in the cache).
-    private static func text(_ decision: RawJSON) -> [UInt8]? {
-        var source = decision
-        var copy: RawJSON? = nil
-        if decision.member("token") != nil {
-            copy = json_copy(decision)
-            guard let copy else { return nil }
-            json_object_del(copy, "token")
-            source = copy
-        }
-        defer { if let copy { passauth_json_decref(copy) } }
-        guard let dumped = json_dumps(source, Int(JSON_COMPACT | JSON_PRESERVE_ORDER)) else { return nil }
-        defer { free(dumped) }
-        return Array(UnsafeRawBufferPointer(start: dumped, count: strlen(dumped)))
-    }
-
     /// CLOCK: the oldest entry goes, unless it was used since it was stored (then it goes to the back
     /// once, unused again).
     private func evictOne(_ table: inout Table, now: Int64) {
         while table.head < table.order.count {
-            let (scope, resource) = table.order[table.head]
+            let key = table.order[table.head]
             table.head += 1
-            guard var entry = table.scopes[scope]?[resource] else { continue }  // removed meanwhile
-            if entry.used && entry.expiresAt > now {
-                entry.used = false
-                table.scopes[scope]?[resource] = entry
-                table.order.append((scope, resource))
+            guard let index = table.entries.index(forKey: key) else { continue }  // removed meanwhile
+            if table.entries.values[index].used && table.entries.values[index].expiresAt > now {
+                table.entries.values[index].used = false
+                table.order.append(key)
                 continue
             }
-            table.scopes[scope]?[resource] = nil
-            if table.scopes[scope]?.isEmpty == true { table.scopes[scope] = nil }
-            table.count -= 1
+            table.entries.remove(at: index)
             return
         }
     }
@@ -128,13 +151,11 @@ final class DecisionCache: Sendable {
     func removeAll(device: String, mvpd: String?) {
         let identities = device + "\u{0}"
         table.withLock { table in
-            for scope in table.scopes.keys where (scope.device == device || scope.device.hasPrefix(identities))
-                && (mvpd == nil || scope.mvpd == mvpd) {
-                table.count -= table.scopes[scope]?.count ?? 0
-                table.scopes[scope] = nil
+            table.entries = table.entries.filter { key, _ in
+                !((key.scope.device == device || key.scope.device.hasPrefix(identities)) && (mvpd == nil || key.scope.mvpd == mvpd))
             }
         }
     }
 
-    var count: Int { table.withLock { $0.count } }
+    var count: Int { table.withLock { $0.entries.count } }
 }

@@ -206,8 +206,6 @@ extension JSON {
     /// `text` as a JSON string literal (RFC 8259: quote, backslash and control characters escaped;
     /// other UTF-8 as it is), for request bodies assembled without building a tree.
     static func quoted(_ text: String) -> String {
-        // Resource ids are plain ASCII: nothing to escape.
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) { return "\"" + text + "\"" }
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {

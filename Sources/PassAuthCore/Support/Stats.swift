@@ -100,53 +100,59 @@ package final class Stats: Sendable {
             }
         }
         let extra = others.withLock { $0.isEmpty ? [] : $0.sorted { $0.key < $1.key } }
-        // Every part has a bounded length: the capacity is known before writing.
-        let capacity = 512 + Endpoint.allCases.count * 128 + extra.reduce(0) { $0 + $1.key.utf8.count + 32 }
-        return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            var out = JSONWriter(buffer.baseAddress!)
-            out.raw("{\"requests\":{")
-            var total = 0, first = true
-            for endpoint in Endpoint.sortedByName where summary[endpoint.rawValue].requests > 0 {
-                out.separator(&first)
-                out.string(endpoint.staticName)
-                out.raw(":")
-                out.integer(summary[endpoint.rawValue].requests)
-                total += summary[endpoint.rawValue].requests
-            }
-            for (name, value) in extra {
-                out.separator(&first)
-                out.string(name)
-                out.raw(":")
-                out.integer(value)
-                total += value
-            }
-            out.raw("},\"requestsTotal\":"); out.integer(total)
-            out.raw(",\"retries\":"); out.integer(retries.current)
-            out.raw(",\"unauthorizedRefreshes\":"); out.integer(unauthorizedRefreshes.current)
-            out.raw(",\"throttled\":"); out.integer(throttled.current)
-            out.raw(",\"cacheHits\":"); out.integer(cacheHits.current)
-            out.raw(",\"connectionsOpened\":"); out.integer(connectionsOpened.current)
-            out.raw(",\"registrations\":"); out.integer(registrations.current)
-            out.raw(",\"reregistrations\":"); out.integer(reregistrations.current)
-            out.raw(",\"tokenFetches\":"); out.integer(tokenFetches.current)
-            out.raw(",\"deviceInfoWarnings\":"); out.integer(deviceInfoWarnings.current)
-            out.raw(",\"activePolls\":"); out.integer(activePolls.current)
-            out.raw(",\"clockOffsetMs\":"); out.integer(Int(clockOffsetMs.load(ordering: .relaxed)))
-            out.raw(",\"latency\":{")
-            first = true
-            for endpoint in Endpoint.sortedByName where summary[endpoint.rawValue].latencyCount > 0 {
-                let entry = summary[endpoint.rawValue]
-                out.separator(&first)
-                out.string(endpoint.staticName)
-                out.raw(":{\"count\":"); out.integer(entry.latencyCount)
-                out.raw(",\"p50Ms\":"); out.tenths(entry.p50)
-                out.raw(",\"p99Ms\":"); out.tenths(entry.p99)
-                out.raw("}")
-            }
-            out.raw("}}")
-            count = out.count
-            precondition(count <= capacity)
+        var out = ByteWriter(capacity: 1024)
+        out.raw("{\"requests\":{")
+        var total = 0, first = true
+        for endpoint in Endpoint.sortedByName where summary[endpoint.rawValue].requests > 0 {
+            if !first { out.byte(UInt8(ascii: ",")) }
+            first = false
+            out.string(endpoint.staticName)
+            out.byte(UInt8(ascii: ":"))
+            out.integer(Int64(summary[endpoint.rawValue].requests))
+            total += summary[endpoint.rawValue].requests
         }
+        for (name, value) in extra {
+            if !first { out.byte(UInt8(ascii: ",")) }
+            first = false
+            out.string(name)
+            out.byte(UInt8(ascii: ":"))
+            out.integer(Int64(value))
+            total += value
+        }
+        out.raw("},\"requestsTotal\":"); out.integer(Int64(total))
+        out.raw(",\"retries\":"); out.integer(Int64(retries.current))
+        out.raw(",\"unauthorizedRefreshes\":"); out.integer(Int64(unauthorizedRefreshes.current))
+        out.raw(",\"throttled\":"); out.integer(Int64(throttled.current))
+        out.raw(",\"cacheHits\":"); out.integer(Int64(cacheHits.current))
+        out.raw(",\"connectionsOpened\":"); out.integer(Int64(connectionsOpened.current))
+        out.raw(",\"registrations\":"); out.integer(Int64(registrations.current))
+        out.raw(",\"reregistrations\":"); out.integer(Int64(reregistrations.current))
+        out.raw(",\"tokenFetches\":"); out.integer(Int64(tokenFetches.current))
+        out.raw(",\"deviceInfoWarnings\":"); out.integer(Int64(deviceInfoWarnings.current))
+        out.raw(",\"activePolls\":"); out.integer(Int64(activePolls.current))
+        out.raw(",\"clockOffsetMs\":"); out.integer(clockOffsetMs.load(ordering: .relaxed))
+        out.raw(",\"latency\":{")
+        first = true
+        for endpoint in Endpoint.sortedByName where summary[endpoint.rawValue].latencyCount > 0 {
+            let entry = summary[endpoint.rawValue]
+            if !first { out.byte(UInt8(ascii: ",")) }
+            first = false
+            out.string(endpoint.staticName)
+            out.raw(":{\"count\":"); out.integer(Int64(entry.latencyCount))
+            out.raw(",\"p50Ms\":"); Stats.tenths(entry.p50, to: &out)
+            out.raw(",\"p99Ms\":"); Stats.tenths(entry.p99, to: &out)
+            out.byte(UInt8(ascii: "}"))
+        }
+        out.raw("}}")
+        return out.finish()
+    }
+
+    /// A non-negative number with one decimal (0.1 ms precision).
+    private static func tenths(_ value: Double, to out: inout ByteWriter) {
+        let tenths = Int64(saturatingCeil: (value * 10).rounded())
+        out.integer(tenths / 10)
+        out.byte(UInt8(ascii: "."))
+        out.byte(UInt8(ascii: "0") + UInt8(tenths % 10))
     }
 
     private struct Summary {
@@ -158,61 +164,3 @@ package final class Stats: Sendable {
 }
 
 /// Appends JSON text to bytes (names are the library's own: no escaping needed).
-/// Writes JSON into memory the caller sized: no checks per byte, no reference counting.
-private struct JSONWriter {
-    private let base: UnsafeMutablePointer<UInt8>
-    private(set) var count = 0
-
-    init(_ base: UnsafeMutablePointer<UInt8>) { self.base = base }
-
-    mutating func raw(_ text: StaticString) {
-        memcpy(base + count, text.utf8Start, text.utf8CodeUnitCount)
-        count += text.utf8CodeUnitCount
-    }
-
-    mutating func separator(_ first: inout Bool) {
-        if !first { byte(UInt8(ascii: ",")) }
-        first = false
-    }
-
-    /// A name that needs no escaping (endpoint names).
-    mutating func string(_ text: StaticString) {
-        byte(UInt8(ascii: "\""))
-        raw(text)
-        byte(UInt8(ascii: "\""))
-    }
-
-    /// Any name (the extra counters' names are the library's own, escaped anyway).
-    mutating func string(_ text: String) {
-        byte(UInt8(ascii: "\""))
-        for unit in text.utf8 {
-            if unit == UInt8(ascii: "\"") || unit == UInt8(ascii: "\\") || unit < 0x20 { byte(UInt8(ascii: "_")) } else { byte(unit) }
-        }
-        byte(UInt8(ascii: "\""))
-    }
-
-    mutating func byte(_ value: UInt8) {
-        base[count] = value
-        count += 1
-    }
-
-    mutating func integer(_ value: Int) {
-        if value < 0 { byte(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var divisor: UInt = 1
-        while magnitude / divisor >= 10 { divisor *= 10 }
-        repeat {
-            byte(UInt8(ascii: "0") + UInt8(magnitude / divisor))
-            magnitude %= divisor
-            divisor /= 10
-        } while divisor > 0
-    }
-
-    /// A non-negative number with one decimal (0.1 ms precision).
-    mutating func tenths(_ value: Double) {
-        let tenths = Int(saturatingCeil: (value * 10).rounded())
-        integer(tenths / 10)
-        byte(UInt8(ascii: "."))
-        byte(UInt8(ascii: "0") + UInt8(tenths % 10))
-    }
-}
