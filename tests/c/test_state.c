@@ -226,7 +226,7 @@ static void test_legacy_file_is_refused_with_instructions(void) {
     CHECK_STATUS(passauth_configuration(client, NULL, &out), PASSAUTH_E_STORE);
     const char *message = last_message();
     CHECK_MSG(strstr(message, path) && strstr(message, "passauth 0.1") && strstr(message, "move it away") &&
-              strstr(message, "importLegacyState") && strstr(message, emu.base_url), "%s", message);
+              strstr(message, "passauth import-state") && strstr(message, emu.base_url), "%s", message);
     CHECK_STATUS(passauth_register(client, &out), PASSAUTH_E_STORE);
     json_t *requests = emulator_get(&emu, "/_emulator/requests");
     CHECK(json_array_size(json_object_get(requests, "requests")) == 0);

@@ -94,7 +94,7 @@ package final class Poller: @unchecked Sendable {
                         deadline: timeoutMs.map { Clock.monotonicMs() + Int64($0) }, notAfter: notAfter, callback: callback)
         poll.poller = self
         let superseded: Poll? = try monitor.withLock { () throws(PassAuthError) -> Poll? in
-            guard !stopping else { throw PassAuthError(.invalidArgument, "the client is being freed") }
+            guard !stopping else { throw PassAuthError(.cancelled, "the client is being freed") }
             if poll.notAfter == nil { poll.notAfter = knownExpiry[code] }
             if threads.isEmpty { try startThreadsLocked() }
             // Starting a poll for a code is also "a newer code for this device" when it differs.

@@ -182,8 +182,8 @@ package final class ClientState: Sendable {
             \(legacyFile) holds state written by passauth 0.1, which does not record the service it was registered \
             with, so its client credentials and access token are not used or sent anywhere. Either move it away \
             (e.g. to \(legacyFile).old) and the next call registers anew for \(keys.origin), or, if it was written \
-            for \(keys.origin), import it first with PassAuthCore's Client.importLegacyState(file:) (it then moves \
-            the file to \(legacyFile).imported)
+            for \(keys.origin), import it first: `passauth import-state \(legacyFile)` with the same base URL and \
+            service provider (it then moves the file to \(legacyFile).imported)
             """)
     }
 
