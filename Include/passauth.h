@@ -185,7 +185,7 @@ void passauth_free(void *ptr);
  * (the whole document) or "/"-separated reference tokens with "~1" for "/" and "~0" for "~"; array
  * indices are decimal. Each call parses `json` (jansson; a few microseconds for a result), so read a
  * result once per value, not in a loop over a large document.
- * Errors (all four): PASSAUTH_E_INVALID_ARGUMENT (NULL, invalid JSON or UTF-8, a malformed pointer, the
+ * Errors (all six): PASSAUTH_E_INVALID_ARGUMENT (NULL, invalid JSON or UTF-8, a malformed pointer, the
  * value has another type: the message names the type found), PASSAUTH_E_NOT_FOUND (the pointer
  * designates nothing). Thread-safe; no client needed.
  * ------------------------------------------------------------------------------------------- */
@@ -197,9 +197,21 @@ int passauth_json_get_string(const char *json, const char *pointer, char **out);
  * Errors: PASSAUTH_E_INVALID_ARGUMENT, PASSAUTH_E_NOT_FOUND (above). Thread-safe. */
 int passauth_json_get_bool(const char *json, const char *pointer, int *out);
 /* The integer at `pointer` (a JSON number without fraction, within 64 bits; a number with a fraction,
- * such as the statistics' "p50Ms", is PASSAUTH_E_INVALID_ARGUMENT), untouched on failure.
+ * such as the statistics' "p50Ms", is PASSAUTH_E_INVALID_ARGUMENT: read it with
+ * passauth_json_get_double), untouched on failure.
  * Errors: PASSAUTH_E_INVALID_ARGUMENT, PASSAUTH_E_NOT_FOUND (above). Thread-safe. */
 int passauth_json_get_int64(const char *json, const char *pointer, long long *out);
+/* The number at `pointer`, with or without a fraction, as a double (an integer beyond 2^53 loses
+ * precision: read times and counts with passauth_json_get_int64), untouched on failure.
+ * Errors: PASSAUTH_E_INVALID_ARGUMENT (also when the value is not a number), PASSAUTH_E_NOT_FOUND
+ * (above). Thread-safe. */
+int passauth_json_get_double(const char *json, const char *pointer, double *out);
+/* The name of member number `index` (0-based, in document order) of the object at `pointer`: with
+ * passauth_json_count, how a C player walks an object keyed by names it does not know in advance, such
+ * as the MVPD ids of a profiles result ("/profiles"). *out is caller-owned (passauth_free), untouched on
+ * failure. Errors: PASSAUTH_E_INVALID_ARGUMENT (also when the value is not an object),
+ * PASSAUTH_E_NOT_FOUND (above, or `index` >= the number of members). Thread-safe. */
+int passauth_json_get_key(const char *json, const char *pointer, size_t index, char **out);
 /* The number of elements of the array, or of members of the object, at `pointer`; untouched on failure.
  * Errors: PASSAUTH_E_INVALID_ARGUMENT (also when the value is neither an array nor an object),
  * PASSAUTH_E_NOT_FOUND (above). Thread-safe. */
