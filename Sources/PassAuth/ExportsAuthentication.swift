@@ -142,8 +142,9 @@ private struct CCallback: @unchecked Sendable {
     let userData: UnsafeMutableRawPointer?
 
     func deliver(_ outcome: PollOutcome) {
-        let text = outcome.result?.serialized() ?? outcome.error?.asJSON.serialized() ?? "{}"
-        text.withCString { function(userData, outcome.status.rawValue, $0) }
+        var text = outcome.result?.bytes ?? Array((outcome.error?.asJSON.serialized() ?? "{}").utf8)
+        text.append(0)
+        text.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { function(userData, outcome.status.rawValue, $0.baseAddress) } }
     }
 }
 
@@ -175,7 +176,7 @@ public func passauth_poll_wait(_ handle: OpaquePointer?, _ timeoutMs: Int32, _ o
         // PASSAUTH_PENDING is not a failure: the last error is left as it is.
         guard let outcome = poll.wait(timeoutMs: Int(timeoutMs)) else { throw PassAuthError(.pending, "the poll goes on") }
         if let error = outcome.error { throw error }
-        if let out, let result = outcome.result { try Bridge.give(result.serialized(), to: out) }
+        if let out, let result = outcome.result { try Bridge.give(bytes: result.bytes, to: out) }
     }
 }
 

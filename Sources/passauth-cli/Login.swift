@@ -111,7 +111,7 @@ struct Login {
                     }
                     throw invocation.failure(error)
                 }
-                return finish(choice, profiles: result, reason: nil)
+                return finish(choice, profiles: result.json, reason: nil)
             }
             if interrupted.load(ordering: .relaxed) {
                 poll.cancel()

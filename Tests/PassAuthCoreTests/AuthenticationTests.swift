@@ -106,7 +106,7 @@ import Testing
         Thread.sleep(forTimeInterval: 1)
         try emulator.login(code)
         let outcome = try #require(poll.wait(timeoutMs: 20_000))
-        #expect(outcome.status == .ok && outcome.result?["profiles"]?["Cablevision"] != nil)
+        #expect(outcome.status == .ok && outcome.result?.json["profiles"]?["Cablevision"] != nil)
         Thread.sleep(forTimeInterval: 0.1)
         #expect(outcomes.withLock { $0.count } == 1)
         let profile = try client.profile(device: device, mvpd: "Cablevision")

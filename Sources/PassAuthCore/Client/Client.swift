@@ -50,7 +50,7 @@ package final class Client: Sendable {
             // Weak: the poller's threads must never keep a freed client alive.
             persist: { [weak self] found throws(PassAuthError) in
                 guard let self else { throw PassAuthError(.cancelled, "the client was freed") }
-                try self.rememberProfiles(found)
+                try self.rememberProfiles(answers: found)
             },
             stats: stats, logger: logger, clock: clock))
         try checkDeviceInfo(config.device)

@@ -1,9 +1,10 @@
 import Glibc
 
-/// How a poll ended: a profile (`.ok` with the profiles-by-code answer) or a failure.
+/// How a poll ended: a profile (`.ok` with the profiles-by-code answer, kept as its text: tens of
+/// thousands of ended polls may wait for their callers) or a failure.
 package struct PollOutcome: Sendable {
     package let status: Status
-    package let result: JSON?
+    package let result: Answer?
     package let error: PassAuthError?
 }
 
@@ -87,7 +88,7 @@ package final class Poll: @unchecked Sendable {
     /// Ends the poll unless it already ended; runs the callback outside any lock. Returns false when
     /// the poll had already ended.
     @discardableResult
-    func finish(_ status: Status, result: JSON? = nil, error: PassAuthError? = nil) -> Bool {
+    func finish(_ status: Status, result: Answer? = nil, error: PassAuthError? = nil) -> Bool {
         let ending = PollOutcome(status: status, result: result, error: error)
         let (won, callback): (Bool, PollCallback?) = monitor.withLock {
             guard outcome == nil else { return (false, nil) }

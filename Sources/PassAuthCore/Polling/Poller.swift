@@ -7,7 +7,7 @@ struct PollContext: Sendable {
     /// the library does not know, GET /sessions/{code} (Endpoint.sessionGet).
     let service: Service
     /// Persists the profiles of many polls in one store write.
-    let persist: @Sendable ([(Device, JSON)]) throws(PassAuthError) -> Void
+    let persist: @Sendable ([(Device, Answer)]) throws(PassAuthError) -> Void
     let stats: Stats
     let logger: Logger
     /// The service's time, for the codes' notAfter.
@@ -37,7 +37,7 @@ package final class Poller: @unchecked Sendable {
     private struct Delivery {
         let poll: Poll
         let status: Status
-        var result: JSON? = nil
+        var result: Answer? = nil
         var error: PassAuthError? = nil
     }
 
@@ -285,7 +285,7 @@ package final class Poller: @unchecked Sendable {
                 }
                 // The decoder checked the profiles shape; a non-empty map means the user logged in.
                 if let profiles = reply.node["profiles"], profiles.count > 0 {
-                    conclude(poll, .ok, result: reply.json)
+                    conclude(poll, .ok, result: reply)
                 } else {
                     poll.intervalMs = poll.baseIntervalMs
                     reschedule(poll, afterMs: poll.intervalMs)
@@ -297,7 +297,7 @@ package final class Poller: @unchecked Sendable {
     }
 
     /// Hands an ended poll to the deliverer.
-    private func conclude(_ poll: Poll, _ status: Status, result: JSON? = nil, error: PassAuthError? = nil) {
+    private func conclude(_ poll: Poll, _ status: Status, result: Answer? = nil, error: PassAuthError? = nil) {
         monitor.withLock {
             guard !stopping else { return }
             deliveries.append(Delivery(poll: poll, status: status, result: result, error: error))
@@ -314,12 +314,15 @@ package final class Poller: @unchecked Sendable {
             let found = batch.indices.filter { batch[$0].status == .ok }
             if !found.isEmpty {
                 do throws(PassAuthError) {
-                    try context.persist(found.map { (batch[$0].poll.device, batch[$0].result ?? .null) })
+                    try context.persist(found.compactMap { index in batch[index].result.map { (batch[index].poll.device, $0) } })
                 } catch {
                     for index in found { batch[index] = Delivery(poll: batch[index].poll, status: error.status, error: error) }
                 }
             }
-            for delivery in batch { delivery.poll.finish(delivery.status, result: delivery.result, error: delivery.error) }
+            // The poll keeps the answer's text only (its parsed tree goes with the delivery).
+            for delivery in batch {
+                delivery.poll.finish(delivery.status, result: delivery.result.map { Answer(text: $0.bytes) }, error: delivery.error)
+            }
         }
     }
 

@@ -17,14 +17,22 @@ extension Client {
         }, replacingAll: replacingAll)
     }
 
-    /// The same from an answer as received: only the persisted members are converted.
-    func rememberProfiles(_ device: Device, _ answer: Answer, replacingAll: Bool = false) throws(PassAuthError) {
-        guard device.id != nil, let profiles = answer.node["profiles"], profiles.isObject else { return }
-        var parts: [(String, JSON)] = []
-        try profiles.forEachMember { mvpd, profile throws(PassAuthError) in
-            parts.append((mvpd, JSON.object(Client.persistedProfileKeys.compactMap { key in profile[key].map { (key, $0.json) } })))
+    /// The same from answers as received: only the persisted members are converted.
+    func rememberProfiles(answers: [(Device, Answer)], replacingAll: Bool = false) throws(PassAuthError) {
+        var found: [(Device, [(String, JSON)]?)] = []
+        for (device, answer) in answers {
+            guard device.id != nil, let profiles = answer.node["profiles"], profiles.isObject else { continue }
+            var parts: [(String, JSON)] = []
+            try profiles.forEachMember { mvpd, profile throws(PassAuthError) in
+                parts.append((mvpd, JSON.object(Client.persistedProfileKeys.compactMap { key in profile[key].map { (key, $0.json) } })))
+            }
+            found.append((device, parts))
         }
-        try rememberParts([(device, parts)], replacingAll: replacingAll)
+        try rememberParts(found, replacingAll: replacingAll)
+    }
+
+    func rememberProfiles(_ device: Device, _ answer: Answer, replacingAll: Bool = false) throws(PassAuthError) {
+        try rememberProfiles(answers: [(device, answer)], replacingAll: replacingAll)
     }
 
     /// `parts`: per device, each profile's persisted members by MVPD (nil: the answer had none).
