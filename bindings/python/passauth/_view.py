@@ -7,7 +7,10 @@ item. ``repr`` shows the fields a class lists in ``_shown`` and never a secret.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, Tuple
+from datetime import datetime
+from typing import Any, ClassVar, Dict, Optional, Tuple
+
+from ._time import utc
 
 JSONObject = Dict[str, Any]
 
@@ -41,3 +44,51 @@ class View:
 
     def __setstate__(self, raw: JSONObject) -> None:
         self.raw = raw
+
+
+class Validity(View):
+    """``notBefore`` / ``notAfter`` that the API guarantees: ms since the epoch, and aware UTC datetimes."""
+
+    __slots__ = ()
+
+    @property
+    def not_before_ms(self) -> int:
+        return int(self.raw["notBefore"])
+
+    @property
+    def not_after_ms(self) -> int:
+        return int(self.raw["notAfter"])
+
+    @property
+    def not_before(self) -> datetime:
+        """Start of validity, as an aware UTC datetime."""
+        return utc(self.not_before_ms)
+
+    @property
+    def not_after(self) -> datetime:
+        """End of validity, as an aware UTC datetime."""
+        return utc(self.not_after_ms)
+
+
+class OptionalValidity(View):
+    """``notBefore`` / ``notAfter`` that an answer may leave out (None then)."""
+
+    __slots__ = ()
+
+    @property
+    def not_before_ms(self) -> Optional[int]:
+        return self.raw.get("notBefore")
+
+    @property
+    def not_after_ms(self) -> Optional[int]:
+        return self.raw.get("notAfter")
+
+    @property
+    def not_before(self) -> Optional[datetime]:
+        value = self.not_before_ms
+        return None if value is None else utc(value)
+
+    @property
+    def not_after(self) -> Optional[datetime]:
+        value = self.not_after_ms
+        return None if value is None else utc(value)

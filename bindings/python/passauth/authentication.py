@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional, Set
 
 from . import _native
 from ._time import utc
-from ._view import JSONObject, View
+from ._view import JSONObject, OptionalValidity, Validity, View
 from .errors import (CancelledError, PassAuthError, PollPending, error_from_last, error_from_record, error_from_struct,
                      invalid_argument)
 
@@ -22,7 +22,7 @@ from .errors import (CancelledError, PassAuthError, PollPending, error_from_last
 WAIT_SLICE_MS = 200
 
 
-class Session(View):
+class Session(OptionalValidity):
     """An authentication session: what to do next (``action_name``) and the code for a second screen."""
 
     __slots__ = ()
@@ -69,32 +69,12 @@ class Session(View):
         return self.raw.get("sessionId")
 
     @property
-    def not_before_ms(self) -> Optional[int]:
-        return self.raw.get("notBefore")
-
-    @property
-    def not_after_ms(self) -> Optional[int]:
-        """When the code expires (ms since the epoch)."""
-        return self.raw.get("notAfter")
-
-    @property
-    def not_before(self) -> Optional[datetime]:
-        value = self.not_before_ms
-        return None if value is None else utc(value)
-
-    @property
-    def not_after(self) -> Optional[datetime]:
-        """When the code expires, as an aware UTC datetime."""
-        value = self.not_after_ms
-        return None if value is None else utc(value)
-
-    @property
     def needs_user_agent(self) -> bool:
         """True when a browser (this screen's or a second screen's) must open :attr:`url`."""
         return self.action_name == "authenticate"
 
 
-class Profile(View):
+class Profile(Validity):
     """A user's authenticated profile with one MVPD. ``repr`` shows the attribute names, not their values."""
 
     __slots__ = ("mvpd",)
@@ -134,23 +114,6 @@ class Profile(View):
     @property
     def attribute_names(self) -> List[str]:
         return sorted(self.raw.get("attributes") or {})
-
-    @property
-    def not_before_ms(self) -> int:
-        return int(self.raw["notBefore"])
-
-    @property
-    def not_after_ms(self) -> int:
-        return int(self.raw["notAfter"])
-
-    @property
-    def not_before(self) -> datetime:
-        return utc(self.not_before_ms)
-
-    @property
-    def not_after(self) -> datetime:
-        """When the authentication with the MVPD expires, as an aware UTC datetime."""
-        return utc(self.not_after_ms)
 
 
 def profiles_from(answer: JSONObject) -> Dict[str, Profile]:

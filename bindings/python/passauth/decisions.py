@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import List, Optional
 
 from ._time import utc
-from ._view import JSONObject, View
+from ._view import OptionalValidity, Validity, View
 
 
 class DecisionError(View):
@@ -57,7 +57,7 @@ class DecisionError(View):
         return self.raw.get("trace")
 
 
-class MediaToken(View):
+class MediaToken(Validity):
     """The media token of a permit, for the Media Token Verifier. Never cached by passauth; ``repr``
     shows its validity, never its value."""
 
@@ -70,24 +70,6 @@ class MediaToken(View):
         return str(self.raw["serializedToken"])
 
     @property
-    def not_before_ms(self) -> int:
-        return int(self.raw["notBefore"])
-
-    @property
-    def not_after_ms(self) -> int:
-        return int(self.raw["notAfter"])
-
-    @property
-    def not_before(self) -> datetime:
-        """Start of validity, as an aware UTC datetime."""
-        return utc(self.not_before_ms)
-
-    @property
-    def not_after(self) -> datetime:
-        """End of validity, as an aware UTC datetime."""
-        return utc(self.not_after_ms)
-
-    @property
     def issued_at_ms(self) -> Optional[int]:
         return self.raw.get("issuedAt")
 
@@ -98,7 +80,7 @@ class MediaToken(View):
         return None if value is None else utc(value)
 
 
-class Decision(View):
+class Decision(OptionalValidity):
     """One resource's decision. ``source`` is ``mvpd``, ``degradation``, ``temppass`` or ``dummy``."""
 
     __slots__ = ()
@@ -135,24 +117,6 @@ class Decision(View):
         """The media token of a permit (authorize only)."""
         token = self.raw.get("token")
         return MediaToken(token) if token.__class__ is dict and "serializedToken" in token else None
-
-    @property
-    def not_before_ms(self) -> Optional[int]:
-        return self.raw.get("notBefore")
-
-    @property
-    def not_after_ms(self) -> Optional[int]:
-        return self.raw.get("notAfter")
-
-    @property
-    def not_before(self) -> Optional[datetime]:
-        value = self.not_before_ms
-        return None if value is None else utc(value)
-
-    @property
-    def not_after(self) -> Optional[datetime]:
-        value = self.not_after_ms
-        return None if value is None else utc(value)
 
 
 class LogoutAction(View):
