@@ -3,6 +3,9 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -178,3 +181,25 @@ char *harness_config(const emulator *emu, const char *store, const char *extra) 
 }
 
 json_t *harness_parse(const char *text) { return text ? json_loads(text, 0, NULL) : NULL; }
+
+bool harness_checkf(bool ok, const char *expr, const char *file, int line, const char *format, ...) {
+    char message[1024];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    return harness_check(ok, expr, file, line, message);
+}
+
+long long mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
+}
+
+bool same(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }

@@ -22,6 +22,15 @@ extern int harness_failed_checks;
               passauth_status_name(_s), (expected), passauth_last_error()); } while (0)
 
 bool harness_check(bool ok, const char *expr, const char *file, int line, const char *message);
+/* harness_check with a printf-style message; ENSURE is CHECK_MSG as an expression (the check's outcome). */
+__attribute__((format(printf, 5, 6)))
+bool harness_checkf(bool ok, const char *expr, const char *file, int line, const char *format, ...);
+#define ENSURE(cond, ...) harness_checkf((cond), #cond, __FILE__, __LINE__, __VA_ARGS__)
+
+/* CLOCK_MONOTONIC in ms; a sleep that EINTR does not cut short; NULL-safe string equality. */
+long long mono_ms(void);
+void sleep_ms(long ms);
+bool same(const char *a, const char *b);
 
 typedef void (*test_fn)(void);
 struct harness_case { const char *name; test_fn fn; };

@@ -35,14 +35,6 @@ static long long now_ms(void) {
     return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
 }
 
-static long long mono_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
-}
-
-static bool same(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
-
 /* The string at `pointer` (caller frees with passauth_free), or NULL. */
 static char *string_at(const char *json, const char *pointer) {
     char *out = NULL;

@@ -41,29 +41,6 @@ static emulator emu;
 
 /* CHECK_MSG as an expression: the check's outcome. */
 #include <stdarg.h>
-__attribute__((format(printf, 5, 6)))
-static bool expectf(bool ok, const char *expr, const char *file, int line, const char *format, ...) {
-    char message[1024];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(message, sizeof message, format, args);
-    va_end(args);
-    return harness_check(ok, expr, file, line, message);
-}
-#define ENSURE(cond, ...) expectf((cond), #cond, __FILE__, __LINE__, __VA_ARGS__)
-
-static long long mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
-}
-
-static bool same(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
 
 static void reset_emulator(void) { json_decref(emulator_post(&emu, "/_emulator/reset", NULL)); }
 
