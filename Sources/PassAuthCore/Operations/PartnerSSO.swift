@@ -9,12 +9,7 @@ extension Client {
     /// flow; a code in the answer is handled like one from createSession (polls of older codes end).
     package func partnerSSOSession(device: Device, partner: String, parameters: PartnerSessionParameters) throws(PassAuthError) -> Answer {
         let partner = try PartnerSSO.checkPartner(partner)
-        let session = try service.call(.partnerSession, argument: partner, body: .form(parameters.form), device: device)
-        resolvingURL(session)
-        if let code = session.node["code"]?.string {
-            poller.started(code: code, notAfter: session.node["notAfter"]?.int64, for: device)
-        }
-        return session
+        return try adopting(service.call(.partnerSession, argument: partner, body: .form(parameters.form), device: device), for: device)
     }
 
     /// `POST /api/v2/{sp}/profiles/sso/{partner}` (form SAMLResponse): the partner profile (type

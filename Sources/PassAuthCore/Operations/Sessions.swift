@@ -3,7 +3,12 @@ extension Client {
     /// `POST /api/v2/{sp}/sessions` with whichever of mvpd / domainName / redirectUrl the caller has.
     /// A new code supersedes any code this device was polling (checklist: stop polling the old one).
     package func createSession(device: Device, parameters: SessionParameters) throws(PassAuthError) -> Answer {
-        let session = try service.call(.sessionCreate, body: .form(parameters.form), device: device)
+        try adopting(service.call(.sessionCreate, body: .form(parameters.form), device: device), for: device)
+    }
+
+    /// A new session answer: its URL made absolute, and its code, if any, the device's newest (polls
+    /// of older codes end).
+    func adopting(_ session: Answer, for device: Device) -> Answer {
         resolvingURL(session)
         if let code = session.node["code"]?.string {
             poller.started(code: code, notAfter: session.node["notAfter"]?.int64, for: device)
