@@ -80,8 +80,8 @@ def main() -> int:
               f"{os.path.getsize(request)} bytes as replayed (without Host, Content-Length, Accept-Encoding)",
               file=sys.stderr)
 
-    # (threads, mode) -> runs of (cpu, wall, switches, user cpu) per call, in run order.
-    runs: Dict[Tuple[int, str], List[Tuple[float, float, float, float]]] = {}
+    # (threads, mode) -> runs of (cpu, wall, switches) per call, in run order.
+    runs: Dict[Tuple[int, str], List[Tuple[float, float, float]]] = {}
     failed = process.returncode != 0
     body = 0
     for line in process.stdout.splitlines():
@@ -91,9 +91,9 @@ def main() -> int:
         elif fields and fields[0] == "run":
             mode, threads, calls = fields[1], int(fields[2]), int(fields[3])
             cpu, wall, voluntary, involuntary = (int(x) for x in fields[4:8])
-            body, user = int(fields[8]), int(fields[9])
+            body = int(fields[8])
             runs.setdefault((threads, mode), []).append((cpu / calls / 1000, wall / calls / 1000,
-                                                         (voluntary + involuntary) / calls, user / calls / 1000))
+                                                         (voluntary + involuntary) / calls))
     if failed or not runs:
         bench_row("engine: blocking call, submit+wait vs send", f"failed (exit {process.returncode}; see the notes)",
                   "-", "-", "-", "FAIL")
@@ -113,9 +113,7 @@ def main() -> int:
                       f"{ratio:.2f}x", "informational", "INFO")
         cpu_send, cpu_other = median([r[0] for r in send]), median([r[0] for r in other])
         wall_send, wall_other = median([r[1] for r in send]), median([r[1] for r in other])
-        user_send, user_other = median([r[3] for r in send]), median([r[3] for r in other])
-        print(f"# engine, {what}: the handoff adds {cpu_other - cpu_send:+.1f} µs CPU (user {user_other - user_send:+.1f}, "
-              f"sys {(cpu_other - user_other) - (cpu_send - user_send):+.1f}) and {wall_other - wall_send:+.1f} µs wall "
+        print(f"# engine, {what}: the handoff adds {cpu_other - cpu_send:+.1f} µs CPU and {wall_other - wall_send:+.1f} µs wall "
               f"per call; {len(send)} runs per mode; CPU/call per run: send {', '.join(f'{r[0]:.1f}' for r in send)}; "
               f"submit+wait {', '.join(f'{r[0]:.1f}' for r in other)}", file=sys.stderr)
     print(f"# engine: answer body {body} bytes", file=sys.stderr)

@@ -16,12 +16,13 @@
 // benchmarks/engine.py starts the traffic server, captures the library's authorize request and runs it:
 //
 //     build/bench/engine --request FILE [--calls 400] [--runs 9] [--warmup 200] [--threads 8]
-//                        [--thread-calls 100] [--thread-runs 5]
+//                        [--thread-calls 100] [--thread-runs 5] [--modes send,submit+wait]
+//
+// --modes: one mode alone (e.g. under callgrind, to count each mode's instructions per call).
 //
 // FILE: the method on line 1, the URL on line 2, header lines up to an empty line, then the body.
 // Output (stdout), one line per measured run:
 //     run <mode> <threads> <calls> <cpu ns> <wall ns> <voluntary switches> <involuntary switches> <response bytes>
-//         <user cpu ns>
 // and "failed <n>" if any call failed (engine.py then fails its rows).
 import Glibc
 
@@ -35,6 +36,7 @@ struct EngineBench {
         var threads = 8
         var threadCalls = 100
         var threadRuns = 5
+        var modes = Mode.allCases
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = arguments.next() {
             let value = arguments.next() ?? ""
@@ -46,6 +48,11 @@ struct EngineBench {
             case "--threads": threads = Int(value) ?? threads
             case "--thread-calls": threadCalls = Int(value) ?? threadCalls
             case "--thread-runs": threadRuns = Int(value) ?? threadRuns
+            case "--modes":
+                modes = value.split(separator: ",").map { name -> Mode in
+                    guard let mode = Mode.allCases.first(where: { $0.name == name }) else { usage() }
+                    return mode
+                }
             default: usage()
             }
         }
@@ -65,18 +72,18 @@ struct EngineBench {
 
         // Both ways warm: the pool's handle and the multi thread's handle each have their connection,
         // libcurl's caches and the code paths are hot.
-        for mode in Mode.allCases { _ = bench.measure(mode, calls: warmup) }
+        for mode in modes { _ = bench.measure(mode, calls: warmup) }
         bench.reportFailures()
         // Pairs of runs, the first of a pair alternating, so a drift of the machine falls on both modes.
         for run in 0..<runs {
-            let order: [Mode] = run % 2 == 0 ? [.send, .submitWait] : [.submitWait, .send]
+            let order = run % 2 == 0 ? modes : modes.reversed()
             for mode in order { bench.measure(mode, calls: calls).print(mode, threads: 1, calls: calls) }
         }
         if threads > 1 {
             let pool = Workers(count: threads, bench: bench)
-            for mode in Mode.allCases { _ = pool.measure(mode, callsEach: threadCalls) }  // every thread's handle warm
+            for mode in modes { _ = pool.measure(mode, callsEach: threadCalls) }  // every thread's handle warm
             for run in 0..<threadRuns {
-                let order: [Mode] = run % 2 == 0 ? [.send, .submitWait] : [.submitWait, .send]
+                let order = run % 2 == 0 ? modes : modes.reversed()
                 for mode in order {
                     pool.measure(mode, callsEach: threadCalls).print(mode, threads: threads, calls: threads * threadCalls)
                 }
@@ -87,7 +94,7 @@ struct EngineBench {
     }
 
     static func usage() -> Never {
-        note("usage: engine --request FILE [--calls N] [--runs N] [--warmup N] [--threads N] [--thread-calls N] [--thread-runs N]")
+        note("usage: engine --request FILE [--calls N] [--runs N] [--warmup N] [--threads N] [--thread-calls N] [--thread-runs N] [--modes send,submit+wait]")
         exit(2)
     }
 
@@ -123,13 +130,12 @@ enum Mode: CaseIterable {
 /// One run's totals.
 struct Sample {
     var cpuNs: Int64 = 0
-    var userNs: Int64 = 0
     var wallNs: Int64 = 0
     var voluntary = 0
     var involuntary = 0
 
     func print(_ mode: Mode, threads: Int, calls: Int) {
-        Swift.print("run \(mode.name) \(threads) \(calls) \(cpuNs) \(wallNs) \(voluntary) \(involuntary) \(Bench.responseBytes.withLock { $0 }) \(userNs)")
+        Swift.print("run \(mode.name) \(threads) \(calls) \(cpuNs) \(wallNs) \(voluntary) \(involuntary) \(Bench.responseBytes.withLock { $0 })")
         fflush(stdout)
     }
 
@@ -144,8 +150,7 @@ struct Sample {
     static func between(_ start: (rusage, Int64), _ end: (rusage, Int64)) -> Sample {
         func ns(_ t: timeval) -> Int64 { Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_usec) * 1000 }
         let (a, b) = (start.0, end.0)
-        return Sample(cpuNs: ns(b.ru_utime) + ns(b.ru_stime) - ns(a.ru_utime) - ns(a.ru_stime),
-                      userNs: ns(b.ru_utime) - ns(a.ru_utime), wallNs: end.1 - start.1,
+        return Sample(cpuNs: ns(b.ru_utime) + ns(b.ru_stime) - ns(a.ru_utime) - ns(a.ru_stime), wallNs: end.1 - start.1,
                       voluntary: b.ru_nvcsw - a.ru_nvcsw, involuntary: b.ru_nivcsw - a.ru_nivcsw)
     }
 }
