@@ -8,7 +8,7 @@ counted).
         [--thread-calls 100] [--thread-runs 5]
 
 The request is the library's own authorize request (POST /decisions/authorize/Cablevision, one resource:
-bearer token, X-Device-Info, ~1.5 KB out; a permit with a new 352-char media token, ~0.7 KB of JSON back),
+bearer token, X-Device-Info, ~1.5 KB out; a permit with a new 352-char media token, ~0.6 KB of JSON back),
 made once through the Python package and read back from the traffic server, then replayed by
 build/bench/engine (benchmarks/engine.swift: the core compiled with the program, CurlTransport as Client
 builds it). Per mode, per run: user+sys CPU of the process (getrusage RUSAGE_SELF: the caller, the multi
