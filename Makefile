@@ -182,7 +182,8 @@ demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
 
 # Benchmarks (benchmarks/README.md): C programs in build/bench/, then benchmarks/run.py prints one table.
 BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/traffic_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver \
-                  $(OUT)/bench/poll_slices $(OUT)/bench/poll_server $(OUT)/bench/libcgmark.so $(OUT)/bench/store_scale
+                  $(OUT)/bench/poll_slices $(OUT)/bench/poll_server $(OUT)/bench/libcgmark.so $(OUT)/bench/store_scale \
+                  $(OUT)/bench/engine
 
 bench: build bench-programs
 	$(PYPATH) $(PY) benchmarks/run.py
@@ -218,8 +219,8 @@ $(OUT)/bench/poll_slices: benchmarks/c/poll_slices.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth
 
-# store_scale: the core's sources and the benchmark compiled as one module (it calls the state layer
-# directly, as the fuzz targets do), optimised, without sanitizers.
+# store_scale and engine: the core's sources and the benchmark compiled as one module (they call the
+# state layer and the transport directly, as the fuzz targets do), optimised, without sanitizers.
 BENCH_SWIFT   := $(OUT)/bench/swift
 
 $(BENCH_SWIFT)/ccurl.o: Sources/CCurl/ccurl.c Sources/CCurl/include/ccurl.h
@@ -228,9 +229,9 @@ $(BENCH_SWIFT)/ccurl.o: Sources/CCurl/ccurl.c Sources/CCurl/include/ccurl.h
 	    "$(abspath .)" > $(BENCH_SWIFT)/ccurl/module.modulemap
 	$(CC) -c -O2 -ISources/CCurl/include -o $@ $<
 
-$(OUT)/bench/store_scale: benchmarks/store_scale.swift $(shell find Sources/PassAuthCore -name "*.swift") $(BENCH_SWIFT)/ccurl.o
+$(OUT)/bench/store_scale $(OUT)/bench/engine: $(OUT)/bench/%: benchmarks/%.swift $(shell find Sources/PassAuthCore -name "*.swift") $(BENCH_SWIFT)/ccurl.o
 	swiftc -O -parse-as-library -module-name PassAuthCore -package-name passauth -I Sources/CJansson -I Sources/CQRencode -I Sources/CSQLite -I Sources/COpenSSL \
-	    -I $(BENCH_SWIFT)/ccurl $(shell find Sources/PassAuthCore -name "*.swift") benchmarks/store_scale.swift \
+	    -I $(BENCH_SWIFT)/ccurl $(shell find Sources/PassAuthCore -name "*.swift") $< \
 	    $(BENCH_SWIFT)/ccurl.o -lcurl -ljansson -lqrencode -lsqlite3 -lcrypto -o $@
 
 $(OUT)/bench/footprint: benchmarks/c/footprint.c
