@@ -11,9 +11,9 @@ import Glibc
 ///     once on one thread.
 /// Blocking calls are not handed to the multi thread (one engine, the caller waiting for the
 /// completion): measured by benchmarks/engine.py on 2 cores (benchmarks/README.md, "One engine"), an
-/// authorize handed over costs 47-50 us of process CPU against 23 us with `send` (2.1x: 3.3 context
-/// switches per call instead of 1; wall 70-92 us against 43-46 us), and 8 threads calling at once
-/// 1.2-1.4x the CPU of `send` (36-39 us against 26-33 us).
+/// authorize handed over costs 34-35 us of process CPU against 22 us with `send` (1.55x: 3.2 context
+/// switches per call instead of 1; wall 54 us against 41 us), and 8 threads calling at once 1.16-1.18x
+/// the CPU of `send` (29-31 us against 25-28 us).
 package final class CurlTransport: HTTPTransport, @unchecked Sendable {
     private let share: OpaquePointer
     // Idle handles; a handle is owned by exactly one thread between checkout and checkin.

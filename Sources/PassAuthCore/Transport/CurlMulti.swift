@@ -110,7 +110,15 @@ final class CurlMulti: @unchecked Sendable {
             guard !stopping else { return nil }
             let count = min(CurlMulti.maxInFlight - running.count, queued.count - queuedHead)
             guard count > 0 else { return [] }
-            let taken = queued[queuedHead..<(queuedHead + count)]
+            // The batch must not share the queue's buffer: the loop holds it through its sleep, and
+            // a submit meanwhile would copy the whole queue.
+            if count == queued.count - queuedHead {
+                let all = queued
+                queued = []
+                defer { queuedHead = 0 }
+                return all[queuedHead...]
+            }
+            let taken = Array(queued[queuedHead..<(queuedHead + count)])[...]
             queuedHead += count
             // Compact once the consumed prefix dominates, so the queue's memory stays proportional to
             // what waits.
