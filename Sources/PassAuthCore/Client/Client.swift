@@ -19,6 +19,8 @@ package final class Client: Sendable {
     let decisionCache = DecisionCache()
     /// When each (device, MVPD) profile was last refreshed after an authorization.
     let profileRefreshes = RateLimiter(capacity: 10_000)
+    /// With a Redis store: logouts and profile invalidations shared with the fleet.
+    let fleetEvents: FleetEvents?
     /// X-Device-Info problems already logged (each once per client, so a back-end's log stays readable).
     private let reportedDeviceInfo = Locked<Set<String>>([])
 
@@ -43,8 +45,14 @@ package final class Client: Sendable {
         state = try Client.state(config: config, store: store, redactor: redactor)
         registration = Registration(config: config, state: state, transport: network, stats: stats, redactor: redactor, logger: logger)
         let decoder = ResponseDecoder(redactor: redactor, stats: stats, clock: clock)
+        // A Redis store also carries what the fleet shares: pacing, 429 waits, cache invalidations
+        // (nothing connects before the first call).
+        let keys = state.keys, logger = logger, decisions = decisionCache
+        let redis = (state.store as? RedisStore)?.client
+        fleetEvents = redis.map { FleetEvents(redis: $0, keys: keys, decisions: decisions, logger: logger, timeoutMs: config.timeoutMs) }
         service = Service(config: config, transport: network, registration: registration, stats: stats, logger: logger,
-                          decoder: decoder, policy: retryPolicy)
+                          decoder: decoder, policy: retryPolicy,
+                          fleet: redis.map { FleetTurns(redis: $0, keys: keys, config: config, logger: logger) })
         poller.attach(PollContext(
             service: service,
             // Weak: the poller's threads must never keep a freed client alive.
@@ -122,7 +130,7 @@ package final class Client: Sendable {
                 backing = sqlite
             case .redis(let location):
                 if let password = location.password { redactor.remember(password) }
-                throw .invalid("config key 'store': Redis store not available yet", key: "store")
+                backing = RedisStore(client: RedisClient(location: location, caFile: config.caFile, prefix: config.storage.keyPrefix))
             }
         }
         return ClientState(store: backing, keys: StateKeys(prefix: config.storage.keyPrefix, baseURL: config.baseURL,

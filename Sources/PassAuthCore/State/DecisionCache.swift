@@ -70,6 +70,11 @@ final class DecisionCache: Sendable {
         }
     }
 
+    /// Forgets every decision (the fleet's invalidations may have been missed).
+    func removeAll() {
+        table.withLock { $0.entries.removeAll() }
+    }
+
     var count: Int { table.withLock { $0.entries.count } }
 
     private func evict(_ table: inout Table, now: Int64) {
