@@ -531,6 +531,12 @@ int passauth_redis_read(passauth_redis_conn *conn, int timeout_ms, int wake_fd, 
     }
 }
 
+int passauth_redis_is_stale(passauth_redis_conn *conn) {
+    if (conn->ssl && SSL_pending(conn->ssl) > 0) return 1;
+    struct pollfd fd = {.fd = conn->fd, .events = POLLIN};
+    return poll(&fd, 1, 0) != 0;
+}
+
 void passauth_redis_free_reply(redisReply *reply) {
     if (reply) hiredis.free_reply(reply);
 }

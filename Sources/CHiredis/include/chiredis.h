@@ -40,6 +40,10 @@ int passauth_redis_flush(passauth_redis_conn *conn, int timeout_ms, char *err, s
 int passauth_redis_read(passauth_redis_conn *conn, int timeout_ms, int wake_fd, redisReply **out,
                         char *err, size_t errlen);
 
+/* 1 when an idle connection has something to read (the server closed it, or sent what nobody asked
+ * for): it must not be reused. Never waits. */
+int passauth_redis_is_stale(passauth_redis_conn *conn);
+
 void passauth_redis_free_reply(redisReply *reply);
 void passauth_redis_close(passauth_redis_conn *conn);
 

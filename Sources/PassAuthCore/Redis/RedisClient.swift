@@ -203,7 +203,10 @@ package final class RedisClient: @unchecked Sendable {
             let first = !used
             used = true
             while true {
-                if let connection = idle.popLast() { return (.pooled(connection), first) }
+                while let connection = idle.popLast() {
+                    if !connection.isStale { return (.pooled(connection), first) }
+                    opened -= 1  // closed by the server meanwhile: dropped, never used
+                }
                 if opened < RedisClient.maximumConnections {
                     opened += 1
                     return (.open, first)

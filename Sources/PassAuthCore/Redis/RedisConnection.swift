@@ -174,6 +174,9 @@ final class RedisConnection {
         return replies
     }
 
+    /// An idle connection the server closed (restart, idle timeout) or that holds unexpected bytes.
+    var isStale: Bool { passauth_redis_is_stale(raw) != 0 }
+
     static func remaining(_ deadline: Int64) -> Int { Int(clamping: max(deadline - Clock.monotonicMs(), 1)) }
 
     private func fail(_ message: String) -> RedisFailure {
