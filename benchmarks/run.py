@@ -30,6 +30,9 @@ PROGRAMS = [
     ("poll_slices.py", [], []),
     # Built by `make bench` (a Swift program over the core): the state layer's cost per login.
     ("../build/bench/store_scale", ["--devices", "1000,1000000"], ["--devices", "1000,100000", "--writes", "101"]),
+    # The same in a Redis store (the program starts its own redis-server).
+    ("../build/bench/store_scale", ["--devices", "1000,1000000", "--store", "redis"],
+     ["--devices", "1000,100000", "--writes", "101", "--store", "redis"]),
 ]
 # The S2S figures of issue #10, measured by benchmarks/s2s_* programs (branch s2s).
 # A placeholder row is printed for a figure when no row of an s2s_* program names it (keywords).
