@@ -83,7 +83,7 @@ static void load_hiredis(void) {
     hiredis_loaded = 1;  /* the handle stays open for the life of the process */
 }
 
-int passauth_hiredis_load(char *err, size_t errlen) {
+int chiredis_load(char *err, size_t errlen) {
     pthread_once(&hiredis_once, load_hiredis);
     if (hiredis_loaded) return 0;
     format_error(err, errlen, "%s", hiredis_error);
@@ -209,7 +209,7 @@ static struct addrinfo *resolve(const char *host, int port, long long deadline, 
 
 /* ---- connections -------------------------------------------------------------------------------- */
 
-struct passauth_redis_conn {
+struct chiredis_conn {
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
@@ -219,7 +219,7 @@ struct passauth_redis_conn {
     char where[300];   /* "host:port", for messages */
 };
 
-static void describe_ssl_error(char *err, size_t errlen, const char *what, const passauth_redis_conn *conn) {
+static void describe_ssl_error(char *err, size_t errlen, const char *what, const chiredis_conn *conn) {
     unsigned long code = ERR_get_error();
     char reason[256] = "";
     if (code) ERR_error_string_n(code, reason, sizeof reason);
@@ -265,7 +265,7 @@ static int is_ip_literal(const char *host) {
     return inet_pton(AF_INET, host, buffer) == 1 || inet_pton(AF_INET6, host, buffer) == 1;
 }
 
-static int tls_handshake(passauth_redis_conn *conn, const char *host, const char *ca_file, long long deadline,
+static int tls_handshake(chiredis_conn *conn, const char *host, const char *ca_file, long long deadline,
                          char *err, size_t errlen) {
     ERR_clear_error();
     conn->ctx = SSL_CTX_new(TLS_client_method());
@@ -326,11 +326,11 @@ static int tls_handshake(passauth_redis_conn *conn, const char *host, const char
     }
 }
 
-passauth_redis_conn *passauth_redis_connect(const char *host, int port, int tls, const char *ca_file, int timeout_ms,
+chiredis_conn *chiredis_connect(const char *host, int port, int tls, const char *ca_file, int timeout_ms,
                                             char *err, size_t errlen) {
-    if (passauth_hiredis_load(err, errlen) != 0) return NULL;
+    if (chiredis_load(err, errlen) != 0) return NULL;
     long long deadline = monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 1);
-    passauth_redis_conn *conn = calloc(1, sizeof *conn);
+    chiredis_conn *conn = calloc(1, sizeof *conn);
     if (!conn) {
         format_error(err, errlen, "out of memory");
         return NULL;
@@ -351,19 +351,19 @@ passauth_redis_conn *passauth_redis_connect(const char *host, int port, int tls,
         return NULL;
     }
     if (tls && tls_handshake(conn, host, ca_file, deadline, err, errlen) != 0) {
-        passauth_redis_close(conn);
+        chiredis_close(conn);
         return NULL;
     }
     conn->reader = hiredis.reader_create();
     if (!conn->reader) {
         format_error(err, errlen, "out of memory");
-        passauth_redis_close(conn);
+        chiredis_close(conn);
         return NULL;
     }
     return conn;
 }
 
-void passauth_redis_close(passauth_redis_conn *conn) {
+void chiredis_close(chiredis_conn *conn) {
     if (!conn) return;
     if (conn->ssl) SSL_free(conn->ssl);   /* no close_notify: the socket may be dead; the peer copes */
     if (conn->ctx) SSL_CTX_free(conn->ctx);
@@ -374,7 +374,7 @@ void passauth_redis_close(passauth_redis_conn *conn) {
     ERR_clear_error();
 }
 
-int passauth_redis_append(passauth_redis_conn *conn, int argc, const char **argv, const size_t *argvlen,
+int chiredis_append(chiredis_conn *conn, int argc, const char **argv, const size_t *argvlen,
                           char *err, size_t errlen) {
     char *command = NULL;
     int length = hiredis.format_argv(&command, argc, argv, argvlen);
@@ -421,7 +421,7 @@ static int ssl_write_quietly(SSL *ssl, const char *data, int length) {
     return result;
 }
 
-int passauth_redis_flush(passauth_redis_conn *conn, int timeout_ms, char *err, size_t errlen) {
+int chiredis_flush(chiredis_conn *conn, int timeout_ms, char *err, size_t errlen) {
     long long deadline = monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 1);
     size_t sent = 0;
     while (sent < conn->out_length) {
@@ -467,7 +467,7 @@ int passauth_redis_flush(passauth_redis_conn *conn, int timeout_ms, char *err, s
     return 0;
 }
 
-int passauth_redis_read(passauth_redis_conn *conn, int timeout_ms, int wake_fd, redisReply **out,
+int chiredis_read(chiredis_conn *conn, int timeout_ms, int wake_fd, redisReply **out,
                         char *err, size_t errlen) {
     long long deadline = monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     char buffer[16384];
@@ -531,17 +531,17 @@ int passauth_redis_read(passauth_redis_conn *conn, int timeout_ms, int wake_fd, 
     }
 }
 
-int passauth_redis_is_stale(passauth_redis_conn *conn) {
+int chiredis_is_stale(chiredis_conn *conn) {
     if (conn->ssl && SSL_pending(conn->ssl) > 0) return 1;
     struct pollfd fd = {.fd = conn->fd, .events = POLLIN};
     return poll(&fd, 1, 0) != 0;
 }
 
-void passauth_redis_free_reply(redisReply *reply) {
+void chiredis_free_reply(redisReply *reply) {
     if (reply) hiredis.free_reply(reply);
 }
 
-void passauth_redis_sha1_hex(const unsigned char *data, size_t length, char out[41]) {
+void chiredis_sha1_hex(const unsigned char *data, size_t length, char out[41]) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int size = 0;
     EVP_Digest(data, length, digest, &size, EVP_sha1(), NULL);

@@ -17,6 +17,9 @@ check() {  # check NAME COMMAND...
 }
 
 no_swift_runtime() { ! ldd "$lib" | grep -qi swift; }
+# hiredis is dlopen'ed by the Redis store at its first connection: a player that never uses Redis
+# needs no libhiredis installed, so the library must not link it.
+no_hiredis_dependency() { ! ldd "$lib" | grep -qi hiredis && ! readelf -d "$lib" | grep NEEDED | grep -qi hiredis; }
 soname() { readelf -d "$lib" | grep -q 'SONAME.*\[libpassauth\.so\.0\]'; }
 exports=$(readelf -W --dyn-syms "$lib" | awk '$5 == "GLOBAL" && $7 != "UND" {print $8}' | sed 's/@.*//' | sort -u)
 declared=$(sed 's|/\*.*\*/||' "$header" | grep -oE '\bpassauth_[a-z0-9_]+\s*\(' | tr -d ' (' | sort -u)
@@ -32,6 +35,7 @@ version_files_agree() { python3 "$root/scripts/version.py" --check; }
 library_reports_VERSION() {
     [ "$(python3 -c "import ctypes,sys; l=ctypes.CDLL(sys.argv[1]); l.passauth_version.restype=ctypes.c_char_p; print(l.passauth_version().decode())" "$lib")" \
       = "$(cat "$root/VERSION")" ]
+}
 mirror_agrees() { python3 "$here/check_python_mirror.py" --header "$header" --library "$lib" >&2; }
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
@@ -64,6 +68,7 @@ doctored_mirror_is_caught() {
 }
 
 check no_swift_runtime_dependency no_swift_runtime
+check no_hiredis_dependency no_hiredis_dependency
 check soname_is_libpassauth.so.0 soname
 check exports_only_passauth_symbols only_passauth
 check exports_match_the_header matches_header

@@ -84,14 +84,14 @@ final class RedisConnection {
 
     private init(raw: OpaquePointer) { self.raw = raw }
 
-    deinit { passauth_redis_close(raw) }
+    deinit { chiredis_close(raw) }
 
     /// Connects within `timeoutMs` (resolution, TCP, TLS handshake). The error text names the cause.
     static func open(_ location: RedisLocation, caFile: String?, timeoutMs: Int) -> Result<RedisConnection, RedisFailure> {
         var error = [CChar](repeating: 0, count: 512)
-        let raw = passauth_redis_connect(location.host, Int32(location.port), location.tls ? 1 : 0, caFile,
+        let raw = chiredis_connect(location.host, Int32(location.port), location.tls ? 1 : 0, caFile,
                                          Int32(clamping: max(timeoutMs, 1)), &error, error.count)
-        guard let raw else { return .failure(RedisFailure(message: text(error), isLoad: passauth_hiredis_load(nil, 0) != 0)) }
+        guard let raw else { return .failure(RedisFailure(message: text(error), isLoad: chiredis_load(nil, 0) != 0)) }
         return .success(RedisConnection(raw: raw))
     }
 
@@ -117,7 +117,7 @@ final class RedisConnection {
             }
             return pointers.withUnsafeMutableBufferPointer { argv in
                 lengths.withUnsafeBufferPointer { argvlen in
-                    passauth_redis_append(raw, Int32(arguments.count), argv.baseAddress, argvlen.baseAddress, &error, error.count)
+                    chiredis_append(raw, Int32(arguments.count), argv.baseAddress, argvlen.baseAddress, &error, error.count)
                 }
             }
         }
@@ -127,7 +127,7 @@ final class RedisConnection {
 
     func flush(timeoutMs: Int) throws(RedisFailure) {
         var error = [CChar](repeating: 0, count: 512)
-        guard passauth_redis_flush(raw, Int32(clamping: max(timeoutMs, 1)), &error, error.count) == 0 else {
+        guard chiredis_flush(raw, Int32(clamping: max(timeoutMs, 1)), &error, error.count) == 0 else {
             throw fail(text(error))
         }
     }
@@ -148,9 +148,9 @@ final class RedisConnection {
     func read(timeoutMs: Int, wakeFd: Int32) throws(RedisFailure) -> Read {
         var error = [CChar](repeating: 0, count: 512)
         var reply: UnsafeMutablePointer<redisReply>?
-        switch passauth_redis_read(raw, Int32(clamping: max(timeoutMs, 0)), wakeFd, &reply, &error, error.count) {
+        switch chiredis_read(raw, Int32(clamping: max(timeoutMs, 0)), wakeFd, &reply, &error, error.count) {
         case 0:
-            defer { passauth_redis_free_reply(reply) }
+            defer { chiredis_free_reply(reply) }
             owed = max(0, owed - 1)
             return .reply(RedisValue(reply!))
         case 1:
@@ -175,7 +175,7 @@ final class RedisConnection {
     }
 
     /// An idle connection the server closed (restart, idle timeout) or that holds unexpected bytes.
-    var isStale: Bool { passauth_redis_is_stale(raw) != 0 }
+    var isStale: Bool { chiredis_is_stale(raw) != 0 }
 
     static func remaining(_ deadline: Int64) -> Int { Int(clamping: max(deadline - Clock.monotonicMs(), 1)) }
 
@@ -197,7 +197,7 @@ extension RedisScript {
     static func sha1(_ source: String) -> String {
         var out = [CChar](repeating: 0, count: 41)
         let bytes = Array(source.utf8)
-        bytes.withUnsafeBufferPointer { passauth_redis_sha1_hex($0.baseAddress, $0.count, &out) }
+        bytes.withUnsafeBufferPointer { chiredis_sha1_hex($0.baseAddress, $0.count, &out) }
         return text(out)
     }
 }
