@@ -129,14 +129,14 @@ struct StoreScale {
         sqlite3_exec(db, "UPDATE meta SET seq = seq + \(devices + 10); COMMIT; PRAGMA wal_checkpoint(TRUNCATE)", nil, nil, nil)
     }
 
-    /// The profiles of `devices` devices, as the store writes them (hash val/ver, TTL), pipelined.
+    /// The profiles of `devices` devices, as the store writes them (hash d/v, TTL), pipelined.
     static func prefillRedis(_ client: Client, devices: Int, now: Int64) throws {
         guard let redis = (client.state.store as? RedisStore)?.client else { fatalError("not a Redis store") }
         let value = profileAnswer(notAfter: now + 86_400_000)["profiles"]!.serialized()
         var batch: [[String]] = []
         for i in 0..<devices {
             let key = try client.state.keys.profiles(device: deviceId(i))
-            batch.append(["HSET", key, "val", value, "ver", String(i + 10)])
+            batch.append(["HSET", key, "d", value, "v", String(i + 10)])
             batch.append(["PEXPIRE", key, "86400000"])
             if batch.count >= 20_000 || i == devices - 1 {
                 _ = try redis.pipeline(batch, timeoutMs: 60_000)

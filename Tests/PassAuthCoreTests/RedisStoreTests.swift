@@ -38,7 +38,7 @@ import Testing
             Issue.record("writes conflicted"); return
         }
         let fields = try redis.command(["HGETALL", prefix + "k"], timeoutMs: 2000).elements?.compactMap(\.text) ?? []
-        #expect(fields == ["ver", String(v2)])
+        #expect(fields == ["v", String(v2)])
         let ttl = try #require(try redis.command(["PTTL", prefix + "k"], timeoutMs: 2000).integer)
         #expect(ttl > 50_000 && ttl <= 60_000)
         #expect(try s.get("k", timeoutMs: 2000) == nil)

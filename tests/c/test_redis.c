@@ -182,7 +182,7 @@ static void test_journey_on_redis(void) {
     free(keys);
     /* The registration as stored: client id in clear, client secret and access token sealed. */
     char *dump_args = NULL;
-    CHECK(asprintf(&dump_args, "HGET '%s{%s|REF30}:registration' val", prefix, emu.base_url) > 0);
+    CHECK(asprintf(&dump_args, "HGET '%s{%s|REF30}:registration' d", prefix, emu.base_url) > 0);
     char *record = redis_cli(redis.port, dump_args);
     free(dump_args);
     CHECK_MSG(record && strstr(record, "\"clientId\"") && strstr(record, "\"clientSecret\":{") &&

@@ -5,11 +5,12 @@ import Glibc
 ///
 /// Each key of `StateKeys` (with the config's storeKeyPrefix) is a Redis hash:
 ///
-///     val   the value (UTF-8 JSON text, as ClientState wrote it: secrets already sealed by SecretBox
+///     d     the value (UTF-8 JSON text, as ClientState wrote it: secrets already sealed by SecretBox
 ///           when the config has a storeEncryptionKey)
-///     ver   its version (decimal)
+///     v     its version (decimal)
 ///
-/// A deleted key leaves a tombstone, the hash with `ver` and no `val`, kept `tombstoneTTLMs`; a value
+/// (the layout of the Python binding's callback `passauth.stores.RedisStore` too, so instances using
+/// either can share one Redis). A deleted key leaves a tombstone, the hash with `v` and no `d`, kept `tombstoneTTLMs`; a value
 /// with a TTL is PEXPIREd whole. Versions never repeat for a key, even after a delete or an expiry:
 /// a new version is max(previous + 1, the server's TIME in microseconds), so a version born after the
 /// tombstone is gone is still greater than any the key had (as long as the server's clock does not go
@@ -18,9 +19,9 @@ import Glibc
 /// Scripts (each touches one key, so Redis Cluster runs them on the key's node):
 ///
 ///  - `putScript`  KEYS[1] = key; ARGV = expected version, value, ttl ms, "1" write / "0" delete,
-///    tombstone ttl ms. If the live version (0 when there is no `val`) is not the expected one:
-///    {0, live version}, nothing written. Otherwise writes `val` and the new version (PEXPIRE ttl, or
-///    PERSIST for no ttl), or for a delete drops `val` and keeps the new version with the tombstone's
+///    tombstone ttl ms. If the live version (0 when there is no `d`) is not the expected one:
+///    {0, live version}, nothing written. Otherwise writes `d` and the new version (PEXPIRE ttl, or
+///    PERSIST for no ttl), or for a delete drops `d` and keeps the new version with the tombstone's
 ///    TTL; returns {1, new version}.
 ///  - `lockScript` / `renewScript` / `releaseScript`: the lease of `withLock`. The lock is a plain key
 ///    `SET name token NX PX lease`; renewScript extends it (PEXPIRE) and releaseScript deletes it, each
@@ -52,7 +53,7 @@ package final class RedisStore: StateStore, @unchecked Sendable {
     }
 
     static let putScript = RedisScript(name: "passauth-put", source: """
-        local h = redis.call('HMGET', KEYS[1], 'ver', 'val')
+        local h = redis.call('HMGET', KEYS[1], 'v', 'd')
         local ver = tonumber(h[1]) or 0
         local live = 0
         if h[2] then live = ver end
@@ -61,12 +62,12 @@ package final class RedisStore: StateStore, @unchecked Sendable {
         local new = math.max(ver + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
         local version = string.format('%.0f', new)
         if ARGV[4] == '1' then
-          redis.call('HSET', KEYS[1], 'val', ARGV[2], 'ver', version)
+          redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', version)
           local ttl = tonumber(ARGV[3])
           if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
         else
-          redis.call('HDEL', KEYS[1], 'val')
-          redis.call('HSET', KEYS[1], 'ver', version)
+          redis.call('HDEL', KEYS[1], 'd')
+          redis.call('HSET', KEYS[1], 'v', version)
           redis.call('PEXPIRE', KEYS[1], ARGV[5])
         end
         return {1, new}
@@ -91,7 +92,7 @@ package final class RedisStore: StateStore, @unchecked Sendable {
     // MARK: - StateStore
 
     package func get(_ key: String, timeoutMs: Int) throws(PassAuthError) -> StoredValue? {
-        let reply = try client.command(["HMGET", key, "val", "ver"], timeoutMs: timeoutMs)
+        let reply = try client.command(["HMGET", key, "d", "v"], timeoutMs: timeoutMs)
         _ = try client.check(reply, "reading key '\(key)'")
         guard let fields = reply.elements, fields.count == 2 else {
             throw client.failure("reading key '\(key)': unexpected reply")
