@@ -320,4 +320,48 @@ import Testing
         #expect(cacheB.lookup(.init(device: "d2", mvpd: "Cablevision", resource: "r"), now: now) != nil)
         #expect(cacheA.count == 2)  // a's own message is not applied to a (its caller already cleared it)
     }
+
+    // MARK: - Redis Cluster
+
+    /// On a three-node cluster, from a URL naming one node: each device's keys live on their slot's
+    /// node, writes of many devices are one round trip per node, MOVED answers are followed, the lock
+    /// and the fleet's scripts run, every key on the node of its hash tag.
+    @Test func clusterIsFollowed() throws {
+        let cluster = try RedisCluster()
+        let client = RedisClient(location: cluster.servers[0].location, caFile: nil, prefix: "")
+        let store = RedisStore(client: client)
+        // The slot of a key is CRC16 of its hash tag, as the cluster computes it.
+        for key in ["passauth:{http://127.0.0.1:9|REF30}:registration", "passauth:{http://127.0.0.1:9|REF30|d-42}:profiles",
+                    "no-tag", "{}empty-tag", "a{b}c{d}", "123456789"] {
+            let expected = try cluster.servers[0].client().command(["CLUSTER", "KEYSLOT", key], timeoutMs: 2000).integer
+            #expect(Int64(RedisClient.slot(of: key)) == expected, "\(key)")
+        }
+        let keys = StateKeys(prefix: "c:", baseURL: "http://127.0.0.1:9", serviceProvider: "REF30")
+        let devices = (0..<60).map { "device-\($0)" }
+        let writes = try devices.map { StoreWrite(key: try keys.profiles(device: $0), value: "{\"v\":\"\($0)\"}", expectedVersion: 0) }
+        let results = try store.putAll(writes, timeoutMs: 5000)
+        #expect(results.allSatisfy { if case .stored = $0 { true } else { false } })
+        for device in devices {
+            #expect(try store.get(try keys.profiles(device: device), timeoutMs: 5000)?.value == "{\"v\":\"\(device)\"}")
+        }
+        // Every node holds some of them: the writes were routed, not refused.
+        for server in cluster.servers {
+            let count = try server.client().command(["DBSIZE"], timeoutMs: 2000).integer ?? 0
+            #expect(count > 0)
+        }
+        // Compare-and-set, lock and registration on the cluster.
+        let registration = keys.registration
+        guard case .stored(let v1) = try store.put(registration, value: "r1", expectedVersion: 0, ttlMs: 0, timeoutMs: 5000) else {
+            Issue.record("conflict"); return
+        }
+        #expect(try store.put(registration, value: "stale", expectedVersion: 0, ttlMs: 0, timeoutMs: 5000) == .conflict)
+        try store.withLock(keys.registrationLock, timeoutMs: 5000) { () throws(PassAuthError) in
+            #expect(try! store.put(registration, value: "r2", expectedVersion: v1, ttlMs: 0, timeoutMs: 5000) != .conflict)
+        }
+        let config = try makeConfig(store: cluster.servers[0].url(), extra: [("storeKeyPrefix", "c:")])
+        let turns = FleetTurns(redis: client, keys: keys, config: config, logger: Logger(level: .none, redactor: Redactor()))
+        for ip in ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"] { #expect(turns.readiness(ip) == 0) }
+        turns.deferRequests("203.0.113.1", byMs: 3000)
+        #expect((turns.readiness("203.0.113.1") ?? 0) > 2000)
+    }
 }

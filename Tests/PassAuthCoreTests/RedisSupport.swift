@@ -20,12 +20,12 @@ final class RedisServer: @unchecked Sendable {
     /// One plain server shared by the tests of this process (each test uses its own key prefix).
     static let shared: RedisServer = try! RedisServer()
 
-    init(tls: Bool = false, password: String? = nil, extra: [String] = []) throws {
+    init(tls: Bool = false, password: String? = nil, extra: [String] = [], port: Int? = nil) throws {
         self.tls = tls
         self.password = password
         self.extra = extra
         directory = temporaryDirectory()
-        port = RedisServer.freePort()
+        self.port = port ?? RedisServer.freePort()
         if tls {
             let status = RedisServer.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                                                               "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem",
@@ -151,5 +151,46 @@ final class PrefixedStore: StateStore, @unchecked Sendable {
 
     func withLock<T>(_ name: String, timeoutMs: Int, _ body: () throws(PassAuthError) -> T) throws(PassAuthError) -> T {
         try inner.withLock(prefix + name, timeoutMs: timeoutMs, body)
+    }
+}
+
+/// A Redis Cluster of three masters on loopback (redis-cli --cluster create), for the routing tests.
+final class RedisCluster: @unchecked Sendable {
+    let servers: [RedisServer]
+
+    init() throws {
+        var ports: [Int] = []
+        while ports.count < 3 {  // the cluster bus listens on port + 10000: both must be free
+            let port = RedisServer.freePort()
+            if port < 55_000 && !ports.contains(port) && RedisCluster.isFree(port + 10_000) { ports.append(port) }
+        }
+        servers = try ports.map { port in
+            try RedisServer(extra: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                                    "--cluster-node-timeout", "5000"], port: port)
+        }
+        let status = RedisServer.run("/usr/bin/redis-cli", ["--cluster", "create"] + ports.map { "127.0.0.1:\($0)" }
+                                     + ["--cluster-replicas", "0", "--cluster-yes"])
+        guard status == 0 else { throw PassAuthError(.internal, "redis-cli --cluster create failed (\(status))") }
+        let deadline = Clock.monotonicMs() + 20_000
+        for server in servers {
+            let client = server.client()
+            while Clock.monotonicMs() < deadline {
+                let info = (try? client.command(["CLUSTER", "INFO"], timeoutMs: 1000))?.text ?? ""
+                if info.contains("cluster_state:ok") { break }
+                usleep(50_000)
+            }
+        }
+    }
+
+    static func isFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
     }
 }

@@ -77,11 +77,12 @@ package final class RedisClient: @unchecked Sendable {
     /// At most this many connections for commands (plus the subscription connection).
     static let maximumConnections = 4
 
-    private let monitor = Monitor()
-    // Guarded by monitor: the pool.
-    private var idle: [RedisConnection] = []
-    private var opened = 0
-    private var used = false
+    /// The URL's server, and the other nodes of a cluster ("host:port") as MOVED answers name them.
+    private let seed: NodePool
+    private let nodes = Locked<[String: NodePool]>([:])
+    /// The node of each cluster slot (empty until a MOVED answer shows a cluster).
+    private let slots = Locked<[String?]>([])
+    private let used = Locked(false)
 
     // The subscriptions and leases, read by the background thread.
     private struct Background {
@@ -106,6 +107,7 @@ package final class RedisClient: @unchecked Sendable {
         self.location = location
         self.caFile = caFile
         self.prefix = prefix
+        seed = NodePool(location: location)
         let host = location.host.contains(":") ? "[\(location.host)]" : location.host
         description = "Redis \(location.tls ? "rediss" : "redis")://\(host):\(location.port)/\(location.database)"
     }
@@ -117,46 +119,25 @@ package final class RedisClient: @unchecked Sendable {
 
     // MARK: - Commands
 
-    package func command(_ arguments: [String], timeoutMs: Int) throws(PassAuthError) -> RedisValue {
-        try pipeline([arguments], timeoutMs: timeoutMs)[0]
+    /// One command. `key` routes it on Redis Cluster (default: the key of a known single-key
+    /// command, else any node; a MOVED or ASK answer is followed in any case).
+    package func command(_ arguments: [String], key: String? = nil, timeoutMs: Int) throws(PassAuthError) -> RedisValue {
+        try execute([Item(words: arguments, script: nil, key: key ?? RedisClient.inferredKey(arguments))], timeoutMs: timeoutMs)[0]
     }
 
+    /// Several commands in one round trip per node (one reply each, in order).
     package func pipeline(_ commands: [[String]], timeoutMs: Int) throws(PassAuthError) -> [RedisValue] {
-        guard !commands.isEmpty else { return [] }
-        return try withConnection(timeoutMs: timeoutMs) { connection, deadline throws(RedisFailure) in
-            for command in commands { try connection.append(command) }
-            return try connection.exchange(timeoutMs: timeoutMs, deadline: deadline)
-        }
+        try execute(commands.map { Item(words: $0, script: nil, key: RedisClient.inferredKey($0)) }, timeoutMs: timeoutMs)
     }
 
     package func run(_ script: RedisScript, keys: [String], arguments: [String], timeoutMs: Int) throws(PassAuthError) -> RedisValue {
         try runAll([RedisScriptCall(script, keys: keys, arguments: arguments)], timeoutMs: timeoutMs)[0]
     }
 
+    /// Scripts in one round trip per node (EVALSHA; SCRIPT LOAD first where the connection's server
+    /// has not got the script yet; EVAL if it lost it). Routed by their first key.
     package func runAll(_ calls: [RedisScriptCall], timeoutMs: Int) throws(PassAuthError) -> [RedisValue] {
-        guard !calls.isEmpty else { return [] }
-        return try withConnection(timeoutMs: timeoutMs) { connection, deadline throws(RedisFailure) in
-            var loading: [RedisScript] = []
-            for call in calls where !connection.loadedScripts.contains(call.script.sha) && !loading.contains(call.script) {
-                loading.append(call.script)
-            }
-            for script in loading { try connection.append(["SCRIPT", "LOAD", script.source]) }
-            for call in calls { try connection.append(RedisClient.evalsha(call)) }
-            var replies = try connection.exchange(timeoutMs: timeoutMs, deadline: deadline)
-            for (script, reply) in zip(loading, replies) where reply.text == script.sha { connection.loadedScripts.insert(script.sha) }
-            replies.removeFirst(loading.count)
-            // Lost meanwhile (SCRIPT FLUSH): EVAL carries the source.
-            let missing = replies.indices.filter { replies[$0].errorMessage?.hasPrefix("NOSCRIPT") == true }
-            if !missing.isEmpty {
-                for index in missing {
-                    let call = calls[index]
-                    try connection.append(["EVAL", call.script.source, String(call.keys.count)] + call.keys + call.arguments)
-                }
-                let again = try connection.exchange(timeoutMs: timeoutMs, deadline: deadline)
-                for (index, reply) in zip(missing, again) { replies[index] = reply }
-            }
-            return replies
-        }
+        try execute(calls.map { Item(words: RedisClient.evalsha($0), script: $0, key: $0.keys.first) }, timeoutMs: timeoutMs)
     }
 
     private static func evalsha(_ call: RedisScriptCall) -> [String] {
@@ -179,71 +160,257 @@ package final class RedisClient: @unchecked Sendable {
         PassAuthError(.store, "\(description): \(message)")
     }
 
-    // MARK: - The pool
+    // MARK: - Routing (Redis Cluster)
 
-    /// Runs `body` on a pooled connection (opened if none is idle and fewer than the maximum are
-    /// open), all within `timeoutMs`. A connection that failed is closed, never returned to the pool.
-    private func withConnection<T>(timeoutMs: Int, _ body: (RedisConnection, Int64) throws(RedisFailure) -> T) throws(PassAuthError) -> T {
+    /// A command or script of a batch, with the key that routes it.
+    private struct Item {
+        var words: [String]
+        var script: RedisScriptCall?
+        var key: String?
+    }
+
+    /// Commands whose second word is their (only) key.
+    private static let singleKeyCommands: Set<String> = [
+        "GET", "SET", "DEL", "EXISTS", "TYPE", "PTTL", "TTL", "PEXPIRE", "EXPIRE", "PERSIST", "HGET", "HSET", "HMGET",
+        "HGETALL", "HDEL", "INCR", "INCRBY", "DECR", "GETDEL", "UNLINK",
+    ]
+
+    private static func inferredKey(_ words: [String]) -> String? {
+        guard words.count >= 2, singleKeyCommands.contains(words[0].uppercased()) else { return nil }
+        return words[1]
+    }
+
+    /// The cluster slot of a key: CRC16 (XMODEM) of its hash tag (the text between the first '{' and
+    /// the next '}', when not empty), else of the whole key, modulo 16384.
+    package static func slot(of key: String) -> Int {
+        var bytes = Array(key.utf8)
+        if let open = bytes.firstIndex(of: UInt8(ascii: "{")),
+           let close = bytes[(open + 1)...].firstIndex(of: UInt8(ascii: "}")), close > open + 1 {
+            bytes = Array(bytes[(open + 1)..<close])
+        }
+        var crc: UInt16 = 0
+        for byte in bytes {
+            crc ^= UInt16(byte) << 8
+            for _ in 0..<8 { crc = crc & 0x8000 != 0 ? (crc << 1) ^ 0x1021 : crc << 1 }
+        }
+        return Int(crc) % 16384
+    }
+
+    /// The node serving `key`'s slot as far as this client knows (learned from MOVED answers and
+    /// CLUSTER SLOTS), else the server of the URL.
+    private func node(for key: String?) -> NodePool {
+        guard let key, let address = slots.withLock({ $0.isEmpty ? nil : $0[RedisClient.slot(of: key)] }) else { return seed }
+        return pool(address)
+    }
+
+    private func pool(_ address: String) -> NodePool {
+        if address == seed.address { return seed }
+        return nodes.withLock { nodes in
+            if let pool = nodes[address] { return pool }
+            var node = location
+            if let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) {
+                var host = address[..<colon]
+                if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+                node.host = String(host)
+                node.port = port
+            }
+            let pool = NodePool(location: node)
+            nodes[address] = pool
+            return pool
+        }
+    }
+
+    private enum Redirect {
+        case moved(slot: Int, address: String)
+        case ask(address: String)
+
+        init?(_ reply: RedisValue) {
+            guard let message = reply.errorMessage else { return nil }
+            let words = message.split(separator: " ")
+            guard words.count == 3, let slot = Int(words[1]) else { return nil }
+            switch words[0] {
+            case "MOVED": self = .moved(slot: slot, address: String(words[2]))
+            case "ASK": self = .ask(address: String(words[2]))
+            default: return nil
+            }
+        }
+    }
+
+    /// Runs a batch: one round trip per node, then each MOVED / ASK answer followed (a few hops at
+    /// most), all within `timeoutMs`.
+    private func execute(_ items: [Item], timeoutMs: Int) throws(PassAuthError) -> [RedisValue] {
+        guard !items.isEmpty else { return [] }
         let deadline = Clock.monotonicMs() + Int64(max(timeoutMs, 1))
-        let connection = try checkOut(deadline: deadline)
+        let first = used.withLock { (flag: inout Bool) -> Bool in
+            defer { flag = true }
+            return !flag
+        }
+        if first { wakeBackground(start: true) }
+        var replies = [RedisValue](repeating: .null, count: items.count)
+        var order: [ObjectIdentifier] = []
+        var groups: [ObjectIdentifier: (NodePool, [Int])] = [:]
+        for (index, item) in items.enumerated() {
+            let node = node(for: item.key)
+            let id = ObjectIdentifier(node)
+            if groups[id] == nil { order.append(id); groups[id] = (node, []) }
+            groups[id]!.1.append(index)
+        }
+        for id in order {
+            let (node, indices) = groups[id]!
+            let answers = try exchange(indices.map { items[$0] }, on: node, asking: false, deadline: deadline)
+            for (index, answer) in zip(indices, answers) { replies[index] = answer }
+        }
+        for index in items.indices {
+            var hops = 0
+            while let redirect = Redirect(replies[index]), hops < 5 {
+                hops += 1
+                switch redirect {
+                case .moved(let slot, let address):
+                    learn(slot: slot, address: address, deadline: deadline)
+                    replies[index] = try exchange([items[index]], on: pool(address), asking: false, deadline: deadline)[0]
+                case .ask(let address):
+                    replies[index] = try exchange([items[index]], on: pool(address), asking: true, deadline: deadline)[0]
+                }
+            }
+        }
+        return replies
+    }
+
+    /// A slot has moved: remember where, and learn the whole map from that node once (CLUSTER SLOTS).
+    private func learn(slot: Int, address: String, deadline: Int64) {
+        let first = slots.withLock { slots in
+            let first = slots.isEmpty
+            if first { slots = [String?](repeating: nil, count: 16384) }
+            slots[slot] = address
+            return first
+        }
+        guard first, let reply = try? exchange([Item(words: ["CLUSTER", "SLOTS"], script: nil, key: nil)], on: pool(address),
+                                               asking: false, deadline: deadline)[0],
+              let ranges = reply.elements else { return }
+        slots.withLock { slots in
+            for range in ranges {
+                guard let parts = range.elements, parts.count >= 3, let low = parts[0].integer, let high = parts[1].integer,
+                      let master = parts[2].elements, master.count >= 2, let host = master[0].text, let port = master[1].integer,
+                      low >= 0, high < 16384, low <= high else { continue }
+                let name = host.isEmpty ? location.host : host
+                let address = (name.contains(":") ? "[\(name)]" : name) + ":\(port)"
+                for index in Int(low)...Int(high) { slots[index] = address }
+            }
+        }
+    }
+
+    /// One round trip on one node: the items (each preceded by ASKING when `asking`), with the scripts
+    /// this connection's server lacks loaded first, and EVAL for any it lost.
+    private func exchange(_ items: [Item], on node: NodePool, asking: Bool, deadline: Int64) throws(PassAuthError) -> [RedisValue] {
+        try withConnection(node, deadline: deadline) { connection throws(RedisFailure) in
+            var loading: [RedisScript] = []
+            for item in items {
+                if let call = item.script, !connection.loadedScripts.contains(call.script.sha), !loading.contains(call.script) {
+                    loading.append(call.script)
+                }
+            }
+            for script in loading { try connection.append(["SCRIPT", "LOAD", script.source]) }
+            for item in items {
+                if asking { try connection.append(["ASKING"]) }
+                try connection.append(item.words)
+            }
+            var replies = try connection.exchange(timeoutMs: RedisConnection.remaining(deadline), deadline: deadline)
+            for (script, reply) in zip(loading, replies) where reply.text == script.sha { connection.loadedScripts.insert(script.sha) }
+            replies.removeFirst(loading.count)
+            if asking { replies = stride(from: 1, to: replies.count, by: 2).map { replies[$0] } }
+            // Lost meanwhile (SCRIPT FLUSH): EVAL carries the source.
+            let missing = replies.indices.filter { replies[$0].errorMessage?.hasPrefix("NOSCRIPT") == true && items[$0].script != nil }
+            if !missing.isEmpty {
+                for index in missing {
+                    let call = items[index].script!
+                    if asking { try connection.append(["ASKING"]) }
+                    try connection.append(["EVAL", call.script.source, String(call.keys.count)] + call.keys + call.arguments)
+                }
+                var again = try connection.exchange(timeoutMs: RedisConnection.remaining(deadline), deadline: deadline)
+                if asking { again = stride(from: 1, to: again.count, by: 2).map { again[$0] } }
+                for (index, reply) in zip(missing, again) { replies[index] = reply }
+            }
+            return replies
+        }
+    }
+
+    // MARK: - The pools
+
+    /// The connections to one server: at most `maximumConnections`, idle ones reused.
+    final class NodePool: @unchecked Sendable {
+        let location: RedisLocation
+        let address: String
+        let monitor = Monitor()
+        // Guarded by monitor.
+        var idle: [RedisConnection] = []
+        var opened = 0
+
+        init(location: RedisLocation) {
+            self.location = location
+            address = (location.host.contains(":") ? "[\(location.host)]" : location.host) + ":\(location.port)"
+        }
+    }
+
+    /// Runs `body` on a pooled connection of `node` (opened if none is idle and fewer than the maximum
+    /// are open), by `deadline`. A connection that failed is closed, never returned to the pool.
+    private func withConnection<T>(_ node: NodePool, deadline: Int64, _ body: (RedisConnection) throws(RedisFailure) -> T) throws(PassAuthError) -> T {
+        let connection = try checkOut(node, deadline: deadline)
         do throws(RedisFailure) {
-            let result = try body(connection, deadline)
-            checkIn(connection)
+            let result = try body(connection)
+            checkIn(connection, to: node)
             return result
         } catch {
-            checkIn(connection)
+            checkIn(connection, to: node)
             throw failure(error.message + RedisClient.hint(error.message))
         }
     }
 
     private enum CheckOut { case pooled(RedisConnection), open, busy }
 
-    private func checkOut(deadline: Int64) throws(PassAuthError) -> RedisConnection {
-        let (outcome, first): (CheckOut, Bool) = monitor.withLock {
-            let first = !used
-            used = true
+    private func checkOut(_ node: NodePool, deadline: Int64) throws(PassAuthError) -> RedisConnection {
+        let outcome: CheckOut = node.monitor.withLock {
             while true {
-                while let connection = idle.popLast() {
-                    if !connection.isStale { return (.pooled(connection), first) }
-                    opened -= 1  // closed by the server meanwhile: dropped, never used
+                while let connection = node.idle.popLast() {
+                    if !connection.isStale { return .pooled(connection) }
+                    node.opened -= 1  // closed by the server meanwhile: dropped, never used
                 }
-                if opened < RedisClient.maximumConnections {
-                    opened += 1
-                    return (.open, first)
+                if node.opened < RedisClient.maximumConnections {
+                    node.opened += 1
+                    return .open
                 }
-                if Clock.monotonicMs() >= deadline { return (.busy, first) }
-                monitor.wait(until: deadline)
+                if Clock.monotonicMs() >= deadline { return .busy }
+                node.monitor.wait(until: deadline)
             }
         }
-        if first { wakeBackground(start: true) }
         switch outcome {
         case .pooled(let connection): return connection
-        case .busy: throw failure("timed out waiting for a connection (all \(RedisClient.maximumConnections) busy)")
+        case .busy: throw failure("timed out waiting for a connection to \(node.address) (all \(RedisClient.maximumConnections) busy)")
         case .open: break
         }
-        switch openConnection(timeoutMs: RedisConnection.remaining(deadline)) {
+        switch openConnection(node.location, timeoutMs: RedisConnection.remaining(deadline)) {
         case .success(let connection): return connection
         case .failure(let error):
-            monitor.withLock {
-                opened -= 1
-                monitor.broadcast()
+            node.monitor.withLock {
+                node.opened -= 1
+                node.monitor.broadcast()
             }
             throw error
         }
     }
 
-    private func checkIn(_ connection: RedisConnection) {
-        monitor.withLock {
-            if connection.broken { opened -= 1 } else { idle.append(connection) }
-            monitor.broadcast()
+    private func checkIn(_ connection: RedisConnection, to node: NodePool) {
+        node.monitor.withLock {
+            if connection.broken { node.opened -= 1 } else { node.idle.append(connection) }
+            node.monitor.broadcast()
         }
     }
 
-    /// A new connection, authenticated and on the configured database.
-    func openConnection(timeoutMs: Int) -> Result<RedisConnection, PassAuthError> {
+    /// A new connection to `node` (default: the URL's server), authenticated and on the configured
+    /// database.
+    func openConnection(_ node: RedisLocation? = nil, timeoutMs: Int) -> Result<RedisConnection, PassAuthError> {
         let deadline = Clock.monotonicMs() + Int64(max(timeoutMs, 1))
         let connection: RedisConnection
-        switch RedisConnection.open(location, caFile: caFile, timeoutMs: timeoutMs) {
+        switch RedisConnection.open(node ?? location, caFile: caFile, timeoutMs: timeoutMs) {
         case .success(let opened): connection = opened
         case .failure(let error):
             return .failure(error.isLoad ? PassAuthError(.store, error.message) : failure(error.message + RedisClient.hint(error.message)))
@@ -288,7 +455,7 @@ package final class RedisClient: @unchecked Sendable {
             state.handlers[channel, default: []].append((id, handler))
             return id
         }
-        wakeBackground(start: monitor.withLock { used })
+        wakeBackground(start: used.withLock { $0 })
         return RedisSubscription(channel: channel, id: id)
     }
 
