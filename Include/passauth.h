@@ -240,8 +240,9 @@ typedef struct passauth_client passauth_client;
  *                         PX, renewed while held, expired within 10 s of a dead holder). Connecting,
  *                         writing and reading are bounded by timeoutMs; a client keeps at most 4
  *                         connections, plus one thread and connection for the fleet's messages (the
- *                         "passauth-redis" thread, started at the first use of Redis). Every script
- *                         touches one key or keys of one hash tag, so Redis Cluster runs them. With a
+ *                         "passauth-redis" thread, started at the first use of Redis). Redis Cluster:
+ *                         the URL names any node; commands go to their key's node (MOVED and ASK are
+ *                         followed) and every script touches one key or keys of one hash tag. With a
  *                         Redis store the fleet also shares each device's pacing budget and 429 waits
  *                         (keys "<prefix>{<origin>|<serviceProvider>|@<device ip or id>}:pacing" and
  *                         ":throttled", on Redis's clock), and a logout or an invalidated profile on one
