@@ -21,6 +21,8 @@ package final class Client: Sendable {
     let profileRefreshes = RateLimiter(capacity: 10_000)
     /// With a Redis store: logouts and profile invalidations shared with the fleet.
     let fleetEvents: FleetEvents?
+    /// The Redis store was opened from the config (not handed in by the caller).
+    private let ownsRedis: Bool
     /// X-Device-Info problems already logged (each once per client, so a back-end's log stays readable).
     private let reportedDeviceInfo = Locked<Set<String>>([])
 
@@ -47,6 +49,7 @@ package final class Client: Sendable {
         let decoder = ResponseDecoder(redactor: redactor, stats: stats, clock: clock)
         // A Redis store also carries what the fleet shares: pacing, 429 waits, cache invalidations
         // (nothing connects before the first call).
+        ownsRedis = store == nil && state.store is RedisStore
         let keys = state.keys, logger = logger, decisions = decisionCache
         let redis = (state.store as? RedisStore)?.client
         fleetEvents = redis.map { FleetEvents(redis: $0, keys: keys, decisions: decisions, logger: logger, timeoutMs: config.timeoutMs) }
@@ -64,7 +67,11 @@ package final class Client: Sendable {
         try checkDeviceInfo(config.device)
     }
 
-    deinit { poller.shutdown() }
+    deinit {
+        poller.shutdown()
+        // A Redis client this client opened (from the config's URL) stops its thread with it.
+        if ownsRedis { (state.store as? RedisStore)?.client.shutdown() }
+    }
 
     /// Starts polling `code` for a profile (see Poller). `intervalMs` is raised to the 3 s floor.
     package func poll(device: Device, code: String, options: PollOptions, callback: PollCallback?) throws(PassAuthError) -> Poll {

@@ -116,7 +116,7 @@ final class FleetTurns: Sendable {
         let names = keys.turn(deviceKey)
         do throws(PassAuthError) {
             let reply = try redis.run(FleetTurns.turnScript, keys: [names.pacing, names.throttled],
-                                      arguments: arguments(most: -1), timeoutMs: 2_000)
+                                      arguments: arguments(most: -1), timeoutMs: 500)
             return decode(reply)?.wait
         } catch {
             unreachable(error)

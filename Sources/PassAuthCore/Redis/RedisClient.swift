@@ -114,6 +114,11 @@ package final class RedisClient: @unchecked Sendable {
 
     deinit { stop() }
 
+    /// Stops the background thread now (subscriptions end, leases are no longer renewed) and waits
+    /// for it, unless called on it. Commands still work. The owner of the client calls it when done
+    /// (`passauth_client_free`), so no thread of the library outlives the handle.
+    package func shutdown() { stop() }
+
     /// A name under the key prefix ("passauth:" + name).
     package func key(_ name: String) -> String { prefix + name }
 
@@ -508,6 +513,7 @@ package final class RedisClient: @unchecked Sendable {
     }
 
     private func stop() {
+        if background.withLock({ $0.stopping && $0.thread == nil }) { return }
         let thread: pthread_t? = background.withLock { state in
             state.stopping = true
             defer { state.thread = nil }
