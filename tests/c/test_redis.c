@@ -8,6 +8,7 @@
 #include "passauth.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -380,6 +381,55 @@ static void test_redis_restart_mid_run(void) {
     redis_stop(&durable);
 }
 
+/* The library's threads of this process whose name starts with `prefix` (/proc/self/task/N/comm). */
+static int threads_named(const char *prefix) {
+    int count = 0;
+    DIR *tasks = opendir("/proc/self/task");
+    struct dirent *entry;
+    while (tasks && (entry = readdir(tasks))) {
+        if (entry->d_name[0] == '.') continue;
+        char path[300], name[64] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", entry->d_name);
+        FILE *file = fopen(path, "r");
+        if (!file) continue;
+        if (fgets(name, sizeof name, file) && strncmp(name, prefix, strlen(prefix)) == 0) count++;
+        fclose(file);
+    }
+    if (tasks) closedir(tasks);
+    return count;
+}
+
+/* Threads: none and no I/O at creation; the Redis thread starts at the first use of Redis; with polls
+ * running, a client has at most 4 threads (the poller's 3 and the Redis one); none outlives the client. */
+static void test_threads_are_lazy_and_bounded(void) {
+    reset_emulator();
+    char prefix[64];
+    new_prefix(prefix, sizeof prefix);
+    int before = threads_named("passauth-");
+    passauth_client *client = fleet_client(prefix, NULL);
+    CHECK(threads_named("passauth-") == before);
+    char *out = NULL;
+    CHECK_STATUS(passauth_register(client, &out), PASSAUTH_OK);
+    passauth_free(out);
+    CHECK_MSG(threads_named("passauth-redis") == 1, "passauth-redis threads: %d", threads_named("passauth-redis"));
+    CHECK_STATUS(passauth_session_create(client, DEVICE, "{\"mvpd\":\"Cablevision\",\"domainName\":\"adobe.com\","
+                 "\"redirectUrl\":\"https://adobe.com\"}", &out), PASSAUTH_OK);
+    json_t *session = harness_parse(out);
+    passauth_free(out);
+    passauth_poll *polls[20];
+    for (int i = 0; i < 20; i++) {
+        CHECK_STATUS(passauth_poll_start(client, i == 0 ? DEVICE : NULL, str(session, "code"), NULL, NULL, NULL, &polls[i]), PASSAUTH_OK);
+    }
+    json_decref(session);
+    usleep(200000);
+    int running = threads_named("passauth-") - before;
+    CHECK_MSG(running <= 4, "%d library threads with polls running and a Redis store", running);
+    for (int i = 0; i < 20; i++) passauth_poll_free(polls[i]);
+    passauth_client_free(client);
+    CHECK_MSG(threads_named("passauth-") == before, "%d library threads left after passauth_client_free",
+              threads_named("passauth-") - before);
+}
+
 /* Without libhiredis (played with PASSAUTH_HIREDIS_LIBRARY in a child process): PASSAUTH_E_STORE
  * naming the package to install; a client with a directory store does not need it. */
 static int child_without_hiredis(void) {
@@ -437,6 +487,7 @@ int main(int argc, char **argv) {
         {"fleet_burst_gets_no_429", test_fleet_burst_gets_no_429},
         {"logout_on_a_drops_permits_on_b", test_logout_on_a_drops_permits_on_b},
         {"redis_restart_mid_run", test_redis_restart_mid_run},
+        {"threads_are_lazy_and_bounded", test_threads_are_lazy_and_bounded},
         {NULL, NULL},
     };
     int result = harness_run("redis", cases);
