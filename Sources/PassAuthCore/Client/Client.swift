@@ -112,6 +112,10 @@ package final class Client: Sendable {
         return .object(members)
     }
 
+    /// The Redis client of a Redis store (nil for any other store): its pool, scripts, publish and
+    /// subscriptions (RedisClient) for fleet-wide features; `state.keys` names this client's keys.
+    package var redis: RedisClient? { (state.store as? RedisStore)?.client }
+
     /// Where the state lives, for people ("/home/u/.local/state/passauth/passauth.sqlite3").
     package var storeDescription: String { state.store.description }
 

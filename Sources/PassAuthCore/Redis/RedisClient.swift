@@ -63,7 +63,11 @@ package struct RedisSubscription: Sendable, Hashable {
 ///    must be quick and must not wait for Redis themselves (they run on the thread that reads the
 ///    subscriptions). The subscription connection is opened at the first use of Redis (never by
 ///    `passauth_client_new`) and reopened after an outage, every channel resubscribed.
-///  - `key(_:)`: a name under the config's storeKeyPrefix; `StateKeys` has the client's own.
+///  - `key(_:)`: a name under the config's storeKeyPrefix. The client's own names are `StateKeys`'s:
+///    `scoped(name)` under `{<origin>|<serviceProvider>}`, `device(id, name)` under a device's tag
+///    (a script's keys must share one hash tag to run on Redis Cluster).
+///  - `Client.redis` reaches a client's RedisClient (nil unless its store is Redis); `RedisClient.slot(of:)`
+///    is a key's cluster slot.
 ///
 /// Every call is bounded by its `timeoutMs` (waiting for a pooled connection, connecting, writing,
 /// reading). Any failure drops the connection it happened on (the next use opens a new one) and is a
