@@ -69,6 +69,7 @@ package final class Client: Sendable {
 
     deinit {
         poller.shutdown()
+        fleetEvents?.close()
         // A Redis client this client opened (from the config's URL) stops its thread with it.
         if ownsRedis { (state.store as? RedisStore)?.client.shutdown() }
     }

@@ -170,6 +170,7 @@ final class FleetEvents: Sendable {
     let instance = RedisStore.randomToken()
     private let logger: Logger
     private let timeoutMs: Int
+    private let subscription: RedisSubscription
 
     init(redis: RedisClient, keys: StateKeys, decisions: DecisionCache, logger: Logger, timeoutMs: Int) {
         self.redis = redis
@@ -178,7 +179,7 @@ final class FleetEvents: Sendable {
         self.timeoutMs = timeoutMs
         let instance = self.instance
         // The handler holds the cache, not the client; the subscription ends with the Redis client.
-        _ = redis.subscribe(channel) { event in
+        subscription = redis.subscribe(channel) { event in
             switch event {
             case .subscribed(let afterGap):
                 if afterGap { decisions.removeAll() }
@@ -189,6 +190,9 @@ final class FleetEvents: Sendable {
             }
         }
     }
+
+    /// Ends the subscription (the client is being freed; its Redis client may serve others).
+    func close() { redis.unsubscribe(subscription) }
 
     /// Tells the fleet; a failure is logged (the caller's own cache is already cleared).
     func publish(_ event: String, device: String, mvpd: String?) {

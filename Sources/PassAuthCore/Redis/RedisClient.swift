@@ -567,7 +567,7 @@ package final class RedisClient: @unchecked Sendable {
             subscriber.channels = []
         }
         if !wanted.isEmpty && subscriber.connection == nil && Clock.monotonicMs() >= subscriber.retryAt {
-            switch openConnection(timeoutMs: 5000) {
+            switch openConnection(timeoutMs: 2000) {
             case .success(let connection):
                 subscriber.connection = connection
                 subscriber.channels = []
