@@ -296,6 +296,20 @@ import Testing
         #expect(deferred > 4_000 && deferred <= 5_000)
     }
 
+    /// Redis unreachable: pacing falls back to the instance's own at once, and Redis is not asked
+    /// again for a second.
+    @Test func fleetPacingFallsBackWhenRedisIsDown() throws {
+        let port = RedisServer.freePort()  // nothing listens there
+        let keys = StateKeys(prefix: "x:", baseURL: "http://127.0.0.1:9", serviceProvider: "REF30")
+        let config = try makeConfig(store: "redis://127.0.0.1:\(port)/0")
+        let client = RedisClient(location: try RedisLocation("redis://127.0.0.1:\(port)/0"), caFile: nil, prefix: "x:")
+        let turns = FleetTurns(redis: client, keys: keys, config: config, logger: Logger(level: .none, redactor: Redactor()))
+        let start = Clock.monotonicMs()
+        #expect(try turns.awaitTurn("203.0.113.5", endpoint: "preauthorize", deadline: start + 5_000) == false)
+        #expect(turns.readiness("203.0.113.5") == nil)
+        #expect(Clock.monotonicMs() - start < 1_000)
+    }
+
     /// A logout on one instance drops the cached permits of the device on the others.
     @Test func logoutEventsReachTheFleet() throws {
         let prefix = uniquePrefix()

@@ -18,7 +18,8 @@
 /// the throttled key to at least that long: a 429 seen by one instance makes every instance wait.
 ///
 /// Redis unreachable: the instance falls back to its own pacer and 429 gate (logged once a minute),
-/// so a store outage never stops pacing and never fails a call by itself.
+/// so a store outage never stops pacing and never fails a call by itself; after a failure Redis is
+/// asked again only a second later, so an unresponsive server costs a call at most one short wait.
 final class FleetTurns: Sendable {
     let redis: RedisClient
     private let keys: StateKeys
@@ -27,6 +28,8 @@ final class FleetTurns: Sendable {
     private let burst: Int
     private let logger: Logger
     private let lastWarning = Locked<Int64>(0)
+    /// Monotonic ms before which Redis is not asked (after a failure).
+    private let pausedUntil = Locked<Int64>(0)
 
     init(redis: RedisClient, keys: StateKeys, config: ClientSettings, logger: Logger) {
         self.redis = redis
@@ -77,13 +80,14 @@ final class FleetTurns: Sendable {
     /// throws PASSAUTH_E_THROTTLED when that is past the deadline. false when Redis could not be asked
     /// (the caller then uses its local pacer).
     func awaitTurn(_ deviceKey: String, endpoint: String, deadline: Int64) throws(PassAuthError) -> Bool {
+        guard available else { return false }
         let names = keys.turn(deviceKey)
         while true {
             let remaining = Service.remaining(deadline)
             let reply: RedisValue
             do throws(PassAuthError) {
                 reply = try redis.run(FleetTurns.turnScript, keys: [names.pacing, names.throttled],
-                                      arguments: arguments(most: remaining), timeoutMs: max(1, min(remaining, 5_000)))
+                                      arguments: arguments(most: remaining), timeoutMs: max(1, min(remaining, 1_000)))
             } catch {
                 unreachable(error)
                 return false
@@ -113,6 +117,7 @@ final class FleetTurns: Sendable {
     /// The poller's question: 0 when the device may send now (a token is taken), else the wait. nil
     /// when Redis could not be asked.
     func readiness(_ deviceKey: String) -> Int64? {
+        guard available else { return nil }
         let names = keys.turn(deviceKey)
         do throws(PassAuthError) {
             let reply = try redis.run(FleetTurns.turnScript, keys: [names.pacing, names.throttled],
@@ -146,8 +151,11 @@ final class FleetTurns: Sendable {
         return (kind, max(0, wait))
     }
 
+    private var available: Bool { pausedUntil.withLock { $0 } <= Clock.monotonicMs() }
+
     private func unreachable(_ error: PassAuthError) {
         let now = Clock.monotonicMs()
+        pausedUntil.withLock { $0 = now + 1_000 }
         let due = lastWarning.withLock { last in
             guard last == 0 || now - last >= 60_000 else { return false }
             last = now
@@ -199,7 +207,7 @@ final class FleetEvents: Sendable {
         let message = JSON.object([("v", 1), ("instance", .string(instance)), ("event", .string(event)),
                                    ("device", .string(device)), ("mvpd", mvpd.map { .string($0) } ?? .null)])
         do throws(PassAuthError) {
-            _ = try redis.publish(channel, message.serialized(), timeoutMs: max(1, min(timeoutMs, 5_000)))
+            _ = try redis.publish(channel, message.serialized(), timeoutMs: max(1, min(timeoutMs, 2_000)))
         } catch {
             logger.log(.warn, "device \(device): could not tell the fleet to drop its cached permits (\(event)): \(error.message)")
         }
