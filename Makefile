@@ -32,11 +32,11 @@ TEST_LDLIBS   := -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -lpassauth -lcurl -
 PYPATH        := PYTHONPATH=$(abspath bindings/python):$(abspath emulator) PASSAUTH_LIBRARY=$(abspath $(LIBDIR)/$(SONAME))
 
 C_TESTS       := $(patsubst tests/c/%.c,$(OUT)/tests/%,$(filter-out tests/c/harness.c,$(wildcard tests/c/test_*.c)))
-C_EXAMPLES    := $(OUT)/examples/player
+C_EXAMPLES    := $(OUT)/examples/player $(OUT)/examples/server
 CPP_EXAMPLES  := $(OUT)/examples/cpp-journey
 CPP_TESTS     := $(OUT)/tests/test_wrapper
 
-.PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-cpp test-python test-cli test-install \
+.PHONY: all help bootstrap build python-lib test test-abi test-swift test-c test-cpp test-python test-cli test-docs test-install \
         test-emulator test-contract test-wheel test-store-scale wheel version demo emulator install clean bench bench-programs \
         fuzz fuzz-build test-fuzz asan asan-swift tsan memcheck helgrind soak
 
@@ -46,10 +46,11 @@ help:
 	@echo "make demo      set up, build and run the journey against the local emulator (C, Python, the C player, C++, the passauth command)"
 	@echo "make test      build everything and run the Swift, C, C++, Python, CLI, emulator, contract and install tests"
 	@echo "make build     build $(LIB) (+ SONAME symlinks) and the passauth command $(CLI)"
-	@echo "make bench     build and run the benchmarks (benchmarks/README.md): one table, under 10 minutes"
+	@echo "make bench     build and run the benchmarks (benchmarks/README.md): one table, under 5 minutes"
 	@echo "make emulator  run the Adobe Pass emulator (emulator/, python3 -m passauth_emulator) on http://127.0.0.1:8642"
 	@echo "make test-emulator  the emulator's own tests (emulator/tests, including mypy --strict)"
 	@echo "make test-contract  the library's requests and decoders against Adobe's OpenAPI files (tests/contract)"
+	@echo "make test-docs the docs' C/C++/shell/JSON snippets compiled or run, and the examples run (tests/docs)"
 	@echo "make fuzz      build the libFuzzer targets and run each for FUZZ_RUNS (1,000,000) executions"
 	@echo "make asan      every C test built with AddressSanitizer + UBSan (LeakSanitizer on), then the Swift tests under ASan"
 	@echo "make tsan      the Swift tests, then the 16-thread C stress test, under ThreadSanitizer"
@@ -130,7 +131,7 @@ $(OUT)/tests/test_wrapper: tests/cpp/test_wrapper.cpp $(OUT)/tests/harness.o bin
 	$(CXX) $(CXXFLAGS) -Itests/c -o $@ $< $(OUT)/tests/harness.o $(TEST_LDLIBS)
 
 test: build
-	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-emulator test-contract test-install test-wheel test-fuzz test-store-scale
+	@$(MAKE) --no-print-directory test-abi test-swift test-c test-cpp test-python test-cli test-docs test-emulator test-contract test-install test-wheel test-fuzz test-store-scale
 
 test-abi: $(LIB)
 	tests/abi/test_shared_object.sh $(LIB) Include/passauth.h
@@ -162,6 +163,12 @@ test-store-scale: $(OUT)/bench/store_scale
 test-python:
 	cd bindings/python && $(PYPATH) $(PY) -m pytest -q tests
 
+# The documentation (tests/docs): every C and C++ block of README.md and docs/*.md compiled with -Werror,
+# shell blocks checked with bash -n (those marked <!-- run --> run), JSON configurations accepted by the
+# library, the Mermaid diagram's syntax; and every program under examples/ run against the emulator.
+test-docs: $(LIB) $(C_EXAMPLES) $(CPP_EXAMPLES)
+	$(PYPATH) $(PY) -m pytest -q tests/docs
+
 # The emulator's own suite (standard library only; needs neither the library nor the binding).
 test-emulator:
 	cd emulator && PYTHONPATH=$(abspath emulator) $(PY) -m pytest -q tests
@@ -175,8 +182,8 @@ demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
 	@$(PYPATH) $(PY) scripts/demo.py $(abspath $(OUT)/examples) $(abspath $(CLI))
 
 # Benchmarks (benchmarks/README.md): C programs in build/bench/, then benchmarks/run.py prints one table.
-BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver $(OUT)/bench/poll_slices $(OUT)/bench/store_scale \
-                  $(patsubst benchmarks/%.c,$(OUT)/bench/%,$(wildcard benchmarks/s2s_*.c))
+BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/traffic_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver \
+                  $(OUT)/bench/poll_slices $(OUT)/bench/poll_server $(OUT)/bench/libcgmark.so $(OUT)/bench/store_scale
 
 bench: build bench-programs
 	$(PYPATH) $(PY) benchmarks/run.py
@@ -187,9 +194,25 @@ $(OUT)/bench/authorize_bench: benchmarks/c/authorize_bench.c Include/passauth.h 
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
 
+# The player's hot calls against benchmarks/traffic_server.py (benchmarks/traffic.py); callgrind.h marks
+# the measured calls.
+$(OUT)/bench/traffic_bench: benchmarks/c/traffic_bench.c Include/passauth.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
+
+# Callgrind start/dump markers for Python children (ctypes): benchmarks/python_authorize.py.
+$(OUT)/bench/libcgmark.so: benchmarks/c/cgmark.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -fPIC -o $@ $<
+
 $(OUT)/bench/poll_driver: benchmarks/c/poll_driver.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
+
+# The canned service of s2s_polls.py (epoll, one thread): no library.
+$(OUT)/bench/poll_server: benchmarks/c/poll_server.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
 
 # A player's wait-in-slices loop: the C ABI alone (no JSON library).
 $(OUT)/bench/poll_slices: benchmarks/c/poll_slices.c Include/passauth.h $(LIB)
@@ -222,9 +245,6 @@ $(OUT)/bench/footprint: benchmarks/c/footprint.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -ldl
 
-$(OUT)/bench/s2s_%: benchmarks/s2s_%.c Include/passauth.h $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
 
 emulator:
 	$(PYPATH) $(PY) -m passauth_emulator --port 8642

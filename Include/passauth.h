@@ -120,7 +120,8 @@ typedef enum passauth_status {
 
 /*
  * passauth_status_name — the symbolic name of a status ("PASSAUTH_E_TIMEOUT", "PASSAUTH_PENDING"), or
- * "PASSAUTH_E_UNKNOWN" for a value not in the enum. Returns a static string. Thread-safe.
+ * "PASSAUTH_E_UNKNOWN" for a value not in the enum. Returns a static string; never NULL, never freed.
+ * Thread-safe. No errors.
  */
 const char *passauth_status_name(int status);
 
@@ -151,7 +152,8 @@ typedef struct passauth_error {
  * passauth_error_last — the last failure on the calling thread. Never NULL: before any failure on
  * this thread it is {status 0, name "PASSAUTH_OK", message "no error"}. The struct and its strings
  * stay valid until the next passauth call that fails on the same thread (successful calls leave it
- * alone); do not free it. Thread-safe (each thread has its own). Never contains a secret.
+ * alone); do not free it. Thread-safe (each thread has its own). Never contains a secret. No errors
+ * (it cannot fail, and calling it changes nothing).
  */
 const passauth_error *passauth_error_last(void);
 
@@ -159,13 +161,15 @@ const passauth_error *passauth_error_last(void);
  * passauth_last_error — passauth_error_last() as a JSON object:
  *   "status", "statusName", "message", and when they apply "httpStatus", "code", "action", "details",
  *   "helpUrl", "trace", "retryAfterMs", "key", "endpoint", "body".
- * Same lifetime and thread rules as passauth_error_last(). Never NULL. Never contains a secret.
+ * Same lifetime as passauth_error_last(): owned by the library, do not free it. Thread-safe (each thread
+ * has its own). Never NULL. Never contains a secret. No errors.
  */
 const char *passauth_last_error(void);
 
 /*
  * passauth_free — releases a string the library returned through an out-parameter. NULL is a no-op.
  * Freeing a string twice, or a pointer the library did not return, is undefined behaviour. Thread-safe.
+ * No errors.
  */
 void passauth_free(void *ptr);
 
@@ -181,18 +185,36 @@ void passauth_free(void *ptr);
  * (the whole document) or "/"-separated reference tokens with "~1" for "/" and "~0" for "~"; array
  * indices are decimal. Each call parses `json` (jansson; a few microseconds for a result), so read a
  * result once per value, not in a loop over a large document.
- * Errors (all four): PASSAUTH_E_INVALID_ARGUMENT (NULL, invalid JSON or UTF-8, a malformed pointer, the
+ * Errors (all six): PASSAUTH_E_INVALID_ARGUMENT (NULL, invalid JSON or UTF-8, a malformed pointer, the
  * value has another type: the message names the type found), PASSAUTH_E_NOT_FOUND (the pointer
  * designates nothing). Thread-safe; no client needed.
  * ------------------------------------------------------------------------------------------- */
 
-/* The string at `pointer`; *out is caller-owned (passauth_free). */
+/* The string at `pointer`; *out is caller-owned (passauth_free), untouched on failure.
+ * Errors: PASSAUTH_E_INVALID_ARGUMENT, PASSAUTH_E_NOT_FOUND (above). Thread-safe. */
 int passauth_json_get_string(const char *json, const char *pointer, char **out);
-/* The boolean at `pointer`: *out is 1 (true) or 0 (false). */
+/* The boolean at `pointer`: *out is 1 (true) or 0 (false), untouched on failure.
+ * Errors: PASSAUTH_E_INVALID_ARGUMENT, PASSAUTH_E_NOT_FOUND (above). Thread-safe. */
 int passauth_json_get_bool(const char *json, const char *pointer, int *out);
-/* The integer at `pointer` (a JSON number without fraction, within 64 bits). */
+/* The integer at `pointer` (a JSON number without fraction, within 64 bits; a number with a fraction,
+ * such as the statistics' "p50Ms", is PASSAUTH_E_INVALID_ARGUMENT: read it with
+ * passauth_json_get_double), untouched on failure.
+ * Errors: PASSAUTH_E_INVALID_ARGUMENT, PASSAUTH_E_NOT_FOUND (above). Thread-safe. */
 int passauth_json_get_int64(const char *json, const char *pointer, long long *out);
-/* The number of elements of the array, or of members of the object, at `pointer`. */
+/* The number at `pointer`, with or without a fraction, as a double (an integer beyond 2^53 loses
+ * precision: read times and counts with passauth_json_get_int64), untouched on failure.
+ * Errors: PASSAUTH_E_INVALID_ARGUMENT (also when the value is not a number), PASSAUTH_E_NOT_FOUND
+ * (above). Thread-safe. */
+int passauth_json_get_double(const char *json, const char *pointer, double *out);
+/* The name of member number `index` (0-based, in document order) of the object at `pointer`: with
+ * passauth_json_count, how a C player walks an object keyed by names it does not know in advance, such
+ * as the MVPD ids of a profiles result ("/profiles"). *out is caller-owned (passauth_free), untouched on
+ * failure. Errors: PASSAUTH_E_INVALID_ARGUMENT (also when the value is not an object),
+ * PASSAUTH_E_NOT_FOUND (above, or `index` >= the number of members). Thread-safe. */
+int passauth_json_get_key(const char *json, const char *pointer, size_t index, char **out);
+/* The number of elements of the array, or of members of the object, at `pointer`; untouched on failure.
+ * Errors: PASSAUTH_E_INVALID_ARGUMENT (also when the value is neither an array nor an object),
+ * PASSAUTH_E_NOT_FOUND (above). Thread-safe. */
 int passauth_json_count(const char *json, const char *pointer, size_t *out);
 
 /* ---------------------------------------------------------------------------------------------
@@ -424,9 +446,11 @@ void passauth_store_set_error(const char *message);
 
 /*
  * passauth_client_free — releases a client: ends its polls (PASSAUTH_E_CANCELLED, callbacks run),
- * stops its threads and closes its connections before returning. NULL is a no-op. The caller must
- * ensure no other thread is still using the client; freeing a client twice, or using it after it was
- * freed, is undefined behaviour. Polls of the client stay valid handles (see passauth_poll_start).
+ * stops its threads and closes its connections before returning. NULL is a no-op. Not thread-safe with
+ * other calls on the same client: the caller must ensure no other thread is still using it (any one
+ * thread may free it); freeing a client twice, or using it after it was freed, is undefined behaviour.
+ * Polls of the client stay valid handles (see passauth_poll_start). The store's callbacks and the log
+ * callback are not called after it returns. No errors.
  */
 void passauth_client_free(passauth_client *client);
 
@@ -465,7 +489,8 @@ int passauth_set_log_callback(passauth_client *client, passauth_log_callback fn,
  *   "deviceInfoWarnings", "activePolls", "clockOffsetMs" (the service's clock minus ours, from the
  *   HTTP Date header), and "latency": {"<endpoint>": {"count", "p50Ms", "p99Ms"}} (whole exchanges,
  *   from a histogram; p99 within about 10%).
- * Never contains a secret. *out_json is owned by the caller (passauth_free).
+ * Never contains a secret. No request. *out_json is owned by the caller (passauth_free). "p50Ms" and
+ * "p99Ms" have one decimal: passauth_json_get_int64 does not read them.
  * Errors: PASSAUTH_E_INVALID_ARGUMENT (NULL). Thread-safe.
  */
 int passauth_stats(passauth_client *client, char **out_json);
@@ -489,7 +514,7 @@ int passauth_stats(passauth_client *client, char **out_json);
  *
  * The library retries by itself, at most 3 attempts per call in all, never in a loop; one policy
  * decides for blocking calls and for polls alike:
- *   - "action": "retry", HTTP 5xx (unless an action says otherwise) and transport failures: after a
+ *   - "action": "retry", HTTP 5xx (without an action, or with "none") and transport failures: after a
  *     backoff with jitter (0.1-2 s), or the answer's Retry-After when longer;
  *   - 429: the device's next request (keyed by its "ip", else its "id") waits at least 1 s, or
  *     Retry-After if longer (seconds or an HTTP-date), then the call is tried again; a wait longer than
@@ -500,8 +525,8 @@ int passauth_stats(passauth_client *client, char **out_json);
  *     The old credentials stay stored until the new ones are;
  *   - in a multi-item answer (preauthorize, authorize) only the items marked "retry" are requested
  *     again, within the same 3 attempts;
- *   - "authentication" (log the user in again), "authorization", "configuration", "none" and timeouts
- *     are returned to the caller at once.
+ *   - "authentication" (log the user in again), "authorization", "configuration", "none" (below HTTP
+ *     500) and timeouts are returned to the caller at once.
  * Profile errors ("authenticated_profile_missing", "_expired", "_invalidated", top-level or
  * item-level, on any call) also drop the device's stored profile for that MVPD and its cached permits,
  * so the next passauth_profiles_stored / passauth_profile_pick says "log in again".
@@ -523,8 +548,11 @@ int passauth_stats(passauth_client *client, char **out_json);
  * Concurrent callers, in this process or in other processes sharing the store, share one registration.
  * Every other call registers implicitly; call this to do it ahead of time or to check the setup.
  * The default device (config "device") provides the X-Device-Info and User-Agent of the DCR calls.
- * *out_json (caller-owned) is {"clientId", "clientIdIssuedAt", "accessTokenExpiresAt" (ms),
- * "registered" (a registration happened now), "tokenFetched" (a token was fetched now)} — no secrets.
+ * *out_json (caller-owned) is {"clientId", "clientIdIssuedAt", "accessTokenExpiresAt" (both ms since the
+ * epoch; DCR's client_id_issued_at, in seconds, is converted), "registered" (a registration happened
+ * now), "tokenFetched" (a token was fetched now)} — no secrets. The DCR requests this call makes itself
+ * are sent once each: not paced, not retried, and a 429 is returned at once (section 6's retries apply
+ * to the REST calls, which register implicitly).
  * A new client is stored as soon as DCR returns it, before its token is requested, so that a failing
  * token request does not lose it (the one exception to "a failed call changes nothing stored").
  * Errors: PASSAUTH_E_REGISTRATION ("code": invalid_software_statement, unapproved_software_statement,
@@ -537,7 +565,7 @@ int passauth_register(passauth_client *client, char **out_json);
  * integrated with the service provider, as the service returns them ({"requestor": {"mvpds": [...]},
  * ...}). The checklist asks to call it only when the user must pick a TV provider. Answers are cached
  * in memory for "configurationCacheMs" per platform (the X-Device-Info fields the answer depends on:
- * primaryHardwareType, osName, osFamily, model, applicationId), so a back-end whose devices differ only
+ * primaryHardwareType, osName, osFamily, osVendor, model, applicationId), so a back-end whose devices differ only
  * in ids and addresses shares one entry; a cache hit makes no request and counts in "cacheHits".
  * Does not need a device id. *out_json is caller-owned.
  * Errors: PASSAUTH_E_INVALID_ARGUMENT (NULL out_json, bad device_json), and those of section 6. Thread-safe.
@@ -696,8 +724,9 @@ int passauth_profile_pick_for(passauth_client *client, const char *profiles_json
  * polls and runs the callbacks. A code has at most one request in flight; the next leaves intervalMs
  * after the answer, so two requests for one code are never closer than 3 s. The first request of a
  * poll leaves at a random moment between intervalMs/4 and intervalMs after the start (never later
- * than its deadline), so polls started together reach the service spread out. With a Redis store the
- * polls of a fleet are shared (docs/server-to-server.md).
+ * than its deadline), so polls started together reach the service spread out. A poll runs in the process
+ * that started it; with a Redis store its requests take their device's turn from the pacing the fleet
+ * shares (docs/server-to-server.md).
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct passauth_poll passauth_poll;
@@ -755,15 +784,16 @@ int passauth_poll_info(passauth_poll *poll, char **out_json);
 /*
  * passauth_poll_cancel — ends the poll with PASSAUTH_E_CANCELLED (the callback fires, once) unless it has
  * already ended. Safe from any thread, including from inside the callback. NULL is a no-op; cancelling
- * (or waiting on) a poll after passauth_poll_free is undefined behaviour.
+ * (or waiting on) a poll after passauth_poll_free is undefined behaviour. Thread-safe. No errors (the
+ * callback receives PASSAUTH_E_CANCELLED).
  */
 void passauth_poll_cancel(passauth_poll *poll);
 
 /*
  * passauth_poll_free — cancels the poll if it is still running, waits until its callback is not running
  * on another thread, and releases the handle. After it returns the library never touches the callback
- * or user_data again. Safe from any thread and from inside the callback. NULL is a no-op; freeing twice
- * is undefined behaviour.
+ * or user_data again. Safe from any thread and from inside the callback (thread-safe). NULL is a no-op;
+ * freeing twice is undefined behaviour. No errors.
  */
 void passauth_poll_free(passauth_poll *poll);
 

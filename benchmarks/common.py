@@ -1,5 +1,5 @@
-"""Shared helpers of the benchmark programs: the emulator in its own process, its control API, the
-built programs, and the BENCH row every program prints:
+"""Shared helpers of the benchmark programs: the emulator and the traffic server (benchmarks/traffic_server.py),
+each in its own process, their control APIs, the built programs, and the BENCH row every program prints:
 
     BENCH|<name>|<figure with unit>|<baseline with unit>|<ratio>|<target>|<PASS/FAIL/INFO>
 
@@ -83,6 +83,56 @@ class Emulator:
         self.process.wait(timeout=10)
 
     def __enter__(self) -> "Emulator":
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+
+# The traffic benchmarks (traffic.py, python_authorize.py): a software statement of a realistic length (a
+# signed JWT: RS256 header, claims, a 2048-bit signature) and a device with a complete X-Device-Info.
+TRAFFIC_STATEMENT = ("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImJlbmNoLWtleS0xIn0."
+                     "eyJqdGkiOiI0ZjJhOWMxZS03YjNkLTRlNWYtOGExYi0yYzNkNGU1ZjZhN2IiLCJzb2Z0d2FyZV9pZCI6ImJlbmNoLXBsYXllciIs"
+                     "InNvZnR3YXJlX3ZlcnNpb24iOiIxLjAuMCIsImNsaWVudF9uYW1lIjoiQmVuY2ggUGxheWVyIiwiaXNzIjoiYXV0aC5hZG9iZS5j"
+                     "b20iLCJpYXQiOjE3MDAwMDAwMDAsInJlZGlyZWN0X3VyaXMiOlsiaHR0cHM6Ly9leGFtcGxlLmNvbS9jYWxsYmFjayJdfQ."
+                     + "c2lnbmF0dXJlLWJ5dGVzLW9mLWEtMjA0OC1iaXQtUlNBLWtleQ" * 7)
+TRAFFIC_DEVICE = {"id": "bench-device-1",
+                  "info": {"primaryHardwareType": "SetTopBox", "model": "Bench 4K", "version": "2.1",
+                           "manufacturer": "passauth", "vendor": "passauth", "osName": "Linux", "osFamily": "Linux",
+                           "osVersion": "6.1", "connectionType": "WiFi", "applicationId": "com.example.player"}}
+
+
+class TrafficServer:
+    """benchmarks/traffic_server.py in a separate process (its CPU is not ours)."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, os.path.join(HERE, "traffic_server.py"), "--port", "0"],
+                                        stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().split()
+        if len(line) != 2 or line[0] != "TRAFFIC_SERVER_READY":
+            self.process.kill()
+            raise SystemExit(f"the traffic server did not start: {line}")
+        self.base_url = line[1]
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.base_url + path, timeout=30) as answer:
+            return json.loads(answer.read())
+
+    def last(self, endpoint: str) -> Dict[str, Any]:
+        """The last request of `endpoint` ("authorize", "preauthorize", "profiles" ...): method, target,
+        headers ([name, value] pairs as sent), body."""
+        return self.get(f"/_traffic/last/{endpoint}")
+
+    def config(self, store: str) -> Dict[str, Any]:
+        return {"baseUrl": self.base_url, "serviceProvider": "REF30", "softwareStatement": TRAFFIC_STATEMENT,
+                "store": store, "device": TRAFFIC_DEVICE, "pacing": False}
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def __enter__(self) -> "TrafficServer":
         return self
 
     def __exit__(self, *_: Any) -> None:

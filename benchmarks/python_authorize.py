@@ -1,28 +1,34 @@
 #!/usr/bin/env python3
 """The cost of one authorize call through the passauth Python package versus `requests` doing the same
-request: CPU per call, and instructions per call under callgrind.
+request, against the traffic server (benchmarks/traffic_server.py: a new ~350-character media token in
+every answer): CPU per call, and instructions per call under callgrind.
 
-    make build && PYTHONPATH=bindings/python python3 benchmarks/python_authorize.py \
-        [--calls 300] [--runs 7] [--callgrind-calls 200] [--package DIR]
+    make build bench-programs && PYTHONPATH=bindings/python python3 benchmarks/python_authorize.py \
+        [--calls 500] [--runs 7] [--n1 1100] [--n2 1300] [--package DIR] [--two-runs]
 
-The emulator runs in a separate process (`python3 -m passauth_emulator --no-throttle --port 0`), so only
-the client process is counted.
+The server runs in a separate process, so only the client process is counted.
 
 1. CPU: `time.process_time()` (user + sys of every thread of the process, the library's own threads
-   included) around a batch of calls; runs alternate between the two sides; medians. Target >= 6x cheaper.
-2. Instructions: a child process (`--child`) makes one unmeasured warm-up call, then N calls, under
-   `valgrind --tool=callgrind`; its total minus the same child's with 0 calls, divided by N (start-up,
-   imports and the warm-up cancel out; repeatable). Target >= 8x fewer. The profiles stay in
-   build/bench/callgrind.python-*.out (`callgrind_annotate --inclusive=yes`).
+   included) around a batch of `--calls` calls; runs alternate between the two sides; medians. The package's
+   client first makes --n1 unmeasured calls, so its window of 1,024 remembered media tokens is full and
+   evicting during every measured batch. The ratio is the median of the per-pair ratios (batch i of each side,
+   run back to back). Target >= 6x cheaper.
+2. Instructions: a child process (`--child`) under `valgrind --tool=callgrind --instr-atstart=no` makes
+   --n1 calls uninstrumented, starts instrumentation (build/bench/libcgmark.so through ctypes:
+   CALLGRIND_START_INSTRUMENTATION + ZERO_STATS), makes calls n1+1 .. n2, and dumps: (I(n2) - I(n1)) /
+   (n2 - n1), start-up, imports, registration and the first n1 calls excluded (1,100 and 1,300 by default:
+   past 1,024 calls). The `requests` child does the same. `--two-runs`: two fully instrumented children of
+   n1 and n2 calls instead, totals subtracted (the same figure, the long way). Target >= 8x fewer. The
+   profiles of the measured calls stay in build/bench/callgrind.python-{package,requests}.out.
 
-The baseline replays, byte for byte, the request the library sent for its first authorize call (method,
-path, headers including the bearer token, JSON body — read back from the emulator's request log) with a
-`requests.Session` (keep-alive, like the library), and decodes the answer with `response.json()`. The
-package's figure includes everything a Python caller pays: argument encoding, ctypes, the native call,
-JSON decoding and the `Decision` objects (`authorized` and `token` are read on both sides).
+The baseline replays, byte for byte, the request the library sent (method, path, headers including the
+bearer token, JSON body — read back from the traffic server) with a `requests.Session` (keep-alive, like the
+library), and decodes the answer with `response.json()`. The package's figure includes everything a Python
+caller pays: argument encoding, ctypes, the native call, JSON decoding and the `Decision` objects
+(`authorized` and `token` are read on both sides).
 
-`--package DIR` measures another copy of the package (e.g. an older commit's `bindings/python`) with
-the same emulator and library.
+`--package DIR` measures another copy of the package (e.g. an older commit's `bindings/python`) with the
+same server and library.
 
 Prints rows `BENCH|name|figure|baseline|ratio|target|PASS/FAIL` (see benchmarks/README.md).
 """
@@ -30,51 +36,27 @@ Prints rows `BENCH|name|figure|baseline|ratio|target|PASS/FAIL` (see benchmarks/
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, ".."))
-PACKAGE_ROOT = os.path.join(ROOT, "bindings", "python")
-EMULATOR_ROOT = os.path.join(ROOT, "emulator")  # the passauth_emulator package
-BENCH_BIN = os.path.join(ROOT, "build", "bench")
+sys.path.insert(0, HERE)
+from callgrind_diff import measured_dump, totals  # noqa: E402
+from common import BENCH_BIN, PACKAGE_ROOT, TrafficServer  # noqa: E402
 
 CPU_TARGET = 6.0
 INSTRUCTIONS_TARGET = 8.0
-STATEMENT = ("eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6ImJlbmNoIiwiY2xpZW50X25hbWUiOiJiZW5jaCJ9."
-             "c2lnbmF0dXJl")
-DEVICE = {"id": "bench-device-1", "info": {"primaryHardwareType": "SetTopBox", "model": "Bench",
-                                           "vendor": "passauth", "osName": "Linux", "osVersion": "1"}}
-SKIPPED_HEADERS = {"host", "content-length", "connection", "accept-encoding"}
-
-
-def control(base_url: str, call: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{base_url}/_emulator/{call}", data=data, method="POST" if data else "GET",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return json.loads(answer.read())
-
-
-def start_emulator() -> "Tuple[subprocess.Popen[str], str]":
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(EMULATOR_ROOT))
-    process = subprocess.Popen([sys.executable, "-m", "passauth_emulator", "--no-throttle", "--port", "0"],
-                               stdout=subprocess.PIPE, text=True, env=env)
-    assert process.stdout is not None
-    line = process.stdout.readline().split()
-    if len(line) != 2 or line[0] != "PASSAUTH_EMULATOR_READY":
-        process.kill()
-        raise SystemExit(f"the emulator did not start: {line}")
-    return process, line[1]
+MVPD = "Cablevision"
+# Headers requests (urllib3) writes by itself.
+SKIPPED_HEADERS = {"host", "content-length", "connection", "accept-encoding", "expect"}
 
 
 def cpu_per_call(call: Callable[[], None], calls: int) -> float:
@@ -95,7 +77,7 @@ def callers(setup: Dict[str, Any]) -> Tuple[Callable[[], None], Callable[[], Non
     sent = setup["request"]
 
     def with_package() -> None:
-        (d,) = client.authorize("Cablevision", ["REF30"])
+        (d,) = client.authorize(MVPD, ["REF30"])
         assert d.authorized and d.token is not None
 
     def with_requests() -> None:
@@ -111,118 +93,128 @@ def callers(setup: Dict[str, Any]) -> Tuple[Callable[[], None], Callable[[], Non
     return with_package, with_requests, close
 
 
-def child(side: str, setup_file: str, calls: int, warmup: int = 1) -> int:
-    """`--child`: `warmup` calls, then `calls` calls (the process callgrind measures)."""
+def child(side: str, setup_file: str, n1: int, n2: int, marks: bool) -> int:
+    """`--child`: n1 uninstrumented calls, then calls n1+1 .. n2 between the callgrind markers."""
     with open(setup_file) as handle:
         setup = json.load(handle)
     with_package, with_requests, close = callers(setup)
     call = with_package if side == "package" else with_requests
-    for _ in range(warmup):
+    marker: Optional[Any] = None
+    if marks:
+        marker = ctypes.CDLL(os.path.join(BENCH_BIN, "libcgmark.so"))
+    for _ in range(n1):
         call()
-    for _ in range(calls):
+    if marker is not None:
+        marker.cgmark_start()
+    for _ in range(n2 - n1):
         call()
+    if marker is not None:
+        marker.cgmark_dump()
     close()
     return 0
 
 
-def callgrind_total(out_file: str) -> int:
-    with open(out_file) as data:
-        for line in data:
-            match = re.match(r"^(?:summary|totals):\s+(\d+)", line)
-            if match:
-                return int(match.group(1))
-    raise SystemExit(f"no totals in {out_file}")
-
-
-def instructions_per_call(side: str, setup_file: str, calls: int, package: str, warmup: int = 1) -> float:
+def instructions_per_call(side: str, setup_file: str, n1: int, n2: int, package: str, two_runs: bool) -> float:
     os.makedirs(BENCH_BIN, exist_ok=True)
-    totals = []
-    for n in (0, calls):
-        out = os.path.join(BENCH_BIN, f"callgrind.python-{side}.{n}.out")
-        command = ["valgrind", "--tool=callgrind", "--quiet", f"--callgrind-out-file={out}", sys.executable,
-                   os.path.abspath(__file__), "--child", side, "--setup", setup_file, "--calls", str(n),
-                   "--package", package, "--warmup", str(warmup)]
+    keep = os.path.join(BENCH_BIN, f"callgrind.python-{side}.out")
+
+    def run(out: str, first: int, last: int, extra: List[str], marks: bool) -> None:
+        command = (["valgrind", "--tool=callgrind", "--quiet", f"--callgrind-out-file={out}"] + extra +
+                   [sys.executable, os.path.abspath(__file__), "--child", side, "--setup", setup_file,
+                    "--n1", str(first), "--n2", str(last), "--package", package] + ([] if marks else ["--no-marks"]))
         done = subprocess.run(command, env=dict(os.environ, PYTHONPATH=package), capture_output=True, text=True)
         if done.returncode != 0:  # valgrind's own notes (DWARF forms it does not know) only matter then
             raise SystemExit(f"callgrind run failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-        totals.append(callgrind_total(out))
-    shutil.copy(os.path.join(BENCH_BIN, f"callgrind.python-{side}.{calls}.out"),
-                os.path.join(BENCH_BIN, f"callgrind.python-{side}.out"))
-    return (totals[1] - totals[0]) / calls
+
+    if two_runs:
+        found = []
+        for n in (n1, n2):
+            out = os.path.join(BENCH_BIN, f"callgrind.python-{side}.total{n}.out")
+            run(out, n, n, [], False)
+            found.append(totals(out))
+        return (found[1] - found[0]) / (n2 - n1)
+    prefix = os.path.join(BENCH_BIN, f"callgrind.python-{side}.run")
+    for stale in [p for p in os.listdir(BENCH_BIN) if p.startswith(os.path.basename(prefix))]:
+        os.remove(os.path.join(BENCH_BIN, stale))
+    run(prefix, n1, n2, ["--instr-atstart=no"], True)
+    shutil.copy(measured_dump(prefix), keep)
+    for stale in [p for p in os.listdir(BENCH_BIN) if p.startswith(os.path.basename(prefix))]:
+        os.remove(os.path.join(BENCH_BIN, stale))
+    return totals(keep) / (n2 - n1)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--calls", type=int, default=300, help="authorize calls per CPU run")
+    parser.add_argument("--calls", type=int, default=500, help="authorize calls per CPU run")
     parser.add_argument("--runs", type=int, default=7, help="CPU runs per side (median reported)")
-    parser.add_argument("--callgrind-calls", type=int, default=200, help="calls of the longer callgrind run (0: skip)")
+    parser.add_argument("--n1", type=int, default=1100, help="unmeasured calls before the measured ones")
+    parser.add_argument("--n2", type=int, default=1300, help="calls in all (instructions: calls n1+1 .. n2; 0: skip)")
+    parser.add_argument("--two-runs", action="store_true", help="callgrind: two fully instrumented children (n1, n2 calls)")
     parser.add_argument("--package", default=PACKAGE_ROOT, help="the directory holding the passauth package to measure")
-    parser.add_argument("--warmup", type=int, default=1,
-                        help="unmeasured calls before the measured ones in the callgrind children (default 1)")
     parser.add_argument("--child", choices=["package", "requests"], help=argparse.SUPPRESS)
     parser.add_argument("--setup", help=argparse.SUPPRESS)
+    parser.add_argument("--no-marks", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     package = os.path.abspath(args.package)
     sys.path.insert(0, package)
     if args.child:
-        return child(args.child, args.setup, args.calls, args.warmup)
+        return child(args.child, args.setup, args.n1, args.n2, not args.no_marks)
+    if args.n2 and not os.path.exists(os.path.join(BENCH_BIN, "libcgmark.so")):
+        raise SystemExit(f"{BENCH_BIN}/libcgmark.so is missing: run `make bench-programs`")
 
-    emulator, base_url = start_emulator()
-    try:
-        with tempfile.TemporaryDirectory() as store:
-            control(base_url, "profiles", {"deviceId": DEVICE["id"], "mvpd": "Cablevision"})
-            config: Dict[str, Any] = {"baseUrl": base_url, "serviceProvider": "REF30", "softwareStatement": STATEMENT,
-                                      "store": store, "device": DEVICE, "pacing": False, "logLevel": "none"}
-            import passauth
+    with TrafficServer() as server, tempfile.TemporaryDirectory(prefix="passauth-bench-") as directory:
+        store = os.path.join(directory, "store")
+        os.mkdir(store)
+        config = server.config(store)
+        import passauth
 
-            with passauth.Client(config) as client:  # registers; later clients reuse the store
-                (decision,) = client.authorize("Cablevision", ["REF30"])
-                assert decision.authorized and decision.token is not None
-            sent = [r for r in control(base_url, "requests")["requests"] if r["endpoint"] == "decisions.authorize"][-1]
-            setup = {"config": config, "request": {
-                "method": sent["method"], "body": sent["body"],
-                "url": base_url + sent["path"] + (f"?{sent['query']}" if sent.get("query") else ""),
-                "headers": {k: v for k, v in sent["headers"].items() if k not in SKIPPED_HEADERS}}}
-            setup_file = os.path.join(store, "setup.json")
-            with open(setup_file, "w") as handle:
-                json.dump(setup, handle)
+        with passauth.Client(config) as client:  # registers; later clients reuse the store
+            (decision,) = client.authorize(MVPD, ["REF30"])
+            assert decision.authorized and decision.token is not None
+        sent = server.last("authorize")
+        setup = {"config": config, "request": {
+            "method": sent["method"], "body": sent["body"], "url": server.base_url + sent["target"],
+            "headers": {k: v for k, v in sent["headers"] if k.lower() not in SKIPPED_HEADERS}}}
+        setup_file = os.path.join(directory, "setup.json")
+        with open(setup_file, "w") as handle:
+            json.dump(setup, handle)
 
-            with_package, with_requests, close = callers(setup)
+        with_package, with_requests, close = callers(setup)
+        for _ in range(args.n1):  # the token window full: every measured call evicts
             with_package()
-            with_requests()  # warm the connections
-            package_cpu: List[float] = []
-            baseline_cpu: List[float] = []
-            for _ in range(args.runs):
-                package_cpu.append(cpu_per_call(with_package, args.calls))
-                baseline_cpu.append(cpu_per_call(with_requests, args.calls))
-            close()
+        with_requests()  # warm the connection
+        package_cpu: List[float] = []
+        baseline_cpu: List[float] = []
+        for _ in range(args.runs):
+            package_cpu.append(cpu_per_call(with_package, args.calls))
+            baseline_cpu.append(cpu_per_call(with_requests, args.calls))
+        close()
 
-            instructions = None
-            if args.callgrind_calls and shutil.which("valgrind"):
-                instructions = (instructions_per_call("package", setup_file, args.callgrind_calls, package, args.warmup),
-                                instructions_per_call("requests", setup_file, args.callgrind_calls, package, args.warmup))
-    finally:
-        emulator.terminate()
-        emulator.wait(timeout=10)
+        instructions = None
+        if args.n2 and shutil.which("valgrind"):
+            instructions = (instructions_per_call("package", setup_file, args.n1, args.n2, package, args.two_runs),
+                            instructions_per_call("requests", setup_file, args.n1, args.n2, package, args.two_runs))
 
     figure = statistics.median(package_cpu) * 1e6
     reference = statistics.median(baseline_cpu) * 1e6
-    ratio = reference / figure
-    print(f"# {args.runs} runs x {args.calls} authorize calls each; CPU per call of this process (median); "
-          f"runs: package {[round(x * 1e6) for x in package_cpu]} µs, requests "
+    ratio = statistics.median([b / a for a, b in zip(package_cpu, baseline_cpu)])  # per pair: same machine state
+    print(f"# {args.runs} runs x {args.calls} authorize calls each (after {args.n1} unmeasured); CPU per call of this "
+          f"process (median); runs: package {[round(x * 1e6) for x in package_cpu]} µs, requests "
           f"{[round(x * 1e6) for x in baseline_cpu]} µs", file=sys.stderr)
     # The row format every benchmark prints; benchmarks/run.py collects them into one table.
-    print(f"BENCH|Python authorize CPU/call|{figure:.0f} µs|{reference:.0f} µs (requests.Session)|{ratio:.1f}x cheaper|"
-          f">= {CPU_TARGET:.0f}x cheaper|{'PASS' if ratio >= CPU_TARGET else 'FAIL'}", flush=True)
-    if instructions is None:
-        print(f"BENCH|Python authorize instructions/call (callgrind)|not measured (no valgrind)|-|-|"
-              f">= {INSTRUCTIONS_TARGET:.0f}x fewer|FAIL", flush=True)
+    print(f"BENCH|Python authorize CPU/call (new media token every call)|{figure:.0f} µs|{reference:.0f} µs "
+          f"(requests.Session)|{ratio:.1f}x cheaper|>= {CPU_TARGET:.0f}x cheaper|{'PASS' if ratio >= CPU_TARGET else 'FAIL'}",
+          flush=True)
+    name = f"Python authorize instructions/call (calls {args.n1 + 1:,}-{args.n2:,})"
+    if not args.n2:
+        pass  # --n2 0: no callgrind run (run.py --quick)
+    elif instructions is None:
+        print(f"BENCH|{name}|not measured (no valgrind)|-|-|>= {INSTRUCTIONS_TARGET:.0f}x fewer|FAIL", flush=True)
     else:
         ours, theirs = instructions
         ratio = theirs / ours
-        print(f"BENCH|Python authorize instructions/call (callgrind)|{ours / 1000:.0f} k|{theirs / 1000:.0f} k "
-              f"(requests.Session)|{ratio:.1f}x fewer|>= {INSTRUCTIONS_TARGET:.0f}x fewer|"
-              f"{'PASS' if ratio >= INSTRUCTIONS_TARGET else 'FAIL'}", flush=True)
+        print(f"BENCH|{name}|{ours / 1000:.0f} k|{theirs / 1000:.0f} k (requests.Session)|{ratio:.1f}x fewer|"
+              f">= {INSTRUCTIONS_TARGET:.0f}x fewer|{'PASS' if ratio >= INSTRUCTIONS_TARGET else 'FAIL'}", flush=True)
     return 0
 
 

@@ -22,8 +22,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 PROGRAMS = [
-    ("c_authorize.py", [], ["--calls", "300", "--runs", "3", "--callgrind-calls", "50"]),
-    ("python_authorize.py", ["--calls", "500", "--runs", "7"], ["--calls", "100", "--runs", "3"]),
+    ("traffic.py", ["--runs", "7"], ["--runs", "3", "--no-callgrind"]),
+    ("python_authorize.py", ["--calls", "500", "--runs", "7"], ["--calls", "100", "--runs", "3", "--n2", "0"]),
     ("connections.py", [], []),
     ("api_calls.py", [], []),
     ("footprint.py", [], ["--runs", "5"]),
@@ -34,10 +34,10 @@ PROGRAMS = [
     ("../build/bench/store_scale", ["--devices", "1000,1000000", "--store", "redis"],
      ["--devices", "1000,100000", "--writes", "101", "--store", "redis"]),
 ]
-# The S2S figures of issue #10, measured by benchmarks/s2s_* programs (branch s2s).
+# The S2S figures, measured by benchmarks/s2s_* programs (s2s_polls.py: 50,000 polls).
 # A placeholder row is printed for a figure when no row of an s2s_* program names it (keywords).
 S2S_FIGURES = [
-    (("poll",), "S2S 10,000 concurrent polls (RSS, threads, min gap per code)"),
+    (("poll",), "S2S 50,000 concurrent polls (RSS, threads, gaps per code, login to callback, CPU/request)"),
     (("thread", "50 ms"), "S2S 32 threads against a 50 ms server"),
 ]
 COLUMNS = ["benchmark", "figure", "baseline", "ratio", "target", "result"]
@@ -92,7 +92,7 @@ def main() -> int:
     print(line)
     failed = sum(row[5] == "FAIL" for row in rows)
     print(f"{len(rows)} figures, {failed} FAIL; medians of several runs, ratios measured in the same run; "
-          f"{time.monotonic() - started:.0f} s on {os.cpu_count()} CPUs")
+          f"{time.monotonic() - started:.0f} s on {os.cpu_count()} CPUs; callgrind profiles in build/bench/callgrind.*.out")
     return 0
 
 

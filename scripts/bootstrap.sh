@@ -12,10 +12,10 @@ cd "$(dirname "$0")/.."
 need_apt=()
 # g++/binutils: the C++ wrapper test, the ABI checks and strip; python3-venv: the project venv;
 # redis-server: the shared-store tests; cmake: the install test's find_package(passauth);
-# patchelf: auditwheel (make wheel); headers: sqlite3 (the default store), libssl (secrets at rest),
+# patchelf: auditwheel (make wheel); valgrind: make memcheck/helgrind and the instruction counts of make bench; headers: sqlite3 (the default store), libssl (secrets at rest),
 # hiredis (the Redis store), qrencode (QR codes).
 for pkg in libjansson-dev libcurl4-openssl-dev pkg-config openssl python3-venv g++ binutils \
-           libsqlite3-dev libssl-dev libhiredis-dev libqrencode-dev cmake redis-server patchelf; do
+           libsqlite3-dev libssl-dev libhiredis-dev libqrencode-dev cmake redis-server patchelf valgrind; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

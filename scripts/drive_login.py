@@ -21,17 +21,27 @@ def complete_login(base_url, code):
         return json.load(response)
 
 
+# Half blocks: a line of a QR code drawn in the terminal (the code is printed beside one of them).
+QR_LINE = re.compile("[\u2580\u2584\u2588]")
+
+
 def run(base_url, command, env=None, timeout=120):
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     completed = False
+    note = None
     for line in process.stdout:
+        if note and not QR_LINE.search(line):  # after the QR code, not through it
+            print(note, flush=True)
+            note = None
         sys.stdout.write(line)
         sys.stdout.flush()
         match = CODE.search(line)
         if match and not completed:
             complete_login(base_url, match.group(1))
-            print(f"   (second screen: the emulator completed the login for {match.group(1)})", flush=True)
+            note = f"   (second screen: the emulator completed the login for {match.group(1)})"
             completed = True
+    if note:
+        print(note, flush=True)
     return process.wait(timeout=timeout)
 
 

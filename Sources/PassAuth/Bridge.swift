@@ -32,8 +32,50 @@ enum Bridge {
         do throws(JSONError) {
             return try JSON.parse(text)
         } catch {
-            throw .invalid("\(name) is not a JSON document: \(error.message) (line \(error.line), column \(error.column))", key: name)
+            // A number jansson cannot represent (an integer beyond 64 bits, 1e400) is a bad value, not bad
+            // JSON: it is reported against the member that holds it, like any other bad value. Syntax
+            // errors (a cut-off document, a stray comma) stay the argument's.
+            let unrepresentable = error.message.hasPrefix("too big") || error.message.hasPrefix("real number overflow")
+            let member = unrepresentable ? memberPath(Array(text.utf8).prefix(max(error.position, 0))) : ""
+            let key = member.isEmpty ? name : name == "config_json" ? member : "\(name).\(member)"
+            let at = member.isEmpty ? "" : ", in the value of '\(key)'"
+            throw .invalid("\(name) is not a JSON document: \(error.message) (line \(error.line), column \(error.column)\(at))", key: key)
         }
+    }
+
+    /// The dotted path of object members open at the end of `prefix` (a JSON text cut where parsing
+    /// failed): "device.port" for `{"device": {"port": 1e99999`; "" outside any member's value.
+    static func memberPath(_ prefix: ArraySlice<UInt8>) -> String {
+        var open: [(isObject: Bool, member: String?)] = []
+        var lastString: String? = nil
+        var index = prefix.startIndex
+        while index < prefix.endIndex {
+            let byte = prefix[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                let start = index
+                while index < prefix.endIndex && prefix[index] != UInt8(ascii: "\"") {
+                    index += prefix[index] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                guard index < prefix.endIndex else { return "" }  // the error is inside a string
+                lastString = String(decoding: prefix[start..<index], as: UTF8.self)
+                index += 1
+            case UInt8(ascii: ":"):
+                if open.last?.isObject == true { open[open.count - 1].member = lastString }
+            case UInt8(ascii: ","):
+                if open.last?.isObject == true { open[open.count - 1].member = nil }
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                open.append((byte == UInt8(ascii: "{"), nil))
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                _ = open.popLast()
+            default:
+                break
+            }
+        }
+        let members = open.filter(\.isObject).map(\.member)
+        guard let innermost = members.last, innermost != nil else { return "" }
+        return members.compactMap { $0 }.joined(separator: ".")
     }
 
     static func optionalJSON(_ pointer: UnsafePointer<CChar>?, _ name: String) throws(PassAuthError) -> JSON? {

@@ -167,6 +167,24 @@ public func passauth_json_get_int64(_ json: CString?, _ pointer: CString?, _ out
     }
 }
 
+@_cdecl("passauth_json_get_double")
+public func passauth_json_get_double(_ json: CString?, _ pointer: CString?, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let (document, path) = try Bridge.pointerArguments(json, pointer)
+        let out = try Bridge.requireOut(out, "out")
+        out.pointee = try JSONPointer.double(in: document, at: path)
+    }
+}
+
+@_cdecl("passauth_json_get_key")
+public func passauth_json_get_key(_ json: CString?, _ pointer: CString?, _ index: Int, _ out: OutString?) -> Int32 {
+    Bridge.run { () throws(PassAuthError) in
+        let (document, path) = try Bridge.pointerArguments(json, pointer)
+        let out = try Bridge.requireOut(out, "out")
+        try Bridge.give(JSONPointer.key(in: document, at: path, index: index), to: out)
+    }
+}
+
 @_cdecl("passauth_json_count")
 public func passauth_json_count(_ json: CString?, _ pointer: CString?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
     Bridge.run { () throws(PassAuthError) in

@@ -41,6 +41,11 @@ enum Commands {
             details: "Uses the stored client credentials and token when they are still usable; prints the client id\nand the token's expiry, never a secret.",
             options: []),
         CommandSpec(
+            name: "import-state", usage: "passauth import-state FILE",
+            summary: "import a passauth 0.1 state file (<store>/<service provider>.json)",
+            details: "0.1 files do not record the service they were written for, so they are never used as they are.\nRun this with the base URL and service provider the file was written for: its client credentials,\ntoken, profiles and MVPD choices move into the store, and the file is renamed FILE.imported.\nRefused when the store already holds a registration for them.",
+            options: []),
+        CommandSpec(
             name: "providers", usage: "passauth providers [--search TEXT] [--no-temppass] [--no-proxy] [--exclude ID]...",
             summary: "list the TV providers (MVPDs) of the service provider",
             details: "Prints the MVPDs of the configuration as a table, filtered like passauth_mvpds.",

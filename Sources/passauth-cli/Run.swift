@@ -56,6 +56,7 @@ struct Invocation {
         case "preauthorize": return try decisions(kind: "preauthorize")
         case "authorize": return try decisions(kind: "authorize")
         case "logout": return try logout()
+        case "import-state": return try importState()
         default: throw CLIFailure(usage: "unknown command '\(command)'")
         }
     }
@@ -74,6 +75,22 @@ struct Invocation {
         Terminal.out("✓ \(what) with \(client.config.serviceProvider) at \(client.config.baseURL)")
         Terminal.out("  client id:     \(Terminal.cell(result["clientId"]))")
         Terminal.out("  token expires: \(Terminal.when(result["accessTokenExpiresAt"]?.int64Value))")
+        return .ok
+    }
+
+    // MARK: import-state
+
+    /// Imports a passauth 0.1 state file for the configured base URL and service provider.
+    func importState() throws(CLIFailure) -> ExitStatus {
+        guard let file = arguments.positionals.first, arguments.positionals.count == 1 else {
+            throw CLIFailure(usage: "import-state needs one argument: the passauth 0.1 state file")
+        }
+        let result = try call { () throws(PassAuthError) in try client.importLegacyState(file: file) }
+        if json { Terminal.json(result); return .ok }
+        Terminal.out("✓ Imported \(file) for \(client.config.serviceProvider) at \(client.config.baseURL)")
+        if let id = result["clientId"]?.stringValue { Terminal.out("  client id: \(id)") }
+        Terminal.out("  devices:   \(Terminal.cell(result["devices"]))")
+        Terminal.out("  the file is now \(Terminal.cell(result["renamedTo"]))")
         return .ok
     }
 

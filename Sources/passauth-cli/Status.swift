@@ -41,7 +41,7 @@ extension Invocation {
             var document: JSON = [
                 "environment": .string(environment), "baseUrl": .string(config.baseURL),
                 "serviceProvider": .string(config.serviceProvider), "deviceId": .string(device.id ?? ""),
-                "store": .string(client.storeDescription),
+                "store": .string(client.storeLocation),
                 "proxy": proxy.map { ["host": .string(Endpoint.authorityOf($0.url)), "source": .string($0.source)] } ?? .null,
                 "registration": registration,
                 "mvpd": selected.map { mvpd in
@@ -59,7 +59,7 @@ extension Invocation {
         line("Environment:", environment == "custom" ? "custom base URL \(config.baseURL)" : "\(environment) (\(config.baseURL))")
         line("Service provider:", config.serviceProvider)
         line("Device:", device.id ?? "-")
-        line("Store:", client.storeDescription)
+        line("Store:", client.storeLocation)
         line("Proxy:", proxy.map { "\(Endpoint.authorityOf($0.url)) (from \($0.source))" } ?? "none")
         if let clientId = registration["clientId"]?.stringValue {
             var text = "client \(clientId)"

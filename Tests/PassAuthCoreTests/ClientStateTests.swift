@@ -132,6 +132,22 @@ final class ClientsFake: @unchecked Sendable {
         #expect(inner.snapshot[try client.state.keys.profiles(device: "device-1")] == nil)
     }
 
+
+    /// Decoded profiles are reused only for the very text they came from: a value another writer
+    /// replaced (even with the same length, or with something malformed) is read as it now is.
+    @Test func decodedProfilesFollowTheStoredText() throws {
+        let inner = MemoryStore()
+        let client = try Client(config: config(temporaryDirectory()), transport: serviceFake(), store: inner)
+        let key = try client.state.keys.profiles(device: "device-1")
+        let later = Clock.nowMs() + 60_000
+        inner.set(key, #"{"Dish":{"type":"regular","notAfter":\#(later)}}"#)
+        #expect(try client.state.profiles(device: "device-1")["Dish"] != nil)
+        inner.set(key, #"{"Sky1":{"type":"regular","notAfter":\#(later)}}"#)
+        let replaced = try client.state.profiles(device: "device-1")
+        #expect(replaced["Sky1"] != nil && replaced["Dish"] == nil)
+        inner.set(key, #"{"Sky1":["not","an","object"]}"#)
+        #expect { try client.state.profiles(device: "device-1") } throws: { ($0 as? PassAuthError)?.status == .store }
+    }
     /// Secrets at rest: sealed with AES-256-GCM; the stored bytes never contain them; a wrong key is a
     /// store error, never a silent new registration.
     @Test func secretsAreEncryptedAtRest() throws {
@@ -232,9 +248,9 @@ final class ClientsFake: @unchecked Sendable {
         guard case .redis(let location) = good.storage.location else { Issue.record("not a redis location"); return }
         #expect(location.tls && location.host == "cache.example" && location.port == 6380 && location.database == 2)
         #expect(location.username == "user" && location.password == "pw" && good.storage.keyPrefix == "app:")
-        // No I/O at creation (cache.example is never resolved); the description carries no credentials.
+        // No I/O at creation (cache.example is never resolved); the location shown carries no credentials.
         let client = try Client(config: good, transport: serviceFake())
-        #expect(client.storeDescription == "store Redis rediss://cache.example:6380/2")
+        #expect(client.storeLocation == "rediss://cache.example:6380/2")
         for bad in ["redis://", "redis://host:0", "redis://host:99999", "redis://host/x", "redis://host?db=1", "ftp://host"] {
             #expect(throws: PassAuthError.self) {
                 try ClientSettings(json: ["serviceProvider": "REF30", "softwareStatement": "x.y.z", "store": .string(bad)])

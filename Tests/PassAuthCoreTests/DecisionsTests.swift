@@ -97,6 +97,27 @@ private func decisionsFake(log: ResourceLog) -> FakeTransport {
         #expect(fake.requests.isEmpty)
     }
 
+    /// The one-pass reader of plain `["id", ...]` agrees with jansson on what it accepts, and leaves
+    /// everything else (escapes, non-ASCII, other types, trailing text) to jansson's rules.
+    @Test func plainResourcesAgreeWithJansson() throws {
+        let plain: [(String, [String])] = [
+            (#"["REF30"]"#, ["REF30"]), (#" [ "a" , "b c" ,"d"] "#, ["a", "b c", "d"]),
+            ("[\"x\"]\n", ["x"]), (#"["<rss version=\"2.0\"/>"]"#, ["<rss version=\"2.0\"/>"]),
+        ]
+        for (text, expected) in plain {
+            #expect(try Decisions.resources(text: text) == expected, "\(text)")
+        }
+        #expect(Decisions.plainResources("[\"a\"]") == ["a"])
+        for text in [#"["a\"b"]"#, #"["é"]"#, #"["\u00e9"]"#] {
+            #expect(Decisions.plainResources(text) == nil, "\(text)")
+            #expect(try Decisions.resources(text: text).count == 1)
+        }
+        for bad in ["", "[]", #"[""]"#, #"["a",]"#, #"["a"] x"#, #"["a""#, "[1]", #"{"a":1}"#, #"["a"]]"#, "[\"a\tb\"]"] {
+            #expect(Decisions.plainResources(bad) == nil, "\(bad)")
+            #expect { try Decisions.resources(text: bad) } throws: { ($0 as? PassAuthError)?.status == .invalidArgument }
+        }
+    }
+
     @Test func mvpdIsOnePathSegment() throws {
         let log = ResourceLog()
         let fake = decisionsFake(log: log)
@@ -124,15 +145,29 @@ private func decisionsFake(log: ResourceLog) -> FakeTransport {
     @Test func cacheExpiresAndIsBounded() {
         let cache = DecisionCache(capacity: 10, defaultTTLMs: 1_000)
         let now: Int64 = 1_000_000
-        for i in 0..<25 {
-            cache.storePermit(["authorized": true], for: .init(device: "d", mvpd: "m", resource: "r\(i)"), now: now)
-        }
-        #expect(cache.count <= 10)
-        #expect(cache.lookup(.init(device: "d", mvpd: "m", resource: "r24"), now: now) != nil)
-        #expect(cache.lookup(.init(device: "d", mvpd: "m", resource: "r24"), now: now + 1_001) == nil)
-        cache.storePermit(["authorized": false], for: .init(device: "d", mvpd: "m", resource: "deny"), now: now)
-        #expect(cache.lookup(.init(device: "d", mvpd: "m", resource: "deny"), now: now) == nil)
-        cache.storePermit(["authorized": true, "notAfter": .int(now - 1)], for: .init(device: "d", mvpd: "m", resource: "old"), now: now)
-        #expect(cache.lookup(.init(device: "d", mvpd: "m", resource: "old"), now: now) == nil)
+        let scope = DecisionCache.Scope(device: "d", mvpd: "m")
+        cache.store(["authorized": true], scope, "r0", now: now)
+        #expect(cache.lookup(scope, "r0", now: now) != nil)  // used: survives the first eviction round
+        for i in 1...10 { cache.store(["authorized": true], scope, "r\(i)", now: now) }  // one over capacity
+        #expect(cache.count == 10)
+        #expect(cache.lookup(scope, "r0", now: now) != nil)  // a second chance for the entry in use
+        #expect(cache.lookup(scope, "r1", now: now) == nil)  // the oldest unused went instead
+        for i in 11..<25 { cache.store(["authorized": true], scope, "r\(i)", now: now) }
+        #expect(cache.count == 10)  // bounded whatever the traffic
+        #expect(cache.lookup(scope, "r24", now: now) != nil)
+        #expect(cache.lookup(scope, "r24", now: now + 1_001) == nil)
+        cache.store(["authorized": false], scope, "deny", now: now)
+        #expect(cache.lookup(scope, "deny", now: now) == nil)
+        cache.store(["authorized": true, "notAfter": .int(now - 1)], scope, "old", now: now)
+        #expect(cache.lookup(scope, "old", now: now) == nil)
+        cache.store(["authorized": true, "token": ["serializedToken": "never-cached"]], scope, "t", now: now)
+        #expect(cache.lookup(scope, "t", now: now).map { String(decoding: $0, as: UTF8.self).containsBytes("never-cached") } == false)
+        // A permit is written out on its first use, as the decision it was, and the same thereafter.
+        cache.store(["resource": "p", "authorized": true, "source": "mvpd\"q"], scope, "p", now: now)
+        let first = cache.lookup(scope, "p", now: now)
+        #expect(first.map { String(decoding: $0, as: UTF8.self) } == #"{"resource":"p","authorized":true,"source":"mvpd\"q"}"#)
+        #expect(cache.lookup(scope, "p", now: now) == first)
+        cache.removeAll(device: "d", mvpd: "m")
+        #expect(cache.count == 0 && cache.lookup(scope, "p", now: now) == nil)
     }
 }

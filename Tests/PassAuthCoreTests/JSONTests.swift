@@ -25,6 +25,25 @@ import Testing
         #expect(value.removing("a").serialized() == #"{"b":2}"#)
     }
 
+    /// The compact writer of raw values says what jansson's json_dumps says (as JSON: jansson writes
+    /// some escapes differently), in the same member order, and can leave out one top-level member.
+    @Test(arguments: [
+        #"{"resource":"REF30","authorized":true,"notAfter":1796045596223,"n":-9223372036854775808,"z":0}"#,
+        #"{"q":"a\"b\\c\n\u0001/é😀","nested":{"a":[1,-2,2.5,1e300,null,false,[],{}]},"":""}"#,
+        #"[0,9,10,99,100,9223372036854775807,"x"]"#,
+    ])
+    func compactTextMatchesJansson(_ text: String) throws {
+        let document = try JSONDocument.parse(Array(text.utf8))
+        let ours = document.withRoot { $0.compactText() }
+        #expect(try JSON.parse(ours) == JSON.parse(text))
+        #expect(try JSON.parse(ours).serialized() == JSON.parse(document.serialized()).serialized())
+    }
+
+    @Test func compactTextOmitsOneTopLevelMember() throws {
+        let document = try JSONDocument.parse(Array(#"{"a":1,"token":{"serializedToken":"s"},"b":{"token":2}}"#.utf8))
+        #expect(String(decoding: document.withRoot { $0.compactText(omitting: "token") }, as: UTF8.self) == #"{"a":1,"b":{"token":2}}"#)
+    }
+
     @Test func integralRealsReadAsIntegers() throws {
         #expect(try JSON.parse("[1.0e3]").arrayValue?.first?.int64Value == 1000)
         #expect(try JSON.parse("1000.0", allowFragment: true).int64Value == 1000)

@@ -321,8 +321,8 @@ import Testing
         let permit: JSON = ["authorized": true, "resource": "r"]
         let now = Clock.nowMs()
         for cache in [cacheA, cacheB] {
-            cache.storePermit(permit, for: .init(device: "d1", mvpd: "Cablevision", resource: "r"), now: now)
-            cache.storePermit(permit, for: .init(device: "d2", mvpd: "Cablevision", resource: "r"), now: now)
+            cache.store(permit, .init(device: "d1", mvpd: "Cablevision"), "r", now: now)
+            cache.store(permit, .init(device: "d2", mvpd: "Cablevision"), "r", now: now)
         }
         _ = try b.redis.command(["PING"], timeoutMs: 2000)  // b's first use: its subscriber starts (a's: below)
         let deadline = Clock.monotonicMs() + 5000
@@ -331,7 +331,7 @@ import Testing
         a.publish("logout", device: "d1", mvpd: "Cablevision")
         while cacheB.count != 1 && Clock.monotonicMs() < deadline { usleep(5000) }
         #expect(cacheB.count == 1)
-        #expect(cacheB.lookup(.init(device: "d2", mvpd: "Cablevision", resource: "r"), now: now) != nil)
+        #expect(cacheB.lookup(.init(device: "d2", mvpd: "Cablevision"), "r", now: now) != nil)
         #expect(cacheA.count == 2)  // a's own message is not applied to a (its caller already cleared it)
     }
 

@@ -32,10 +32,10 @@ import Testing
         #expect(keys.count == 4)
         #expect(!a.decisionKey.contains("user-a"))
         let cache = DecisionCache()
-        cache.storePermit(["authorized": true], for: .init(device: a.decisionKey, mvpd: "m", resource: "r"), now: Clock.nowMs())
-        cache.storePermit(["authorized": true], for: .init(device: plain.decisionKey, mvpd: "m", resource: "r"), now: Clock.nowMs())
-        #expect(cache.lookup(.init(device: b.decisionKey, mvpd: "m", resource: "r"), now: Clock.nowMs()) == nil)
-        #expect(cache.lookup(.init(device: other.decisionKey, mvpd: "m", resource: "r"), now: Clock.nowMs()) == nil)
+        cache.store(["authorized": true], .init(device: a.decisionKey, mvpd: "m"), "r", now: Clock.nowMs())
+        cache.store(["authorized": true], .init(device: plain.decisionKey, mvpd: "m"), "r", now: Clock.nowMs())
+        #expect(cache.lookup(.init(device: b.decisionKey, mvpd: "m"), "r", now: Clock.nowMs()) == nil)
+        #expect(cache.lookup(.init(device: other.decisionKey, mvpd: "m"), "r", now: Clock.nowMs()) == nil)
         cache.removeAll(device: "dev", mvpd: "m")  // logout forgets every identity of the device
         #expect(cache.count == 0)
     }

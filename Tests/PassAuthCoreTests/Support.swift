@@ -131,3 +131,13 @@ final class EmulatorProcess {
     }
 
 }
+
+extension DecisionCache {
+    /// Test shorthand: stores `decision` (a Swift value) for one resource.
+    func store(_ decision: JSON, _ scope: Scope, _ resource: String, now: Int64) {
+        storePermits([(JSONDocument(decision).node, resource)], in: scope, now: now)
+    }
+
+    /// Test shorthand: the cached text of one resource.
+    func lookup(_ scope: Scope, _ resource: String, now: Int64) -> [UInt8]? { lookup(scope, [resource], now: now)[0] }
+}

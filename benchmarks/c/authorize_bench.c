@@ -1,6 +1,7 @@
 /*
  * authorize_bench — one authorize call, repeated, either through libpassauth or through the raw floor
- * (libcurl with one reused easy handle + jansson). Driven by benchmarks/c_authorize.py and friends.
+ * (libcurl with one reused easy handle + jansson), against the emulator. Driven by benchmarks/connections.py
+ * and api_calls.py (common.py); the authorize figures are benchmarks/traffic.py's (c/traffic_bench.c).
  *
  *   authorize_bench passauth CONFIG_JSON MVPD RESOURCES_JSON CALLS
  *   authorize_bench raw URL HEADERS_FILE BODY CALLS [CA_FILE]

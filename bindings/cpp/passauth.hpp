@@ -288,7 +288,7 @@ inline std::optional<std::string> string_field(const std::string &json, const st
 // passauth_register: identifiers and lifetimes, never a secret.
 struct Registration {
     std::string client_id;
-    std::optional<long long> client_id_issued_at;  // as DCR sends it: seconds since the epoch (RFC 7591)
+    std::optional<long long> client_id_issued_at;  // ms since the epoch (DCR sends seconds: converted)
     long long access_token_expires_at = 0;          // ms since the epoch
     bool registered = false;                        // a registration happened now
     bool token_fetched = false;                     // a token was fetched now

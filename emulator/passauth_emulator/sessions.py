@@ -161,26 +161,40 @@ def version(text: Any) -> Dict[str, Any]:
     return {"major": parts[0], "minor": parts[1], "patch": parts[2], "profile": ""}
 
 
+def known(**members: Any) -> Dict[str, Any]:
+    """The members with a value (None: left out)."""
+    return {name: value for name, value in members.items() if value is not None}
+
+
 def device_description(info: Dict[str, Any], request: Request) -> Dict[str, Any]:
     """The "device" object of the retrieve-session sample, filled from the
-    creating request's X-Device-Info."""
+    creating request's X-Device-Info.
+
+    What the page's sample (rest-api-v2-sessions-apis-retrieve-authentication-
+    session-information-using-code.md) shows as null when unknown stays null:
+    model, hardware.name, display.vendor/version/diagonalSize, applicationId,
+    connection.type. Any other string member the header does not give is left
+    out, as Adobe's OpenAPI file types it a string (the sample has a value
+    there). A diagonal size is a string (the file), the header's is a number."""
     user_agent = info.get("userAgent") or request.header("user-agent")
+    diagonal = info.get("diagonalScreenSize")
     return {
         "type": info.get("primaryHardwareType", "Unknown"),
         "model": info.get("model"),
         "version": version(info.get("version")),
-        "hardware": {"name": info.get("model"), "vendor": info.get("vendor"),
+        "hardware": {"name": info.get("model"),
+                     **known(vendor=info.get("vendor")),
                      "version": version(info.get("version")),
-                     "manufacturer": info.get("manufacturer")},
-        "operatingSystem": {"name": info.get("osName"), "family": info.get("osFamily"),
-                            "vendor": info.get("osVendor"),
+                     **known(manufacturer=info.get("manufacturer"))},
+        "operatingSystem": {**known(name=info.get("osName"), family=info.get("osFamily"),
+                                    vendor=info.get("osVendor")),
                             "version": version(info.get("osVersion"))},
-        "browser": {"name": info.get("browserName"), "vendor": info.get("browserVendor"),
+        "browser": {**known(name=info.get("browserName"), vendor=info.get("browserVendor")),
                     "version": version(info.get("browserVersion")),
-                    "userAgent": user_agent, "originalUserAgent": user_agent},
+                    **known(userAgent=user_agent, originalUserAgent=user_agent)},
         "display": {"width": info.get("displayWidth", 0), "height": info.get("displayHeight", 0),
                     "ppi": info.get("displayPpi", 0), "name": "DISPLAY", "vendor": None,
-                    "version": None, "diagonalSize": info.get("diagonalScreenSize")},
+                    "version": None, "diagonalSize": None if diagonal is None else str(diagonal)},
         "applicationId": info.get("applicationId"),
         "connection": {"ipAddress": info.get("connectionIp", request.client_ip),
                        "port": str(info.get("connectionPort", "")),

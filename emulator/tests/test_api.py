@@ -67,6 +67,23 @@ def test_retrieve_session(client):
         assert body["device"]["operatingSystem"]["name"] == "tvOS"
         assert body["device"]["operatingSystem"]["version"]["minor"] == 1
         assert isinstance(body["notAfter"], str)
+    # Nulls only where the page's sample has them; other strings the header did not give are left out
+    # (Adobe's OpenAPI file types them strings).
+    device_ = body["device"]
+    assert (device_["applicationId"], device_["display"]["vendor"], device_["display"]["version"],
+            device_["display"]["diagonalSize"], device_["connection"]["type"]) == (None,) * 5
+    assert "family" not in device_["operatingSystem"] and "vendor" not in device_["operatingSystem"]
+    assert "name" not in device_["browser"] and "vendor" not in device_["browser"]
+    assert "vendor" not in device_["hardware"] and "manufacturer" not in device_["hardware"]
+    assert isinstance(device_["connection"]["ipAddress"], str)
+    info = base64.b64encode(json.dumps({"model": "iPhone", "osName": "iOS", "osVersion": "17", "osFamily": "iOS",
+                                        "osVendor": "Apple", "browserName": "Safari", "browserVendor": "Apple",
+                                        "diagonalScreenSize": 6.1, "connectionType": "WiFi"}).encode()).decode()
+    code = client.api("POST", "/api/v2/REF30/sessions", {"X-Device-Info": info}, "domainName=adobe.com").json()["code"]
+    device_ = client.api("GET", f"/api/v2/REF30/sessions/{code}", device_id=None).json()["device"]
+    assert (device_["operatingSystem"]["family"], device_["operatingSystem"]["vendor"]) == ("iOS", "Apple")
+    assert (device_["browser"]["name"], device_["browser"]["vendor"]) == ("Safari", "Apple")
+    assert (device_["display"]["diagonalSize"], device_["connection"]["type"]) == ("6.1", "WiFi")
 
 
 def test_session_code_errors(client, emu):

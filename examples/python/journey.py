@@ -9,12 +9,23 @@ log lines (every exchange) go to stderr through the logging module.
 
 import logging
 import sys
+from typing import List
 
 import passauth
 
 SOFTWARE_STATEMENT = "eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6ImRlbW8ifQ.c2lnbmF0dXJl"
 DEVICE = passauth.Device(id="python-demo-device",
-                         info={"primaryHardwareType": "Desktop", "model": "Demo", "vendor": "passauth", "osName": "Linux"})
+                         info={"primaryHardwareType": "Desktop", "model": "Demo", "version": "1.0", "vendor": "passauth",
+                               "osName": "Linux", "osVersion": "6.1", "connectionType": "LAN"})
+
+
+def print_beside(qr: passauth.QRCode, text: List[str]) -> None:
+    """The QR code as terminal text (half blocks, two module rows a line) with `text` beside its middle."""
+    lines = qr.to_text().split("\n")
+    first = len(lines) // 2 - len(text) // 2
+    for number, line in enumerate(lines):
+        beside = text[number - first] if 0 <= number - first < len(text) else ""
+        print(f"  {line}   {beside}".rstrip())
 
 
 def log_in(client: passauth.Client, mvpd: passauth.Mvpd) -> passauth.Profile:
@@ -24,8 +35,10 @@ def log_in(client: passauth.Client, mvpd: passauth.Mvpd) -> passauth.Profile:
         if profile is None:
             raise SystemExit(f"[python] unexpected session: {session}")
         return profile
-    print(f"[python] code: {session.code}  (open {session.url} to log in, or scan:)", flush=True)
-    print(passauth.qr_code(client.authenticate_url(session.code)), flush=True)
+    url = client.authenticate_url(session.code)
+    print(f"[python] open {url} on a phone or computer to log in", flush=True)
+    print_beside(passauth.qr_code(url), [f"code: {session.code}", "scan it, or open the URL above"])
+    sys.stdout.flush()
     with client.poll(session.code, not_after_ms=session.not_after_ms) as poll:
         while True:
             try:

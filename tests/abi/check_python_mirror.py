@@ -11,7 +11,7 @@ against each other:
 
 The C -> ctypes mapping (pointers written POINTER(...)):
   void (result)            None              int / unsigned int       c_int / c_uint
-  long long / unsigned …   c_longlong / …    size_t                   c_size_t
+  long long / unsigned …   c_longlong / …    size_t / double          c_size_t / c_double
   const char *             c_char_p          char ** / void **        POINTER(c_void_p)  (the address is freed)
   void *                   c_void_p          T * (T a scalar)         POINTER(T's ctypes type)
   passauth_x * (struct)    POINTER(PassauthX), one POINTER per '*'
@@ -137,6 +137,7 @@ def parse_header(path: str) -> Header:
 _SCALARS = {
     "int": ctypes.c_int, "unsigned int": ctypes.c_uint, "long": ctypes.c_long, "unsigned long": ctypes.c_ulong,
     "long long": ctypes.c_longlong, "unsigned long long": ctypes.c_ulonglong, "size_t": ctypes.c_size_t,
+    "double": ctypes.c_double,
 }
 
 

@@ -66,9 +66,25 @@ doctored_mirror_is_caught() {
     expect_caught "passauth_poll_wait: argument 2 'int' should be c_int, _native has c_char_p" \
         --header "$header" --package "$scratch/package"
 }
+# The header is the reference: every declared function's comment names its errors and its thread-safety
+# (check_header_docs.py), and a comment that loses its "Errors:" line is caught.
+header_docs_complete() { python3 "$here/check_header_docs.py" --header "$header" >&2; }
+doctored_header_docs_are_caught() {
+    sed 's/^ \* Errors: PASSAUTH_E_INVALID_ARGUMENT (NULL, empty, or too long/ * PASSAUTH_E_INVALID_ARGUMENT (NULL, empty, or too long/' \
+        "$header" >"$scratch/docs.h"
+    local out
+    ! cmp -s "$header" "$scratch/docs.h" || { echo "the doctoring sed matched nothing" >&2; return 1; }
+    if out=$(python3 "$here/check_header_docs.py" --header "$scratch/docs.h" 2>&1); then echo "not caught" >&2; return 1; fi
+    grep -qF "passauth_qr_code: its comment has no 'Errors:' line" <<<"$out" || { echo "$out" >&2; return 1; }
+}
+
+# The standard library's regex engine (pulled in by String.contains(String) and friends) is more than a
+# megabyte the library does not need: the core searches bytes (Strings.swift).
+no_regex_engine() { ! nm "$lib" | grep -q '_StringProcessing\|_RegexParser'; }
 
 check no_swift_runtime_dependency no_swift_runtime
 check no_hiredis_dependency no_hiredis_dependency
+check no_swift_regex_engine_linked_in no_regex_engine
 check soname_is_libpassauth.so.0 soname
 check exports_only_passauth_symbols only_passauth
 check exports_match_the_header matches_header
@@ -78,5 +94,7 @@ check library_reports_VERSION library_reports_VERSION
 check header_exports_and_python_mirror_agree mirror_agrees
 check a_doctored_header_is_caught doctored_header_is_caught
 check a_doctored_python_mirror_is_caught doctored_mirror_is_caught
+check header_comments_name_errors_and_threads header_docs_complete
+check a_doctored_header_comment_is_caught doctored_header_docs_are_caught
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -365,6 +365,32 @@ static void test_json_getters_on_real_results(void) {
     CHECK_STATUS(passauth_json_get_int64("{\"x\":1.5}", "/x", &number), PASSAUTH_E_INVALID_ARGUMENT);
     CHECK(same(text, "untouched") && number == 7);
 
+    /* numbers with a fraction, and the names of an object's members (a profiles result's MVPDs) */
+    double real = 0;
+    CHECK_STATUS(passauth_json_get_double("{\"x\":1.5,\"y\":-3}", "/x", &real), PASSAUTH_OK);
+    CHECK(real == 1.5);
+    CHECK_STATUS(passauth_json_get_double("{\"x\":1.5,\"y\":-3}", "/y", &real), PASSAUTH_OK);
+    CHECK(real == -3.0);
+    CHECK_STATUS(passauth_json_get_double(decisions, "/decisions/0/resource", &real), PASSAUTH_E_INVALID_ARGUMENT);
+    CHECK(real == -3.0 && strstr(passauth_error_last()->message, "string") != NULL);
+    size_t members = 0;
+    CHECK_STATUS(passauth_json_count(profiles, "/profiles", &members), PASSAUTH_OK);
+    CHECK(members >= 1);
+    int saw_cablevision = 0;
+    for (size_t i = 0; i < members; i++) {
+        char *name = NULL;
+        CHECK_STATUS(passauth_json_get_key(profiles, "/profiles", i, &name), PASSAUTH_OK);
+        if (name && same(name, "Cablevision")) saw_cablevision = 1;
+        passauth_free(name);
+    }
+    CHECK(saw_cablevision);
+    char *name = (char *)"untouched";
+    CHECK_STATUS(passauth_json_get_key(profiles, "/profiles", members, &name), PASSAUTH_E_NOT_FOUND);
+    CHECK_STATUS(passauth_json_get_key(decisions, "/decisions", 0, &name), PASSAUTH_E_INVALID_ARGUMENT);
+    CHECK_STATUS(passauth_json_get_key("{\"a\":1,\"b\":2}", "", 1, &name), PASSAUTH_OK);
+    CHECK(same(name, "b"));
+    passauth_free(name);
+
     /* malformed pointers and documents, NULLs */
     CHECK_STATUS(passauth_json_get_string(profiles, "profiles", &text), PASSAUTH_E_INVALID_ARGUMENT);
     CHECK(same(passauth_error_last()->key, "pointer"));

@@ -148,3 +148,34 @@ def test_command_help_is_short_and_own_options_first(run, command):
     assert "--software-statement" in global_part and "--software-statement" not in own
     assert "software statement from the TVE Dashboard" not in text  # global descriptions stay out
     assert run("help", command).stdout == text
+
+
+def test_import_state_of_a_0_1_file(run, env, tmp_path):
+    """A passauth 0.1 file is refused with the command that imports it; the command imports it once."""
+    store = tmp_path / "store"
+    store.mkdir()
+    legacy = store / "REF30.json"
+    legacy.write_text(json.dumps({
+        "format": 1,
+        "client": {"clientId": "old-client", "clientSecret": "old-secret-123", "softwareStatement": "fnv1a64:0"},
+        "accessToken": {"value": "old-token-123", "obtainedAt": 1, "expiresAt": 99999999999999},
+        "profiles": {env["PASSAUTH_DEVICE_ID"]: {"Cablevision": {"type": "regular", "notAfter": 99999999999999}}},
+    }))
+    refused = run("register")
+    assert refused.returncode == 7, refused.stderr
+    assert f"passauth import-state {legacy}" in refused.stderr
+    assert "old-secret-123" not in refused.stderr and "old-token-123" not in refused.stderr
+
+    assert run("import-state").returncode == 2  # the file is required
+    imported = run("import-state", str(legacy), "--json")
+    assert imported.returncode == 0, imported.stderr
+    result = json.loads(imported.stdout)
+    assert result["clientId"] == "old-client" and result["devices"] == 1
+    assert result["renamedTo"] == f"{legacy}.imported"
+    assert not legacy.exists() and (store / "REF30.json.imported").exists()
+
+    status = json.loads(run("status", "--json").stdout)
+    assert status["registration"]["clientId"] == "old-client"
+    assert [p["mvpd"] for p in status["profiles"]] == ["Cablevision"]
+    again = run("import-state", str(store / "REF30.json.imported"))
+    assert again.returncode == 7 and "already exists" in again.stderr

@@ -18,7 +18,7 @@ for extra in (ROOT / "bindings" / "python", ROOT / "emulator", Path(__file__).re
 if "PASSAUTH_LIBRARY" not in os.environ and (ROOT / "build" / "lib" / "libpassauth.so.0").exists():
     os.environ["PASSAUTH_LIBRARY"] = str(ROOT / "build" / "lib" / "libpassauth.so.0")
 
-from contract import Contract  # noqa: E402
+from contract import Contract, contract_specs  # noqa: E402
 from passauth_emulator import Emulator  # noqa: E402
 
 # The DCR "Retrieve client credentials" sample's software statement.
@@ -46,7 +46,14 @@ def pfs(provider: str = "Cablevision") -> Dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def contract() -> Contract:
+    """The files with the documented exceptions: the library's requests, and what is fed to it."""
     return Contract()
+
+
+@pytest.fixture(scope="session")
+def answer_contract() -> Contract:
+    """The same, plus the pages-over-files points (contract.PAGES_OVER_FILES): the emulator's answers only."""
+    return Contract(contract_specs(answers=True))
 
 
 @pytest.fixture(scope="module")

@@ -160,17 +160,181 @@ EXCEPTIONS: Tuple[Exception_, ...] = (
 )
 
 
+# --- pages over files, found by this test (the emulator's answers only) --------------------------------
+
+# Points where the emulator's answers follow a sample of a reference page and the file types the member
+# otherwise, found by the emulator-answer check (test_openapi_requests.py). Not in the shared README's
+# table: they are listed in openapi/README.md ("Pages over files, found by this test") with the page and
+# the sample's line. They patch the copy of the files that checks the emulator's answers
+# (`contract_specs(answers=True)`), never the one that checks the library's requests, and each patch
+# first asserts that the file still says what the point is about. test_each_page_over_file_point_is_needed
+# shows that the journey's answers diverge without any one of them.
+
+def _component(specs: Dict[str, Json], file: str, name: str) -> Json:
+    return specs[file]["components"]["schemas"][name]
+
+
+def _alternative(file: str, schema: str, member: str, expected: Json, alternative: Json) -> Callable[[Dict[str, Json]], None]:
+    """The member is the file's schema (`expected`, asserted) or `alternative` (anyOf; a second point on
+    the same member adds to the list)."""
+    def apply(specs: Dict[str, Json]) -> None:
+        properties = _component(specs, file, schema)["properties"]
+        current = properties[member]
+        original = current["anyOf"][0] if set(current) == {"anyOf"} else current
+        assert original == expected, f"{schema}.{member} is now {original!r}: update the pages-over-files list"
+        properties[member] = {"anyOf": (current["anyOf"] if set(current) == {"anyOf"} else [current]) + [alternative]}
+    return apply
+
+
+def _nullable(file: str, schema: str, member: str, expected: Json) -> Callable[[Dict[str, Json]], None]:
+    """The member is the file's schema (`expected`, asserted) or null (a $ref is inlined to carry
+    `nullable`, OpenAPI 3.0 ignores siblings of a $ref)."""
+    def apply(specs: Dict[str, Json]) -> None:
+        properties = _component(specs, file, schema)["properties"]
+        assert properties[member] == expected, f"{schema}.{member} is now {properties[member]!r}: update the list"
+        target = copy.deepcopy(expected)
+        if "$ref" in target:
+            target = copy.deepcopy(_component(specs, file, target["$ref"].rsplit("/", 1)[-1]))
+        properties[member] = {**target, "nullable": True}
+    return apply
+
+
+def _dcr_400_error(operation_id: str, codes: Tuple[str, ...]) -> Callable[[Dict[str, Json]], None]:
+    """A 400 whose body is the page's JSON object {"error": <one of the page's codes>} (the file: no
+    content)."""
+    def apply(specs: Dict[str, Json]) -> None:
+        response = operation_by_id(specs["dcr"], operation_id)["responses"]["400"]
+        assert response.get("content") == {}, f"{operation_id} 400 now has {response.get('content')!r}: update the list"
+        response["content"] = {"application/json": {"schema": {
+            "type": "object", "required": ["error"],
+            "properties": {"error": {"type": "string", "enum": list(codes)}}}}}
+    return apply
+
+
+@dataclass(frozen=True)
+class PagePoint:
+    id: str
+    target: Tuple[str, str]  # (file, component schema or operationId) the patch changes
+    page: str  # under rest-apis/ of the reference pages
+    sample: str  # what the page's sample shows
+    apply: Callable[[Dict[str, Json]], None]
+
+
+PROFILE_PAGE = "rest-api-v2/apis/profiles-apis/rest-api-v2-profiles-apis-retrieve-profile-for-specific-mvpd.md"
+SESSION_PAGE = ("rest-api-v2/apis/sessions-apis/"
+                "rest-api-v2-sessions-apis-retrieve-authentication-session-information-using-code.md")
+TOKEN_PAGE = "rest-api-dcr/apis/dynamic-client-registration-apis-retrieve-access-token.md"
+REGISTER_PAGE = "rest-api-dcr/apis/dynamic-client-registration-apis-retrieve-client-credentials.md"
+EMPTY_OBJECT = {"type": "object", "properties": {}}
+STRING = {"type": "string"}
+
+PAGES_OVER_FILES: Tuple[PagePoint, ...] = (
+    PagePoint("attribute-value-string", ("rest", "UserMetadataResponse"), PROFILE_PAGE,
+              '"userID": {"value": "BASE64_value_userId", "state": "plain"}',
+              _alternative("rest", "UserMetadataResponse", "value", EMPTY_OBJECT, STRING)),
+    PagePoint("attribute-value-number", ("rest", "UserMetadataResponse"), PROFILE_PAGE,
+              '"expiration_date": {"value": 1697718710206, "state": "plain"} (TempPass)',
+              _alternative("rest", "UserMetadataResponse", "value", EMPTY_OBJECT, {"type": "number"})),
+    PagePoint("device-application-id-null", ("rest", "Device"), SESSION_PAGE, '"applicationId": null',
+              _nullable("rest", "Device", "applicationId", STRING)),
+    PagePoint("display-vendor-null", ("rest", "Display"), SESSION_PAGE, '"display": {..., "vendor": null}',
+              _nullable("rest", "Display", "vendor", STRING)),
+    PagePoint("display-version-null", ("rest", "Display"), SESSION_PAGE, '"display": {..., "version": null}',
+              _nullable("rest", "Display", "version", {"$ref": "#/components/schemas/Version"})),
+    PagePoint("display-diagonal-size-null", ("rest", "Display"), SESSION_PAGE,
+              '"display": {..., "diagonalSize": null}', _nullable("rest", "Display", "diagonalSize", STRING)),
+    PagePoint("connection-ip-address-string", ("rest", "Connection"), SESSION_PAGE,
+              '"connection": {"ipAddress": "...", "port": "55161", ...}',
+              _alternative("rest", "Connection", "ipAddress", {"$ref": "#/components/schemas/InetAddress"}, STRING)),
+    PagePoint("token-400-error", ("dcr", "generateAccessTokenUsingPOST"), TOKEN_PAGE,
+              'HTTP/1.1 400 Bad Request, Content-Type: application/json;charset=UTF-8, { "error": "invalid_request" }',
+              _dcr_400_error("generateAccessTokenUsingPOST",
+                             ("invalid_request", "invalid_client", "unauthorized_client", "unsupported_grant_type"))),
+    PagePoint("register-400-error", ("dcr", "processSoftwareStatementUsingPOST"), REGISTER_PAGE,
+              'HTTP/1.1 400 Bad Request, Content-Type: application/json;charset=UTF-8, { "error": "invalid_request" }',
+              _dcr_400_error("processSoftwareStatementUsingPOST",
+                             ("invalid_request", "invalid_redirect_uri", "invalid_software_statement",
+                              "unapproved_software_statement"))),
+)
+
+
+# --- what the library needs beyond the schemas -------------------------------------------------------
+
+# Members the files leave optional (or type as any string) that the library needs, so it refuses an
+# answer without them (PASSAUTH_E_PROTOCOL): openapi/README.md, "What the library needs beyond the
+# schemas". The response test (test_openapi_responses.py) takes a refusal of a schema-valid answer as
+# expected only when the library's error names one of these members and the answer, with those members
+# as the page has them, is accepted; and it fails when a member of the list no longer causes a refusal.
+
+@dataclass(frozen=True)
+class Need:
+    id: str
+    kind: str  # "present": the member must be there; "milliseconds": a string of digits (a number of ms)
+    members: Tuple[Tuple[str, str], ...]  # (schema path, regular expression of the library's error naming it)
+    reason: str
+    page: str  # under rest-apis/ of the reference pages
+
+
+def _schema(name: str, member: str) -> str:
+    return f"#/components/schemas/{name}/properties/{member}"
+
+
+LIBRARY_NEEDS: Tuple[Need, ...] = (
+    Need("decisions", "present", ((_schema("DecisionsResponse", "decisions"), r'"decisions"'),),
+         "a decision per requested resource: the result is one decision per resource, in order",
+         "rest-api-v2/apis/decisions-apis/rest-api-v2-decisions-apis-retrieve-authorization-decisions-using-specific-mvpd.md"),
+    Need("mvpd-id", "present", ((_schema("MvpdType", "id"), r'"id"'),),
+         "an MVPD is selected by its id (sessions, profiles, decisions, logout take it)",
+         "rest-api-v2/apis/configuration-apis/"
+         "rest-api-v2-configuration-apis-retrieve-configuration-for-specific-service-provider.md"),
+    Need("client-credentials", "present", ((_schema("ClientApplication", "client_id"), r"\bclient_id\b"),
+                                           (_schema("ClientApplication", "client_secret"), r"\bclient_secret\b")),
+         "a registration without them is unusable: they are the token request's credentials",
+         "rest-api-dcr/apis/dynamic-client-registration-apis-retrieve-client-credentials.md"),
+    Need("access-token", "present",
+         ((_schema("ClientRegistrationAccessTokenResponse", "access_token"), r"\baccess_token\b"),
+          (_schema("ClientRegistrationAccessTokenResponse", "expires_in"), r"\bexpires_in\b")),
+         "a token without them is unusable: the bearer of every call, and when to renew it",
+         "rest-api-dcr/apis/dynamic-client-registration-apis-retrieve-access-token.md"),
+    Need("session-timestamps", "milliseconds",
+         tuple((_schema(name, member), rf'"{member}" is .*not a number of milliseconds')
+               for name in ("SessionResponse", "SessionStatusResponse") for member in ("notBefore", "notAfter")),
+         "the code's validity window, in milliseconds as the pages describe it (the files: any string)",
+         "rest-api-v2/apis/sessions-apis/rest-api-v2-sessions-apis-create-authentication-session.md"),
+)
+
+
+def readme_rows(heading: str) -> Dict[str, str]:
+    """The table rows of a section ("## heading") of openapi/README.md, by the id of their first cell
+    (in backticks): the lists above are kept in step with it."""
+    text = (SPEC_DIR / "README.md").read_text()
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    rows = {}
+    for line in text[start:end if end != -1 else None].splitlines():
+        found = re.match(r"\| `([a-z0-9-]+)` \|", line)
+        if found:
+            rows[found.group(1)] = line
+    return rows
+
+
 def raw_specs() -> Dict[str, Json]:
     """The two files as vendored."""
     return {name: json.loads((SPEC_DIR / file).read_text()) for name, file in FILES.items()}
 
 
-def contract_specs(skip: Iterable[str] = ()) -> Dict[str, Json]:
-    """The two files with the documented exceptions applied (but those named in `skip`)."""
+def contract_specs(skip: Iterable[str] = (), answers: bool = False) -> Dict[str, Json]:
+    """The two files with the documented exceptions applied (but those named in `skip`); with `answers`,
+    also the pages-over-files points (but those named in `skip`), for checking the emulator's answers."""
+    skip = set(skip)
     specs = raw_specs()
     for exception in EXCEPTIONS:
         if exception.id not in skip:
             exception.apply(specs)
+    if answers:
+        for point in PAGES_OVER_FILES:
+            if point.id not in skip:
+                point.apply(specs)
     return specs
 
 

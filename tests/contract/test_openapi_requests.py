@@ -7,7 +7,9 @@ with openapi-core's request validator, built from the files with the documented 
 member the operation does not declare). The test fails with the list of every divergence.
 
 The same journey's answers from the emulator (our reading of Adobe, captured in-process) are checked
-against the files' response schemas by openapi-core's response validator.
+against the files' response schemas by openapi-core's response validator, with the pages-over-files
+points (contract.PAGES_OVER_FILES) on top of the documented exceptions: those apply to the emulator's
+answers only, never to the library's requests.
 
 The unit tests at the end feed doctored requests to the same checker: it must catch each of them.
 """
@@ -18,11 +20,12 @@ import base64
 import copy
 import json
 from collections import Counter
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 import pytest
 from conftest import INFO, SOFTWARE_STATEMENT, jwt, pfs
-from contract import BASES, Contract, Divergence, LoggedRequest, _OpenAPIRequest, contract_specs, report
+from contract import (BASES, EXCEPTIONS, PAGES_OVER_FILES, Contract, Divergence, LoggedRequest,
+                      _OpenAPIRequest, contract_specs, operations, readme_rows, report)
 
 import passauth
 from openapi_core.testing import MockResponse
@@ -43,6 +46,8 @@ BARE = {"id": "contract-bare-device"}
 # The Roku platform identity (an alternative to subjectToken, so a device of its own).
 ROKU = {"id": "contract-roku-device", "info": INFO, "ip": "198.51.100.23", "port": 40000,
         "rokuConnectToken": "roku-opaque-token", "visitorId": "visitor-roku"}
+# A software statement the service does not approve (the emulator's config): its registration is refused.
+UNAPPROVED = SOFTWARE_STATEMENT.replace(".GHfL4", ".UnApp")
 # Partner SSO (Apple): a device with no platform SSO profile, so the service asks for the partner.
 APPLE = {"id": "contract-apple-device", "info": {**INFO, "osName": "tvOS", "osVendor": "Apple",
                                                  "primaryHardwareType": "SetTopBox", "model": "AppleTV"},
@@ -123,6 +128,14 @@ def run_journey(emu: Any, store: str) -> Dict[str, Any]:
         assert decision.source == "temppass" and decision.authorized
         # Logout of the full device.
         assert client.logout(MVPD, REDIRECT, device=FULL).actions
+    # A registration the service refuses (an unapproved software statement): a DCR 400.
+    emu.control("config", {"unapprovedSoftwareStatements": [UNAPPROVED]})
+    try:
+        with passauth.Client({**config, "softwareStatement": UNAPPROVED, "store": store + "-unapproved"}) as client:
+            with pytest.raises(passauth.RegistrationError, match="unapproved_software_statement"):
+                client.register()
+    finally:
+        emu.control("config", {"unapprovedSoftwareStatements": []})
     return produced
 
 
@@ -205,10 +218,9 @@ def answer_problems(contract: Contract, name: str, request: LoggedRequest, respo
     return list(dict.fromkeys(lines))  # the oas30 validator reports a null twice
 
 
-def test_every_answer_of_the_emulator_in_the_journey_conforms_to_the_openapi_files(journey, contract):
-    """The emulator's answers (our reading of Adobe) against the files' response schemas and statuses."""
+def answer_divergences(contract: Contract, answers: List[Dict[str, Any]]) -> List[Divergence]:
     divergences: List[Divergence] = []
-    for entry in journey["answers"]:
+    for entry in answers:
         request = LoggedRequest.from_log(entry)
         name = contract.file_of(request.path)
         if name is None or contract.operation(request.method, request.path) is None:
@@ -217,9 +229,71 @@ def test_every_answer_of_the_emulator_in_the_journey_conforms_to_the_openapi_fil
                                 content_type=entry["contentType"].lower())
         divergences += [Divergence(request.method, request.path, f"answer {entry['status']}: {line}")
                         for line in answer_problems(contract, name, request, response)]
+    return divergences
+
+
+def test_every_answer_of_the_emulator_in_the_journey_conforms_to_the_openapi_files(journey, answer_contract):
+    """The emulator's answers (our reading of Adobe) against the files' response schemas and statuses,
+    with the documented exceptions and the pages-over-files points."""
     assert journey["answers"], "no answer was captured"
-    assert not divergences, report(grouped(divergences, contract),
+    divergences = answer_divergences(answer_contract, journey["answers"])
+    assert not divergences, report(grouped(divergences, answer_contract),
                                    f"{len(journey['answers'])} answers of the emulator against Adobe's OpenAPI files")
+
+
+def test_each_page_over_file_point_is_needed(journey):
+    """Without any one of the pages-over-files points, the journey's answers diverge (with all of them
+    they do not, see above): none of them is listed for nothing."""
+    unneeded = [point.id for point in PAGES_OVER_FILES
+                if not answer_divergences(Contract(contract_specs(skip=[point.id], answers=True)), journey["answers"])]
+    assert not unneeded, f"pages-over-files points no answer of the journey needs (remove them from the list " \
+                         f"and openapi/README.md): {unneeded}"
+
+
+def test_the_readme_lists_the_exceptions_and_the_points(contract):
+    """openapi/README.md and contract.py list the same documented exceptions and pages-over-files points,
+    and the README names each point's page."""
+    assert set(readme_rows("Documented exceptions")) == {e.id for e in EXCEPTIONS}
+    points = readme_rows("Pages over files, found by this test")
+    assert list(points) == [p.id for p in PAGES_OVER_FILES]
+    section = "\n".join(points.values())
+    for point in PAGES_OVER_FILES:
+        assert f"`{point.page}`" in section, point.id
+
+
+def _referenced(spec: Dict[str, Any], node: Any, seen: Set[str]) -> Set[str]:
+    """The component schemas a part of a file refers to, transitively."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[-1]
+            if name not in seen:
+                seen.add(name)
+                _referenced(spec, spec["components"]["schemas"][name], seen)
+        for value in node.values():
+            _referenced(spec, value, seen)
+    elif isinstance(node, list):
+        for value in node:
+            _referenced(spec, value, seen)
+    return seen
+
+
+def test_pages_over_files_points_never_apply_to_the_library_s_requests(contract, answer_contract):
+    """The request check's files have none of the points, and no point patches what a request carries
+    (a schema a request body or parameter refers to)."""
+    assert contract.specs == contract_specs() != answer_contract.specs
+    for point in PAGES_OVER_FILES:
+        file, target = point.target
+        spec = contract.specs[file]
+        in_requests: Set[str] = set()
+        for _, _, operation in operations(spec):
+            _referenced(spec, {"parameters": operation.get("parameters", []),
+                               "requestBody": operation.get("requestBody", {})}, in_requests)
+        assert target not in in_requests, (point.id, target)
+        if target in spec["components"]["schemas"]:
+            assert answer_contract.specs[file]["components"]["schemas"][target] != spec["components"]["schemas"][target]
+        else:
+            assert any(op.get("operationId") == target for _, _, op in operations(spec)), point.id
 
 
 def test_each_exception_is_needed(journey):

@@ -4,15 +4,26 @@ For each operation and 2xx status with a JSON schema, instances are generated (c
 "all" properties, only the "required" ones, or every "containers" member with only required scalars;
 plus a few named variants), checked against the file with openapi-core's response validator, served
 to the library by the emulator (fault kind `canned`), and the matching binding call must succeed and
-hand back every field it was given. When the library refuses a schema-valid answer, the test works
-out which optional members it needs (removing them one by one from the "all" instance while the
-library accepts it) and names their schema paths: those are divergences for the lead to decide on.
+hand back every field it was given (it may add an empty object or array for an optional member the
+answer left out, nothing else).
+
+A refusal of a schema-valid answer is expected only when it is one of "What the library needs beyond
+the schemas" (openapi/README.md, contract.LIBRARY_NEEDS): the library's error (PASSAUTH_E_PROTOCOL)
+names a member of that list the answer lacks (or has in another form), and the answer with those
+members as the page has them is accepted. Any other refusal is a divergence, for which the test works
+out which optional members the library needs (removing them one by one from the "all" instance while
+the library accepts it) and names their schema paths. A member of the list that no longer causes a
+refusal fails the test too.
+
+A code's profiles answer without a profile means the user has not logged in yet: polling it goes on
+until the code expires (case "profiles.code (poll)").
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -21,7 +32,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 from conftest import SOFTWARE_STATEMENT, pfs
-from contract import Contract, Generator, leaves, lookup
+from contract import LIBRARY_NEEDS, Contract, Generator, Need, leaves, lookup, readme_rows
 from openapi_core.testing import MockRequest, MockResponse
 
 import passauth
@@ -86,9 +97,10 @@ class Harness:
         """A client with a store of its own (it registers again)."""
         return passauth.Client({**self.config, "store": tempfile.mkdtemp(dir=self.stores)})
 
-    def serve(self, endpoint: str, status: int, body: Any) -> None:
+    def serve(self, endpoint: str, status: int, body: Any, count: int = 1) -> None:
         self.emu.control("faults", method="DELETE")
-        self.emu.control("faults", {"faults": [{"kind": "canned", "endpoint": endpoint, "status": status, "body": body}]})
+        self.emu.control("faults", {"faults": [{"kind": "canned", "endpoint": endpoint, "status": status, "body": body,
+                                                "count": count}]})
 
     def consumed(self) -> bool:
         return not self.emu.control("faults")["faults"]
@@ -114,8 +126,27 @@ def _decisions(method: str) -> Callable[[Harness, Any, Dict[str, Any]], Any]:
 
 
 def _poll(h: Harness, instance: Any, hints: Dict[str, Any]) -> Any:
-    with h.client.poll(CODE, timeout=20) as poll:
-        return _raw_profiles(poll.wait(timeout=25))
+    """A profile ends the poll with it. An answer without a profile means the user has not logged in
+    yet: the poll must go on (every request gets the same answer) until the code expires or the poll's
+    own timeout, and hand back nothing. The code's notAfter is 7 s away: the first request leaves within
+    one interval (3 s), so a poll that goes on makes a second one before it."""
+    if isinstance(instance, dict) and instance.get("profiles"):
+        with h.client.poll(CODE, timeout=20) as poll:
+            return _raw_profiles(poll.wait(timeout=25))
+    h.serve("profiles.code", 200, instance, count=100)
+    before = len(h.requests("profiles.code"))
+    try:
+        with h.client.poll(CODE, interval=3, timeout=20, not_after_ms=int(time.time() * 1000) + 7000) as poll:
+            found = poll.wait(timeout=25)
+    except (passauth.ExpiredError, passauth.TimedOutError):
+        pass
+    else:
+        raise Refused(f"the poll ended with {found!r} on answers without a profile")
+    polled = [r for r in h.requests("profiles.code")[before:] if r["path"].endswith("/" + CODE)]
+    if len(polled) < 2:
+        raise Refused(f"the poll stopped after {len(polled)} request(s) on an answer without a profile")
+    h.emu.control("faults", method="DELETE")  # the answers left for requests the poll did not make
+    return {}
 
 
 def _register(h: Harness, instance: Any, hints: Dict[str, Any]) -> Any:
@@ -127,8 +158,9 @@ def _register(h: Harness, instance: Any, hints: Dict[str, Any]) -> Any:
     (sent,) = h.requests("token")[-1:]
     form = dict(parse_qsl(sent["body"]))
     handed = {"client_id": registration.client_id}
-    if registration.client_id_issued_at is not None:
-        handed["client_id_issued_at"] = registration.client_id_issued_at
+    if registration.client_id_issued_at_ms is not None:
+        # RFC 7591 seconds; handed back in ms like every time of the library (passauth_register)
+        handed["client_id_issued_at"] = registration.client_id_issued_at_ms // 1000
     if form.get("client_secret") == instance.get("client_secret"):
         handed["client_secret"] = instance["client_secret"]  # used: sent back in the token form
     if form.get("client_id") != instance.get("client_id"):
@@ -261,23 +293,36 @@ def schema_errors(contract: Contract, case: Case, instance: Any) -> List[str]:
     return [str(getattr(e, "__cause__", None) or e) for e in contract.apis[case.file].iter_response_errors(request, response)]
 
 
-def schema_pointer(contract: Contract, case: Case, json_path: Sequence[Any]) -> str:
-    """The schema path (from the innermost named component) of a member of the instance."""
+def schema_at(contract: Contract, case: Case, json_path: Sequence[Any]) -> Tuple[str, Dict[str, Any]]:
+    """The schema path (from the innermost named component) of a member of the instance, and its
+    schema (references resolved)."""
     _, schema = response_schema(contract, case)
     pointer = "(response schema)"
+
+    def resolve() -> None:
+        nonlocal pointer, schema
+        while "$ref" in schema or "anyOf" in schema:
+            if "$ref" in schema:
+                pointer = schema["$ref"]
+                schema = contract.pointer(case.file, schema["$ref"])
+            else:
+                schema = schema["anyOf"][0]
+
     for part in json_path:
-        while "$ref" in schema:
-            pointer = schema["$ref"]
-            schema = contract.pointer(case.file, schema["$ref"])
-        if "anyOf" in schema:
-            schema = schema["anyOf"][0]
+        resolve()
         if isinstance(part, int):
             pointer, schema = pointer + "/items", schema.get("items", {})
         elif part in schema.get("properties", {}):
             pointer, schema = pointer + f"/properties/{part}", schema["properties"][part]
         else:
             pointer, schema = pointer + "/additionalProperties", schema.get("additionalProperties", {})
-    return pointer
+    at = pointer
+    resolve()
+    return at, schema
+
+
+def schema_pointer(contract: Contract, case: Case, json_path: Sequence[Any]) -> str:
+    return schema_at(contract, case, json_path)[0]
 
 
 def nodes(value: Any, prefix: Tuple[Any, ...] = ()) -> List[Tuple[Any, ...]]:
@@ -303,8 +348,42 @@ def without(value: Any, path: Sequence[Any]) -> Any:
     return copied
 
 
-def handed_back_problems(case: Case, served: Any, handed: Any) -> List[str]:
-    """Members of the served instance the call did not hand back (or changed)."""
+def with_value(value: Any, path: Sequence[Any], new: Any) -> Any:
+    copied = copy.deepcopy(value)
+    parent = copied
+    for part in path[:-1]:
+        parent = parent[part]
+    parent[path[-1]] = copy.deepcopy(new)
+    return copied
+
+
+def added_empty_containers(contract: Contract, case: Case, served: Any, handed: Any,
+                           prefix: Tuple[Any, ...] = ()) -> List[Tuple[Any, ...]]:
+    """Members the call handed back and the answer did not have that are an empty object or array for
+    a member the schema marks optional (the library's results keep their shape): the one thing a call
+    may add."""
+    added: List[Tuple[Any, ...]] = []
+    if isinstance(served, dict) and isinstance(handed, dict):
+        _, schema = schema_at(contract, case, prefix)
+        required = set(schema.get("required", []))
+        for key, value in handed.items():
+            if key in served:
+                added += added_empty_containers(contract, case, served[key], value, prefix + (key,))
+            elif key in schema.get("properties", {}) and key not in required and value in ({}, []):
+                kind = schema_at(contract, case, prefix + (key,))[1]
+                if kind.get("type") == ("object" if value == {} else "array"):
+                    added.append(prefix + (key,))
+    elif isinstance(served, list) and isinstance(handed, list):
+        for index, (s, h) in enumerate(zip(served, handed)):
+            added += added_empty_containers(contract, case, s, h, prefix + (index,))
+    return added
+
+
+def handed_back_problems(contract: Contract, case: Case, served: Any, handed: Any) -> List[str]:
+    """Members of the served instance the call did not hand back (or changed). An empty container the
+    call added for an optional member the answer left out is not one (added_empty_containers)."""
+    for path in added_empty_containers(contract, case, served, handed):
+        handed = without(handed, path)
     problems = []
     skip = DCR_NOT_HANDED_BACK.get(case.endpoint, set())
     for path, value in leaves(served):
@@ -317,6 +396,81 @@ def handed_back_problems(case: Case, served: Any, handed: Any) -> List[str]:
             where = "".join(f"[{p!r}]" for p in path)
             problems.append(f"{where}: served {value!r}, handed back " + (repr(got) if found else "nothing"))
     return problems
+
+
+# --- what the library needs beyond the schemas (contract.LIBRARY_NEEDS) ---------------------------------
+
+NEED_MEMBERS: Dict[str, Tuple[Need, str]] = {pointer: (need, error) for need in LIBRARY_NEEDS
+                                             for pointer, error in need.members}
+
+
+def unmet_needs(contract: Contract, case: Case, instance: Any) -> List[Tuple[Tuple[Any, ...], str]]:
+    """(path, schema path) of every member of the list the instance lacks or has in another form."""
+    found: List[Tuple[Tuple[Any, ...], str]] = []
+
+    def walk(value: Any, path: Tuple[Any, ...]) -> None:
+        if isinstance(value, dict):
+            _, schema = schema_at(contract, case, path)
+            for name in schema.get("properties", {}):
+                pointer = schema_pointer(contract, case, path + (name,))
+                if pointer in NEED_MEMBERS:
+                    need, _ = NEED_MEMBERS[pointer]
+                    if need.kind == "present" and name not in value:
+                        found.append((path + (name,), pointer))
+                    elif need.kind == "milliseconds" and name in value and not (
+                            isinstance(value[name], str) and value[name].isdigit()):
+                        found.append((path + (name,), pointer))
+            for key, sub in value.items():
+                walk(sub, path + (key,))
+        elif isinstance(value, list):
+            for index, sub in enumerate(value):
+                walk(sub, path + (index,))
+
+    walk(instance, ())
+    return found
+
+
+def meet(instance: Any, path: Tuple[Any, ...], pointer: str, source: Any) -> Any:
+    """The instance with the member as the page has it: a string of milliseconds, or the member of
+    `source` (the case's "all" instance) at the same path."""
+    need, _ = NEED_MEMBERS[pointer]
+    if need.kind == "milliseconds":
+        return with_value(instance, path, str(HINTS[path[-1]]))
+    found, value = lookup(source, path)
+    assert found, (path, source)
+    return with_value(instance, path, value)
+
+
+def explained_by_needs(contract: Contract, h: Harness, case: Case, instance: Any, error: str,
+                       used: Dict[str, int]) -> Tuple[bool, str]:
+    """Whether the refusal is one of the list: each time, the library's error (a ProtocolError) names
+    members of the list the answer lacks (or has in another form); with those as the page has them the
+    library tries again, until it accepts the answer. Counts the members that explained it in `used`."""
+    source = instance_for(contract, case, "all", {}, (), h.unique(case.endpoint))
+    current = instance
+    met: List[Tuple[Tuple[Any, ...], str]] = []  # (path, schema path) of the members set as the page has them
+
+    def described() -> str:
+        return "; ".join(f"{pointer} at {''.join(f'[{p!r}]' for p in path)}" for path, pointer in met)
+
+    for _ in range(len(NEED_MEMBERS) + 1):
+        if not error.startswith("ProtocolError: "):
+            return False, f"{error} is not a ProtocolError" + (f" (after {described()})" if met else "")
+        unmet = [(path, pointer) for path, pointer in unmet_needs(contract, case, current)
+                 if re.search(NEED_MEMBERS[pointer][1], error)]
+        if not unmet:
+            return False, "its error names no member of the list the answer lacks" + \
+                (f" (after {described()})" if met else "")
+        for path, pointer in unmet:
+            current = meet(current, path, pointer, source)
+        met += unmet
+        ok, outcome = attempt(h, case, current)
+        if ok:
+            for pointer in {pointer for _, pointer in met}:
+                used[pointer] = used.get(pointer, 0) + 1
+            return True, described()
+        error = outcome
+    return False, "still refused after " + described()
 
 
 @pytest.fixture(scope="module")
@@ -387,6 +541,7 @@ def test_generated_instances_are_valid_and_the_generator_follows_the_schema(cont
 def test_every_2xx_answer_of_the_files_is_decoded_and_handed_back(contract, harness):
     divergences: List[str] = []
     accepted = 0
+    used: Dict[str, int] = {}  # schema path of a member of LIBRARY_NEEDS -> refusals it explained
     for case in CASES:
         seen: List[Any] = []
         full: Optional[Any] = None
@@ -402,10 +557,13 @@ def test_every_2xx_answer_of_the_files_is_decoded_and_handed_back(contract, harn
                 accepted += 1
                 if mode == "all" and not overrides:
                     full = instance
-                problems = handed_back_problems(case, instance, outcome)
+                problems = handed_back_problems(contract, case, instance, outcome)
                 divergences += [f"{label}: not handed back: {p}" for p in problems]
                 continue
-            needs = ""
+            expected, why = explained_by_needs(contract, harness, case, instance, outcome, used)
+            if expected:
+                continue
+            needs = f"; not one of what the library needs beyond the schemas: {why}"
             overridden = {key.split(".")[-1] for key in overrides}
             changed = sorted({f"{schema_pointer(contract, case, path)} = {value!r}" for path, value in leaves(instance)
                               if path and path[-1] in overridden})
@@ -422,8 +580,56 @@ def test_every_2xx_answer_of_the_files_is_decoded_and_handed_back(contract, harn
             divergences.append(f"{label}: the library refuses a schema-valid answer: {outcome}{needs}\n"
                                f"      served: {json.dumps(instance)[:400]}")
     assert accepted, "nothing was accepted: the harness is broken"
+    divergences += [f"{need.id}: {pointer} no longer causes a refusal of any generated answer: remove it from "
+                    "contract.LIBRARY_NEEDS and openapi/README.md" for need in LIBRARY_NEEDS
+                    for pointer, _ in need.members if pointer not in used]
     assert not divergences, (f"{len(divergences)} divergence(s) between the files' 2xx answers and the library's decoders "
                              "(operation status [variant]):\n" + "\n".join(f"  - {d}" for d in divergences))
+
+
+def test_each_member_the_library_needs_beyond_the_schemas_is_needed(contract, harness):
+    """Each member of contract.LIBRARY_NEEDS, alone, is what makes the library refuse: in every case
+    whose answer has it, the accepted "all" instance without it (or, for milliseconds, with any other
+    string) is refused with a ProtocolError naming it. A member the library stopped needing fails here
+    (and in the test above), so the list (and its README table) cannot rot."""
+    problems: List[str] = []
+    for need in LIBRARY_NEEDS:
+        for pointer, error in need.members:
+            tried = 0
+            for case in CASES:
+                full = instance_for(contract, case, "all", {}, (), harness.unique(case.endpoint))
+                paths = [p for p in nodes(full) if schema_pointer(contract, case, p) == pointer]
+                if not paths:
+                    continue
+                ok, outcome = attempt(harness, case, full)
+                assert ok, (case.name, outcome)
+                broken = full
+                for path in paths:
+                    broken = without(broken, path) if need.kind == "present" else with_value(broken, path, f"{path[-1]}-text")
+                assert schema_errors(contract, case, broken) == [], (case.name, pointer)
+                tried += 1
+                ok, outcome = attempt(harness, case, broken)
+                if ok or not outcome.startswith("ProtocolError: ") or not re.search(error, outcome):
+                    problems.append(f"{need.id}: {case.name} without {pointer} as the page has it: "
+                                    + ("accepted" if ok else f"refused with {outcome!r}, which does not name it"))
+            if not tried:
+                problems.append(f"{need.id}: no case's answer has {pointer}")
+    assert not problems, "members of LIBRARY_NEEDS the library does not need (remove them from the list and " \
+                         "openapi/README.md, or fix the pattern):\n" + "\n".join(f"  - {p}" for p in problems)
+
+
+def test_the_readme_lists_what_the_library_needs(contract):
+    """openapi/README.md's table and contract.LIBRARY_NEEDS: the same rows, each naming its schema paths
+    and page; every schema path exists in the files."""
+    rows = readme_rows("What the library needs beyond the schemas")
+    assert list(rows) == [need.id for need in LIBRARY_NEEDS]
+    for need in LIBRARY_NEEDS:
+        for pointer, _ in need.members:
+            name, member = pointer.split("/")[3], pointer.split("/")[-1]
+            assert f"`{name}.{member}`" in rows[need.id], (need.id, name, member)
+            assert any(contract.pointer(file, pointer) for file in contract.specs
+                       if name in contract.specs[file]["components"]["schemas"]), pointer
+        assert f"`{need.page}`" in rows[need.id], need.id
 
 
 def test_the_checks_of_the_response_test_work(contract, harness):
@@ -433,8 +639,21 @@ def test_the_checks_of_the_response_test_work(contract, harness):
     full = instance_for(contract, case, "all", {}, (), "r")
     ok, handed = attempt(harness, case, full)
     assert ok, handed
-    assert handed_back_problems(case, full, handed) == []
-    assert handed_back_problems(case, full, {"logouts": {}}) != []
+    assert handed_back_problems(contract, case, full, handed) == []
+    assert handed_back_problems(contract, case, full, {"logouts": {}}) != []
+    # An empty container for an optional member the answer left out may be added, nothing else.
+    assert handed_back_problems(contract, case, {}, {"logouts": {}}) == []
+    assert handed_back_problems(contract, case, {}, {"logouts": []}) != []  # the schema's is an object
+    assert handed_back_problems(contract, case, {}, {"logouts": {MVPD: {}}}) != []
+    assert handed_back_problems(contract, case, {}, {"logouts": {}, "extra": {}}) != []
+    profiles = next(c for c in CASES if c.name == "profiles")
+    served = instance_for(contract, profiles, "all", {}, (), "r")
+    assert handed_back_problems(contract, profiles, served, {"profiles": {}}) != []
+    decisions = next(c for c in CASES if c.name == "decisions.authorize")
+    served = {"decisions": [{"authorized": True}]}
+    assert handed_back_problems(contract, decisions, served, {"decisions": [{"authorized": True, "error": {}}]}) == []
+    # DecisionResponse.resource is a string, not a container: an empty object there is not an addition.
+    assert added_empty_containers(contract, decisions, served, {"decisions": [{"authorized": True, "resource": {}}]}) == []
     minimal = minimal_accepted(contract, harness, case, full)
     assert schema_errors(contract, case, minimal) == []
     assert set(nodes(minimal)) <= set(nodes(full))

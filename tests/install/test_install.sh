@@ -84,8 +84,9 @@ refused() {  # refused <request>: find_package fails, and says it is the version
 }
 check cmake_accepts_no_version find_request ""
 check cmake_accepts_same_version find_request "$version EXACT"
-check cmake_accepts_older_minor_same_major find_request "$major.0"
-check cmake_accepts_range find_request "$major.0...<$((major + 1)).0"
+check cmake_accepts_the_first_frozen_abi find_request "0.2"
+check cmake_refuses_the_abi_before_it refused "0.1"
+check cmake_accepts_range find_request "0.2...<$((major + 1)).0"
 check cmake_refuses_next_major refused "$((major + 1)).0"
 check cmake_refuses_newer_minor refused "$major.$(( $(cut -d. -f2 <<<"$version") + 1 ))"
 check cmake_refuses_range_below refused "0.0...<$version"

@@ -117,8 +117,13 @@ package final class Client: Sendable {
     /// subscriptions (RedisClient) for fleet-wide features; `state.keys` names this client's keys.
     package var redis: RedisClient? { (state.store as? RedisStore)?.client }
 
-    /// Where the state lives, for people ("/home/u/.local/state/passauth/passauth.sqlite3").
-    package var storeDescription: String { state.store.description }
+    /// Where the state lives, for people: the store directory, the Redis URL (without credentials), or
+    /// what names another store ("application store").
+    package var storeLocation: String {
+        if let sqlite = state.store as? SQLiteStore { return sqlite.directory }
+        if let redis { return redis.url }
+        return state.store.description
+    }
 
     /// Ensures client credentials and a fresh access token (registering only when none is stored).
     package func register(device: Device) throws(PassAuthError) -> JSON {

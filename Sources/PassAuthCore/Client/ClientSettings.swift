@@ -1,6 +1,6 @@
 import Glibc
 
-/// A validated client configuration (GUIDE §3 `config_json`). Every key is checked for type;
+/// A validated client configuration (`config_json` of passauth_client_new). Every key is checked for type;
 /// unknown keys are an error naming the key, so a typo never silently falls back to a default.
 package struct ClientSettings: Sendable {
     package var baseURL: String

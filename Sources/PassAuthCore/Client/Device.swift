@@ -1,6 +1,6 @@
 import Glibc
 
-/// The per-device context every call carries (GUIDE §3): who the streaming device is, where it
+/// The per-device context every call carries (`device_json`): who the streaming device is, where it
 /// connects from, and the SSO / TempPass identities it holds. In a server-to-server deployment each
 /// call names its own device; a client-side player sets one default device in the config.
 package struct Device: Sendable, Equatable {
@@ -152,6 +152,8 @@ package struct Device: Sendable, Equatable {
     /// service's answer (SSO tokens, partner status, TempPass identity), hashed so no secret is kept
     /// as a key. Two contexts of one device id with different identities never share a cached permit.
     var decisionKey: String {
+        if subjectToken == nil && rokuConnectToken == nil && serviceToken == nil && partnerFrameworkStatus == nil
+            && tempPassIdentity == nil { return id ?? "" }  // the usual device: no array of parts to build
         let parts = [id ?? "", subjectToken ?? "", rokuConnectToken ?? "", serviceToken ?? "",
                      partnerFrameworkStatus?.serialized() ?? "", tempPassIdentity?.serialized() ?? ""]
         guard parts.dropFirst().contains(where: { !$0.isEmpty }) else { return id ?? "" }

@@ -22,29 +22,18 @@ extension Client {
     package func preauthorize(device: Device, mvpd: String, resources list: [String]) throws(PassAuthError) -> Answer {
         try Decisions.checkMVPD(mvpd)
         _ = try device.stateKey(for: Endpoint.preauthorize.name)  // cached permits are per device too
-        let identity = device.decisionKey
-        let now = clock.nowMs()
-        var texts = [[UInt8]?](repeating: nil, count: list.count)
-        var missing: [Int] = []
-        for (index, resource) in list.enumerated() {
-            if let cached = decisionCache.lookup(.init(device: identity, mvpd: mvpd, resource: resource), now: now) {
-                stats.cacheHits.add()
-                texts[index] = cached
-            } else {
-                missing.append(index)
-            }
-        }
-        guard !missing.isEmpty else { return Answer(text: Decisions.document(texts.map { $0 ?? [] })) }
+        let scope = DecisionCache.Scope(device: device.decisionKey, mvpd: mvpd)
+        var texts = decisionCache.lookup(scope, list, now: clock.nowMs())
+        let missing = texts.indices.filter { texts[$0] == nil }
+        stats.cacheHits.add(list.count - missing.count)
+        guard !missing.isEmpty else { return Answer(text: Decisions.document(texts.map { $0! })) }
         let fresh = try decide(.preauthorize, device: device, mvpd: mvpd, resources: missing.map { list[$0] },
                                batchSize: config.preauthorizeBatchSize)
         let stamp = clock.nowMs()
-        for (index, node) in zip(missing, fresh.decisions) {
-            let decision = node.json
-            decisionCache.storePermit(decision, for: .init(device: identity, mvpd: mvpd, resource: list[index]), now: stamp)
-            texts[index] = Array(decision.serialized().utf8)
-        }
+        decisionCache.storePermits(zip(missing, fresh.decisions).map { index, node in (node, list[index]) }, in: scope, now: stamp)
         // One request answered everything in order: hand its bytes through.
         if missing.count == list.count, let whole = fresh.whole { return whole }
+        for (index, node) in zip(missing, fresh.decisions) { texts[index] = node.raw.compactText() }
         return Answer(text: Decisions.document(texts.map { $0 ?? [] }))
     }
 
@@ -60,7 +49,7 @@ extension Client {
         let outcome = try decide(.authorize, device: device, mvpd: mvpd, resources: list, batchSize: config.authorizeBatchSize)
         if outcome.decisions.contains(where: { $0["authorized"]?.bool == true }) { refreshProfileLater(device: device, mvpd: mvpd) }
         if let whole = outcome.whole { return whole }
-        return Answer(text: Decisions.document(outcome.decisions.map { Array($0.json.serialized().utf8) }))
+        return Answer(text: Decisions.document(outcome.decisions.map { $0.raw.compactText() }))
     }
 
     /// The decisions for `resources`, one per resource in order, from requests of `batchSize`. `whole`
@@ -143,7 +132,7 @@ extension Client {
                     guard let self else { return }
                     do throws(PassAuthError) {
                         let answer = try self.service.answer(outcome, to: .profileForMVPD, device: device, token: token)
-                        try self.rememberProfiles([(device, answer.json)])
+                        try self.rememberProfiles(device, answer)
                     } catch {
                         self.logger.log(.info, "profile refresh after authorization for device \(id), MVPD \(mvpd): \(error.message)")
                     }
@@ -176,6 +165,7 @@ package enum Decisions {
 
     /// `resources_json` as the caller's text, read with jansson (the same rules as `resources(_:)`).
     package static func resources(text: UnsafePointer<CChar>) throws(PassAuthError) -> [String] {
+        if let plain = plainResources(text) { return plain }
         var error = json_error_t()
         guard let root = json_loads(text, Int(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY), &error) else {
             let reason = withUnsafeBytes(of: &error.text) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
@@ -196,23 +186,72 @@ package enum Decisions {
         return list
     }
 
+    /// The common `["id", ...]`: a non-empty array of non-empty strings of printable ASCII without
+    /// escapes, read in one pass. Anything else (nil) is read by jansson, whose rules and messages apply.
+    static func plainResources(_ text: UnsafePointer<CChar>) -> [String]? {
+        var list: [String] = []
+        var at = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
+        func skipSpace() { while at.pointee == 0x20 || at.pointee == 0x09 || at.pointee == 0x0A || at.pointee == 0x0D { at += 1 } }
+        skipSpace()
+        guard at.pointee == UInt8(ascii: "[") else { return nil }
+        at += 1
+        while true {
+            skipSpace()
+            guard at.pointee == UInt8(ascii: "\"") else { return nil }
+            at += 1
+            let start = at
+            while at.pointee >= 0x20 && at.pointee < 0x7F && at.pointee != UInt8(ascii: "\"") && at.pointee != UInt8(ascii: "\\") { at += 1 }
+            guard at.pointee == UInt8(ascii: "\""), at > start else { return nil }
+            list.append(String(decoding: UnsafeBufferPointer(start: start, count: at - start), as: UTF8.self))
+            at += 1
+            skipSpace()
+            if at.pointee == UInt8(ascii: ",") { at += 1; continue }
+            guard at.pointee == UInt8(ascii: "]") else { return nil }
+            at += 1
+            skipSpace()
+            return at.pointee == 0 ? list : nil
+        }
+    }
+
     static func checkMVPD(_ mvpd: String) throws(PassAuthError) {
         guard !mvpd.isEmpty else { throw .invalid("mvpd must not be empty", key: "mvpd") }
     }
 
     /// `{"resources": [...]}`, the decisions request body.
-    static func body(_ resources: [String]) -> String {
-        "{\"resources\":[" + resources.map(JSON.quoted).joined(separator: ",") + "]}"
+    static func body(_ resources: [String]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(resources.reduce(16) { $0 + $1.utf8.count + 3 })
+        out.append(contentsOf: #"{"resources":["#.utf8)
+        for (index, resource) in resources.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            var resource = resource
+            resource.withUTF8 { bytes in
+                // Resource ids are plain ASCII: nothing to escape.
+                if bytes.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+                    out.append(UInt8(ascii: "\""))
+                    out.append(contentsOf: bytes)
+                    out.append(UInt8(ascii: "\""))
+                } else {
+                    out.append(contentsOf: JSON.quoted(String(decoding: bytes, as: UTF8.self)).utf8)
+                }
+            }
+        }
+        out.append(contentsOf: "]}".utf8)
+        return out
     }
 
     /// `{"decisions": [...]}` from decision texts.
     static func document(_ decisions: [[UInt8]]) -> [UInt8] {
-        var out = Array("{\"decisions\":[".utf8)
+        let open: StaticString = "{\"decisions\":[", close: StaticString = "]}"
+        var out: [UInt8] = []
+        out.reserveCapacity(open.utf8CodeUnitCount + close.utf8CodeUnitCount + decisions.reduce(decisions.count) { $0 + $1.count })
+        out.append(contentsOf: UnsafeBufferPointer(start: open.utf8Start, count: open.utf8CodeUnitCount))
         for (index, decision) in decisions.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            out += decision
+            out.append(contentsOf: decision)
         }
-        return out + Array("]}".utf8)
+        out.append(contentsOf: UnsafeBufferPointer(start: close.utf8Start, count: close.utf8CodeUnitCount))
+        return out
     }
 
     /// The decision for each asked resource, matched by resource id (the samples echo ids with stray

@@ -22,7 +22,7 @@ extension Client {
     package func partnerSSOProfile(device: Device, partner: String, parameters: PartnerProfileParameters) throws(PassAuthError) -> Answer {
         let partner = try PartnerSSO.checkPartner(partner)
         let answer = try service.call(.partnerProfile, argument: partner, body: .form(parameters.form), device: device)
-        try rememberProfiles([(device, answer.json)])
+        try rememberProfiles(device, answer)
         return answer
     }
 }

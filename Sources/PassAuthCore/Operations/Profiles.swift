@@ -6,7 +6,7 @@ extension Client {
         let answer = try withProfileInvalidation(device: device, mvpd: nil) { () throws(PassAuthError) in
             try service.call(.profiles, device: device)
         }
-        try rememberProfiles([(device, answer.json)], replacingAll: true)
+        try rememberProfiles(device, answer, replacingAll: true)
         return answer
     }
 
@@ -16,7 +16,7 @@ extension Client {
         let answer = try withProfileInvalidation(device: device, mvpd: mvpd) { () throws(PassAuthError) in
             try service.call(.profileForMVPD, argument: mvpd, device: device)
         }
-        try rememberProfiles([(device, answer.json)])
+        try rememberProfiles(device, answer)
         return answer
     }
 
@@ -24,7 +24,7 @@ extension Client {
     package func profile(device: Device, code: String) throws(PassAuthError) -> Answer {
         let code = try AuthenticationCode.validated(code)
         let answer = try service.call(.profileForCode, argument: code, device: device)
-        if device.id != nil, (answer.node["profiles"]?.count ?? 0) > 0 { try rememberProfiles([(device, answer.json)]) }
+        try rememberProfiles(device, answer)
         return answer
     }
 }

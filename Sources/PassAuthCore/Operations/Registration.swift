@@ -237,15 +237,21 @@ final class Registration: Sendable {
     }
 
     private func dcrHeaders(device: Device, contentType: String) -> [String] {
-        var headers = ["Content-Type: " + contentType, "Accept: application/json", "X-Device-Info: " + device.deviceInfoHeaderOrDefault]
+        var headers = ["Content-Type: " + contentType, "Accept: application/json"]
+        // The device's info, else this host's unless config "defaultDeviceInfo" is false (then none).
+        if let info = DeviceHeader.deviceInfo.value(for: device, hostInfo: config.defaultDeviceInfo) { headers.append("X-Device-Info: " + info) }
         if let agent = device.userAgent { headers.append("User-Agent: " + agent) }
         return headers
     }
 
     private func exchange(_ request: HTTPRequest) throws(PassAuthError) -> JSON {
-        let response = try transport.send(request)
+        var response = try transport.send(request)
         guard (200..<300).contains(response.status) else {
             if response.status == 429 { stats.throttled.add() }
+            // Scrub the body before anything reads it (as ResponseDecoder does for REST answers): an
+            // error's fields and its excerpt are cut from it, and a secret the cut splits would
+            // otherwise show its first characters.
+            response.body = redactor.scrub(bytes: response.body)
             throw ResponseErrors.error(for: response, endpoint: request.endpoint).redacted(by: redactor)
         }
         do throws(JSONError) {

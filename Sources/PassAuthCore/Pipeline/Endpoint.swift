@@ -15,8 +15,8 @@ package enum Endpoint: Int, CaseIterable, Sendable {
     /// Statistics list endpoints by name.
     static let sortedByName = allCases.sorted { $0.name < $1.name }
 
-    /// The name used in statistics, errors and logs.
-    package var name: String {
+    /// The name used in statistics, errors and logs (static text: statistics copy it without a retain).
+    package var staticName: StaticString {
         switch self {
         case .register: return "register"
         case .token: return "token"
@@ -34,6 +34,8 @@ package enum Endpoint: Int, CaseIterable, Sendable {
         case .partnerProfile: return "profiles.sso"
         }
     }
+
+    package var name: String { staticName.description }
 
     package var method: String {
         switch self {

@@ -29,15 +29,15 @@ final class Pacer: Sendable {
 
     /// Milliseconds the caller must wait before sending for `key` (0: at once); the slot is reserved.
     func reserve(for key: String, timeoutMs: Int, endpoint: String, now: Int64 = Clock.monotonicMs()) throws(PassAuthError) -> Int64 {
-        let wait: Int64? = withBucket(key, now: now) { bucket in
+        let (wait, reserved): (Int64, Bool) = withBucket(key, now: now) { bucket in
             let wait = waitMs(bucket)
-            guard wait <= Int64(timeoutMs) else { return nil }
+            guard wait <= Int64(timeoutMs) else { return (wait, false) }
             bucket.tokens -= 1
-            return wait
+            return (wait, true)
         }
-        guard let wait else {
+        guard reserved else {
             var error = PassAuthError(.throttled, "\(endpoint): this device has used its request budget (\(refillPerMs * 1000)/s, burst \(Int(burst))); waiting would exceed timeoutMs (\(timeoutMs))")
-            error.retryAfterMs = 1_000
+            error.retryAfterMs = Int(clamping: wait)
             error.endpoint = endpoint
             throw error
         }
@@ -54,8 +54,13 @@ final class Pacer: Sendable {
         }
     }
 
+    /// A wait longer than a day exceeds every timeout (a call's, a poll's); the poller checks again then.
+    static let maxWaitMs: Int64 = 86_400_000
+
+    /// Saturating: a tiny rate (pacingRatePerSecond 1e-300, or 5e-324 whose per-ms rate is 0) means a
+    /// wait beyond any Int64, or an infinite one.
     private func waitMs(_ bucket: Bucket) -> Int64 {
-        bucket.tokens >= 1 ? 0 : Int64(((1 - bucket.tokens) / refillPerMs).rounded(.up))
+        bucket.tokens >= 1 ? 0 : min(Int64(saturatingCeil: (1 - bucket.tokens) / refillPerMs), Pacer.maxWaitMs)
     }
 
     /// Runs `body` on `key`'s bucket, refilled up to `now`.

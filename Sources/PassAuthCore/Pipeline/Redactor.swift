@@ -82,12 +82,12 @@ package final class Redactor: @unchecked Sendable {
         writing { addPerCall(secret, encodings: .all) }
     }
 
-    /// A media token read from an answer. The library never sends one anywhere (no URL, form or
-    /// base64 of it), so only the form a JSON answer may echo ("\/") is searched besides the token.
+    /// A media token read from an answer. The library never sends one anywhere (no URL, form, JSON or
+    /// base64 of it carries one), so it is searched for as it is.
     func rememberMediaToken(_ token: UnsafeRawBufferPointer) {
         guard token.count > 0 else { return }
         let copy = Array(token)
-        writing { addPerCall(copy, encodings: .jsonEscaped) }
+        writing { addPerCall(copy, encodings: []) }
     }
 
     private func addPerCall(_ secret: [UInt8], encodings: SecretIndex.Encodings) {

@@ -2,7 +2,7 @@
 /// register), already serialised.
 enum RequestBody {
     case form([(String, String)])
-    case json(String)
+    case json([UInt8])
 }
 
 /// Executes the service's operations for a device, the one road every call takes from the C entry
@@ -178,7 +178,7 @@ final class Service: Sendable {
             bytes = Array(URLEncoding.form(pairs).utf8)
         case .json(let text)?:
             headers.append("Content-Type: application/json")
-            bytes = Array(text.utf8)
+            bytes = text
         case nil:
             break
         }

@@ -4,7 +4,7 @@ final class ThrottleGate: Sendable {
     private let notBefore = Locked<[String: Int64]>([:])
 
     func deferRequests(for key: String, byMs wait: Int) {
-        let until = Clock.monotonicMs() + Int64(wait)
+        let until = Clock.monotonicMs().addingSaturated(Int64(wait))
         notBefore.withLock { table in
             table[key] = max(table[key] ?? 0, until)
             if table.count > 10_000 {

@@ -58,7 +58,7 @@ package final class Poll: @unchecked Sendable {
     func noteScheduled(inMs delay: Int64) {
         let (interval, expiry) = (intervalMs, notAfter)
         progress.withLock {
-            $0.nextRequestAt = Clock.nowMs() + delay
+            $0.nextRequestAt = Clock.nowMs().addingSaturated(delay)
             $0.intervalMs = interval
             $0.notAfter = expiry
         }

@@ -94,7 +94,7 @@ package final class Poller: @unchecked Sendable {
                         deadline: timeoutMs.map { Clock.monotonicMs() + Int64($0) }, notAfter: notAfter, callback: callback)
         poll.poller = self
         let superseded: Poll? = try monitor.withLock { () throws(PassAuthError) -> Poll? in
-            guard !stopping else { throw PassAuthError(.invalidArgument, "the client is being freed") }
+            guard !stopping else { throw PassAuthError(.cancelled, "the client is being freed") }
             if poll.notAfter == nil { poll.notAfter = knownExpiry[code] }
             if threads.isEmpty { try startThreadsLocked() }
             // Starting a poll for a code is also "a newer code for this device" when it differs.
@@ -109,7 +109,7 @@ package final class Poller: @unchecked Sendable {
             // whatever its interval.
             var firstDelay = poll.notAfter == nil ? 0 : Int64.random(in: Int64(poll.intervalMs / 4)...Int64(poll.intervalMs))
             firstDelay = boundedDelay(firstDelay, for: poll)
-            heap.insert(poll, due: Clock.monotonicMs() + firstDelay)
+            heap.insert(poll, due: Clock.monotonicMs().addingSaturated(firstDelay))
             poll.noteScheduled(inMs: firstDelay)
             context?.stats.activePolls.add()
             monitor.signal(Poller.scheduler)
@@ -366,7 +366,7 @@ package final class Poller: @unchecked Sendable {
         monitor.withLock {
             guard !stopping, live[ObjectIdentifier(poll)] != nil else { return }
             let delay = boundedDelay(Int64(afterMs), for: poll)
-            heap.insert(poll, due: Clock.monotonicMs() + delay)
+            heap.insert(poll, due: Clock.monotonicMs().addingSaturated(delay))
             poll.noteScheduled(inMs: delay)
             // The scheduler itself reschedules after judging an answer; it is awake then.
         }

@@ -78,6 +78,8 @@ package final class RedisClient: @unchecked Sendable {
     package let prefix: String
     /// "Redis redis://host:port/db" (no credentials).
     package let description: String
+    /// "redis://host:port/db" (no credentials).
+    package let url: String
     /// At most this many connections for commands (plus the subscription connection).
     static let maximumConnections = 4
 
@@ -112,8 +114,9 @@ package final class RedisClient: @unchecked Sendable {
         self.caFile = caFile
         self.prefix = prefix
         seed = NodePool(location: location)
-        let host = location.host.contains(":") ? "[\(location.host)]" : location.host
-        description = "Redis \(location.tls ? "rediss" : "redis")://\(host):\(location.port)/\(location.database)"
+        let host = location.host.containsBytes(":") ? "[\(location.host)]" : location.host
+        url = "\(location.tls ? "rediss" : "redis")://\(host):\(location.port)/\(location.database)"
+        description = "Redis " + url
     }
 
     deinit { stop() }
@@ -302,7 +305,7 @@ package final class RedisClient: @unchecked Sendable {
                       let master = parts[2].elements, master.count >= 2, let host = master[0].text, let port = master[1].integer,
                       low >= 0, high < 16384, low <= high else { continue }
                 let name = host.isEmpty ? location.host : host
-                let address = (name.contains(":") ? "[\(name)]" : name) + ":\(port)"
+                let address = (name.containsBytes(":") ? "[\(name)]" : name) + ":\(port)"
                 for index in Int(low)...Int(high) { slots[index] = address }
             }
         }
@@ -356,7 +359,7 @@ package final class RedisClient: @unchecked Sendable {
 
         init(location: RedisLocation) {
             self.location = location
-            address = (location.host.contains(":") ? "[\(location.host)]" : location.host) + ":\(location.port)"
+            address = (location.host.containsBytes(":") ? "[\(location.host)]" : location.host) + ":\(location.port)"
         }
     }
 
@@ -448,8 +451,8 @@ package final class RedisClient: @unchecked Sendable {
 
     /// What to do about a failure, when the cause is clear.
     private static func hint(_ message: String) -> String {
-        if message.contains("Connection refused") { return " (is redis-server running there?)" }
-        if message.contains("closed the connection during the handshake") || message.contains("wrong version number") {
+        if message.containsBytes("Connection refused") { return " (is redis-server running there?)" }
+        if message.containsBytes("closed the connection during the handshake") || message.containsBytes("wrong version number") {
             return " (does the URL's scheme match the server: redis:// for plain TCP, rediss:// for TLS?)"
         }
         return ""

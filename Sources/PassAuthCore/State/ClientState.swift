@@ -33,6 +33,12 @@ package final class ClientState: Sendable {
     let legacyFile: String?
     let redactor: Redactor
 
+    /// Profiles values as last decoded, by key: decoding is most of what storing a profiles answer
+    /// costs, and a device's value rarely changes between two reads. An entry is used only for the very
+    /// text it was decoded from, so a value another writer replaced is decoded again.
+    private let decodedProfiles = Locked<[String: (text: String, value: JSON)]>([:])
+    static let decodedProfilesCapacity = 1024
+
     /// Attempts of one compare-and-set loop before giving up (each failed attempt means another
     /// writer succeeded, so the store is making progress).
     static let maximumAttempts = 32
@@ -176,8 +182,8 @@ package final class ClientState: Sendable {
             \(legacyFile) holds state written by passauth 0.1, which does not record the service it was registered \
             with, so its client credentials and access token are not used or sent anywhere. Either move it away \
             (e.g. to \(legacyFile).old) and the next call registers anew for \(keys.origin), or, if it was written \
-            for \(keys.origin), import it first with PassAuthCore's Client.importLegacyState(file:) (it then moves \
-            the file to \(legacyFile).imported)
+            for \(keys.origin), import it first: `passauth import-state \(legacyFile)` with the same base URL and \
+            service provider (it then moves the file to \(legacyFile).imported)
             """)
     }
 
@@ -320,9 +326,14 @@ package final class ClientState: Sendable {
     }
 
     private func decodeProfiles(_ text: String, key: String) throws(PassAuthError) -> JSON {
+        if let known = decodedProfiles.withLock({ $0[key] }), known.text == text { return known.value }
         let document = try? JSON.parse(text)
         guard case .object(let byMVPD)? = document, byMVPD.allSatisfy({ if case .object = $0.1 { return true } else { return false } }) else {
             throw PassAuthError(.store, "\(store.description): the value under key '\(key)' is not a profiles object ({mvpd: {...}}); it was left untouched: repair or delete that key")
+        }
+        decodedProfiles.withLock { known in
+            if known.count >= ClientState.decodedProfilesCapacity { known.removeAll(keepingCapacity: true) }
+            known[key] = (text, .object(byMVPD))
         }
         return .object(byMVPD)
     }

@@ -1,24 +1,70 @@
+import CJansson
+import Glibc
+
 /// Preauthorization permits kept in memory (checklist: "cache successful permit decisions in memory"),
-/// keyed by device, MVPD and resource, each until its `notAfter` (or `defaultTTLMs` when the service
-/// sent none, as in the preauthorization samples). Bounded: past `capacity` entries, expired ones go
-/// first, then the least recently used (a tenth of the cache at a time). Denials and media tokens are never stored here.
+/// per device identity and MVPD (a scope) and resource, each until its `notAfter` (or `defaultTTLMs`
+/// when the service sent none, as in the preauthorization samples), as the text the caller receives.
+/// Bounded: past `capacity` entries the oldest go first, except those used since they were stored,
+/// which get a second chance (the CLOCK policy: O(1) per insert, no sort). Denials and media tokens are
+/// never stored here.
 final class DecisionCache: Sendable {
-    struct Key: Hashable, Sendable {
+    /// Whose decisions: `Device.decisionKey` and the MVPD.
+    struct Scope: Hashable, Sendable {
         var device: String
         var mvpd: String
-        var resource: String
     }
 
-    private struct Entry {
-        /// The decision as the caller receives it (compact JSON text).
-        var decision: [UInt8]
-        var expiresAt: Int64   // wall-clock ms (notAfter is wall-clock)
-        var lastUsed: UInt64
+    /// One permit's place: scope and resource, hashed once when made (FNV-1a over the bytes), so the
+    /// table, its eviction and its deletions never hash the strings again.
+    private struct Key: Hashable, Sendable {
+        let scope: Scope
+        let resource: String
+        let digest: UInt64
+
+        init(_ scope: Scope, _ resource: String, scopeDigest: UInt64) {
+            self.scope = scope
+            self.resource = resource
+            digest = Key.fnv(resource, from: scopeDigest)
+        }
+
+        static func digest(of scope: Scope) -> UInt64 {
+            fnv(scope.mvpd, from: fnv(scope.device, from: 0xcbf2_9ce4_8422_2325))
+        }
+
+        private static func fnv(_ text: String, from start: UInt64) -> UInt64 {
+            var text = text
+            return text.withUTF8 { bytes in
+                var hash = start
+                for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+                return (hash ^ 0xFF) &* 0x100_0000_01b3  // ends each part: ("ab","c") != ("a","bc")
+            }
+        }
+
+        static func == (a: Key, b: Key) -> Bool { a.digest == b.digest && a.resource == b.resource && a.scope == b.scope }
+        func hash(into hasher: inout Hasher) { hasher.combine(digest) }
     }
 
-    private struct Table {
+    /// Unchecked: a decision node is read only under the cache's lock, and answers are never changed
+    /// once decoded.
+    private enum Permit: @unchecked Sendable {
+        case text([UInt8])
+        /// Not asked for since it was stored: the decision in its answer (which it keeps alive),
+        /// written out on first use. A miss then costs no serialisation for permits never asked again.
+        case decision(JSONNode)
+    }
+
+    private struct Entry: Sendable {
+        var permit: Permit
+        var expiresAt: Int64   // service time (notAfter is the service's)
+        var used = false
+    }
+
+    private struct Table: Sendable {
         var entries: [Key: Entry] = [:]
-        var tick: UInt64 = 0
+        /// Insertion order for eviction (the CLOCK hand is `head`); keys removed meanwhile are skipped
+        /// when they come up.
+        var order: [Key] = []
+        var head = 0
     }
 
     let capacity: Int
@@ -30,32 +76,73 @@ final class DecisionCache: Sendable {
         self.defaultTTLMs = defaultTTLMs
     }
 
-    /// `now` is the service's time (notAfter is the service's).
-    func lookup(_ key: Key, now: Int64) -> [UInt8]? {
-        table.withLock { table in
-            guard var entry = table.entries[key] else { return nil }
-            guard entry.expiresAt > now else {
-                table.entries[key] = nil
-                return nil
+    /// The cached permit texts of `resources` in `scope` (nil where none is valid at `now`), under
+    /// one lock.
+    func lookup(_ scope: Scope, _ resources: [String], now: Int64) -> [[UInt8]?] {
+        let scopeDigest = Key.digest(of: scope)
+        return table.withLock { table in
+            guard !table.entries.isEmpty else { return Array(repeating: nil, count: resources.count) }
+            return resources.map { resource in
+                guard let index = table.entries.index(forKey: Key(scope, resource, scopeDigest: scopeDigest)) else { return nil }
+                guard table.entries.values[index].expiresAt > now else {
+                    table.entries.remove(at: index)
+                    return nil
+                }
+                table.entries.values[index].used = true
+                switch table.entries.values[index].permit {
+                case .text(let text): return text
+                case .decision(let node):
+                    let text = node.raw.compactText()
+                    table.entries.values[index].permit = .text(text)
+                    return text
+                }
             }
-            table.tick += 1
-            entry.lastUsed = table.tick
-            table.entries[key] = entry
-            return entry.decision
         }
     }
 
-    /// Stores `decision` if it is a permit that has not expired yet.
-    func storePermit(_ decision: JSON, for key: Key, now: Int64) {
-        guard decision["authorized"]?.boolValue == true, decision["error"] == nil else { return }
-        let expiresAt = decision["notAfter"]?.int64Value ?? now + defaultTTLMs
-        guard expiresAt > now else { return }
-        // Nothing secret may sit in the cache: a preauthorization carries no media token, drop one if sent.
-        let stored = Array((decision["token"] == nil ? decision : decision.removing("token")).serialized().utf8)
+    /// Stores the permits among `decisions` (decision objects of an answer, with the resource each
+    /// answers) that have not expired yet, under one lock. A permit is handed out as compact text
+    /// without a media token (a preauthorization carries none; nothing secret may sit in the cache: a
+    /// decision that has one is written out without it at once).
+    func storePermits(_ decisions: [(decision: JSONNode, resource: String)], in scope: Scope, now: Int64) {
+        let scopeDigest = Key.digest(of: scope)
+        var permits: [(key: Key, entry: Entry)] = []
+        for (decision, resource) in decisions {
+            let raw = decision.raw
+            guard raw.member("authorized")?.bool == true, raw.member("error") == nil else { continue }
+            let expiresAt = raw.member("notAfter")?.int64 ?? now + defaultTTLMs
+            guard expiresAt > now else { continue }
+            let permit: Permit = raw.member("token") == nil ? .decision(decision) : .text(raw.compactText(omitting: "token"))
+            permits.append((Key(scope, resource, scopeDigest: scopeDigest), Entry(permit: permit, expiresAt: expiresAt)))
+        }
+        guard !permits.isEmpty else { return }
         table.withLock { table in
-            table.tick += 1
-            table.entries[key] = Entry(decision: stored, expiresAt: expiresAt, lastUsed: table.tick)
-            if table.entries.count > capacity { evict(&table, now: now) }
+            for (key, entry) in permits where table.entries.updateValue(entry, forKey: key) == nil {
+                table.order.append(key)
+            }
+            while table.entries.count > capacity { evictOne(&table, now: now) }
+            // Keep the order's consumed prefix from growing without bound.
+            if table.head > 1_024 && table.head * 2 > table.order.count {
+                table.order.removeFirst(table.head)
+                table.head = 0
+            }
+        }
+    }
+
+    /// CLOCK: the oldest entry goes, unless it was used since it was stored (then it goes to the back
+    /// once, unused again).
+    private func evictOne(_ table: inout Table, now: Int64) {
+        while table.head < table.order.count {
+            let key = table.order[table.head]
+            table.head += 1
+            guard let index = table.entries.index(forKey: key) else { continue }  // removed meanwhile
+            if table.entries.values[index].used && table.entries.values[index].expiresAt > now {
+                table.entries.values[index].used = false
+                table.order.append(key)
+                continue
+            }
+            table.entries.remove(at: index)
+            return
         }
     }
 
@@ -64,25 +151,16 @@ final class DecisionCache: Sendable {
     func removeAll(device: String, mvpd: String?) {
         let identities = device + "\u{0}"
         table.withLock { table in
-            table.entries = table.entries.filter {
-                !(($0.key.device == device || $0.key.device.hasPrefix(identities)) && (mvpd == nil || $0.key.mvpd == mvpd))
+            table.entries = table.entries.filter { key, _ in
+                !((key.scope.device == device || key.scope.device.hasPrefix(identities)) && (mvpd == nil || key.scope.mvpd == mvpd))
             }
         }
     }
 
     /// Forgets every decision (the fleet's invalidations may have been missed).
     func removeAll() {
-        table.withLock { $0.entries.removeAll() }
+        table.withLock { $0 = Table() }
     }
 
     var count: Int { table.withLock { $0.entries.count } }
-
-    private func evict(_ table: inout Table, now: Int64) {
-        table.entries = table.entries.filter { $0.value.expiresAt > now }
-        // Evict a tenth more than needed so a full cache does not sort on every insert.
-        let excess = table.entries.count - (capacity - capacity / 10)
-        guard excess > 0, table.entries.count > capacity else { return }
-        let oldest = table.entries.sorted { $0.value.lastUsed < $1.value.lastUsed }.prefix(excess)
-        for (key, _) in oldest { table.entries[key] = nil }
-    }
 }

@@ -27,7 +27,7 @@ package struct StoreSettings: Sendable {
             let lower = value.lowercased()
             if lower.hasPrefix("redis://") || lower.hasPrefix("rediss://") {
                 location = .redis(try RedisLocation(value))
-            } else if lower.contains("://") {
+            } else if lower.containsBytes("://") {
                 throw .invalid("config key 'store' must be a directory path, redis://host:port/db or rediss://host:port/db, got a URL of another scheme", key: "store")
             } else {
                 location = .directory(value)

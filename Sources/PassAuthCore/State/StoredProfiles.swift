@@ -9,14 +9,33 @@ extension Client {
     /// profile found in a round at once. `replacingAll`: the answers list all of their devices'
     /// profiles (GET /profiles), so others are dropped. Devices without an id have no stored state.
     func rememberProfiles(_ answers: [(Device, JSON)], replacingAll: Bool = false) throws(PassAuthError) {
-        let changes: [(device: String, change: (JSON?) -> JSON?)] = answers.compactMap { device, answer in
-            guard let id = device.id, case .object(let profiles)? = answer["profiles"], !profiles.isEmpty || replacingAll else { return nil }
+        try rememberParts(answers.map { device, answer in
+            guard case .object(let profiles)? = answer["profiles"] else { return (device, nil) }
+            return (device, profiles.map { mvpd, profile in
+                (mvpd, JSON.object(Client.persistedProfileKeys.compactMap { key in profile[key].map { (key, $0) } }))
+            })
+        }, replacingAll: replacingAll)
+    }
+
+    /// The same from an answer as received: only the persisted members are converted.
+    func rememberProfiles(_ device: Device, _ answer: Answer, replacingAll: Bool = false) throws(PassAuthError) {
+        guard device.id != nil, let profiles = answer.node["profiles"], profiles.isObject else { return }
+        var parts: [(String, JSON)] = []
+        try profiles.forEachMember { mvpd, profile throws(PassAuthError) in
+            parts.append((mvpd, JSON.object(Client.persistedProfileKeys.compactMap { key in profile[key].map { (key, $0.json) } })))
+        }
+        try rememberParts([(device, parts)], replacingAll: replacingAll)
+    }
+
+    /// `parts`: per device, each profile's persisted members by MVPD (nil: the answer had none).
+    private func rememberParts(_ parts: [(Device, [(String, JSON)]?)], replacingAll: Bool) throws(PassAuthError) {
+        let changes: [(device: String, change: (JSON?) -> JSON?)] = parts.compactMap { device, profiles in
+            guard let id = device.id, let profiles, !profiles.isEmpty || replacingAll else { return nil }
             return (id, { current in
                 var kept: [(String, JSON)] = replacingAll ? [] : (current?.objectValue ?? [])
                 for (mvpd, profile) in profiles {
-                    let parts = JSON.object(Client.persistedProfileKeys.compactMap { key in profile[key].map { (key, $0) } })
                     kept.removeAll { $0.0 == mvpd }
-                    kept.append((mvpd, parts))
+                    kept.append((mvpd, profile))
                 }
                 return kept.isEmpty ? nil : .object(kept)
             })

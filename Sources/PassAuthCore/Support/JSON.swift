@@ -32,6 +32,8 @@ package struct JSONError: Error, Sendable {
     package let message: String
     package let line: Int
     package let column: Int
+    /// Bytes read before the error (jansson's position), -1 when unknown.
+    package var position: Int = -1
 }
 
 // MARK: - Parsing
@@ -54,7 +56,7 @@ extension JSON {
             let text = withUnsafeBytes(of: &error.text) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            throw JSONError(message: text, line: Int(error.line), column: Int(error.column))
+            throw JSONError(message: text, line: Int(error.line), column: Int(error.column), position: Int(error.position))
         }
         defer { passauth_json_decref(root) }
         return JSON(borrowing: root)
@@ -204,8 +206,6 @@ extension JSON {
     /// `text` as a JSON string literal (RFC 8259: quote, backslash and control characters escaped;
     /// other UTF-8 as it is), for request bodies assembled without building a tree.
     static func quoted(_ text: String) -> String {
-        // Resource ids are plain ASCII: nothing to escape.
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) { return "\"" + text + "\"" }
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {

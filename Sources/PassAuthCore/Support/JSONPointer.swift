@@ -32,6 +32,32 @@ package enum JSONPointer {
     }
 
     /// Elements of an array, members of an object.
+    /// Any number, as a double (integers beyond 2^53 lose precision).
+    package static func double(in document: UnsafePointer<CChar>, at pointer: String) throws(PassAuthError) -> Double {
+        try resolve(document, pointer) { (node) throws(PassAuthError) -> Double in
+            switch node.pointee.type {
+            case JSON_INTEGER: return Double(json_integer_value(node))
+            case JSON_REAL: return json_real_value(node)
+            default: throw mismatch(node, "a number", pointer)
+            }
+        }
+    }
+
+    /// The name of member `index` (document order) of an object.
+    package static func key(in document: UnsafePointer<CChar>, at pointer: String, index: Int) throws(PassAuthError) -> String {
+        try resolve(document, pointer) { (node) throws(PassAuthError) -> String in
+            guard node.pointee.type == JSON_OBJECT else { throw mismatch(node, "an object", pointer) }
+            var iterator = json_object_iter(node)
+            var position = 0
+            while let it = iterator {
+                if position == index { return String(cString: json_object_iter_key(it)) }
+                position += 1
+                iterator = json_object_iter_next(node, it)
+            }
+            throw PassAuthError(.notFound, "the object at '\(pointer)' has \(position) member(s); there is no member \(index)")
+        }
+    }
+
     package static func count(in document: UnsafePointer<CChar>, at pointer: String) throws(PassAuthError) -> Int {
         try resolve(document, pointer) { (node) throws(PassAuthError) -> Int in
             switch node.pointee.type {

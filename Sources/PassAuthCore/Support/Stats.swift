@@ -19,21 +19,28 @@ struct LatencyHistogram {
     var total = 0
 
     mutating func record(ms: Double) {
-        let index = ms <= LatencyHistogram.firstBoundMs ? 0 : Int((log(ms / LatencyHistogram.firstBoundMs) / log(LatencyHistogram.ratio)).rounded(.up))
+        let index = ms <= LatencyHistogram.firstBoundMs ? 0 : Int(saturatingCeil: log(ms / LatencyHistogram.firstBoundMs) / log(LatencyHistogram.ratio))
         counts[min(max(index, 0), LatencyHistogram.bucketCount - 1)] &+= 1
         total += 1
     }
 
-    /// The upper bound of the bucket holding the q-quantile.
-    func quantileMs(_ q: Double) -> Double {
-        guard total > 0 else { return 0 }
-        let rank = max(1, Int((q * Double(total)).rounded(.up)))
-        var seen = 0
-        for (index, count) in counts.enumerated() {
-            seen += Int(count)
-            if seen >= rank { return LatencyHistogram.firstBoundMs * pow(LatencyHistogram.ratio, Double(index)) }
+    /// The upper bound of bucket `index` (ms).
+    static func bound(_ index: Int) -> Double { firstBoundMs * pow(ratio, Double(index)) }
+
+    /// The upper bounds of the buckets holding the median and the 99th percentile, in one pass.
+    func medianAndP99() -> (Double, Double) {
+        guard total > 0 else { return (0, 0) }
+        let p50 = max(1, (total + 1) / 2), p99 = max(1, Int((0.99 * Double(total)).rounded(.up)))
+        let (median, high) = counts.withUnsafeBufferPointer { counts -> (Int, Int) in
+            var seen = 0, median = -1
+            for index in 0..<counts.count {
+                seen += Int(counts[index])
+                if median < 0 && seen >= p50 { median = index }
+                if seen >= p99 { return (median, index) }
+            }
+            return (median < 0 ? counts.count - 1 : median, counts.count - 1)
         }
-        return LatencyHistogram.firstBoundMs * pow(LatencyHistogram.ratio, Double(LatencyHistogram.bucketCount - 1))
+        return (LatencyHistogram.bound(median), LatencyHistogram.bound(high))
     }
 }
 
@@ -48,6 +55,10 @@ package final class Stats: Sendable {
     private struct PerEndpoint {
         var requests = 0
         var latency = LatencyHistogram()
+        /// The percentiles as of `percentilesAt` exchanges (a dashboard polling the counters between
+        /// requests does not rescan the histogram).
+        var percentilesAt = 0
+        var percentiles = (0.0, 0.0)
     }
 
     package let retries = Counter()
@@ -76,86 +87,80 @@ package final class Stats: Sendable {
 
     /// The counters as one JSON object, written directly into bytes (callers may read it often).
     package var json: [UInt8] {
-        // Copied under the lock, then formatted outside it.
-        let table = endpoints.withLock { $0 }
-        let extra = others.withLock { $0.sorted { $0.key < $1.key } }
-        var out = JSONWriter()
+        // Summarised under the lock (a few numbers per endpoint), formatted outside it.
+        var summary = [Summary](repeating: Summary(), count: Endpoint.allCases.count)
+        endpoints.withLock { table in
+            for index in table.indices where table[index].requests > 0 || table[index].latency.total > 0 {
+                if table[index].percentilesAt != table[index].latency.total {
+                    table[index].percentiles = table[index].latency.medianAndP99()
+                    table[index].percentilesAt = table[index].latency.total
+                }
+                let (p50, p99) = table[index].percentiles
+                summary[index] = Summary(requests: table[index].requests, latencyCount: table[index].latency.total, p50: p50, p99: p99)
+            }
+        }
+        let extra = others.withLock { $0.isEmpty ? [] : $0.sorted { $0.key < $1.key } }
+        var out = ByteWriter(capacity: 1024)
         out.raw("{\"requests\":{")
         var total = 0, first = true
-        for endpoint in Endpoint.sortedByName where table[endpoint.rawValue].requests > 0 {
-            out.member(endpoint.name, table[endpoint.rawValue].requests, first: &first)
-            total += table[endpoint.rawValue].requests
+        for endpoint in Endpoint.sortedByName where summary[endpoint.rawValue].requests > 0 {
+            if !first { out.byte(UInt8(ascii: ",")) }
+            first = false
+            out.string(endpoint.staticName)
+            out.byte(UInt8(ascii: ":"))
+            out.integer(Int64(summary[endpoint.rawValue].requests))
+            total += summary[endpoint.rawValue].requests
         }
-        for (name, count) in extra {
-            out.member(name, count, first: &first)
-            total += count
+        for (name, value) in extra {
+            if !first { out.byte(UInt8(ascii: ",")) }
+            first = false
+            out.string(name)
+            out.byte(UInt8(ascii: ":"))
+            out.integer(Int64(value))
+            total += value
         }
-        out.raw("},\"requestsTotal\":")
-        out.integer(total)
-        for (name, counter) in [("retries", retries), ("unauthorizedRefreshes", unauthorizedRefreshes), ("throttled", throttled),
-                                ("cacheHits", cacheHits), ("connectionsOpened", connectionsOpened),
-                                ("registrations", registrations), ("reregistrations", reregistrations),
-                                ("tokenFetches", tokenFetches), ("deviceInfoWarnings", deviceInfoWarnings),
-                                ("activePolls", activePolls)] {
-            out.raw(",\"" + name + "\":")
-            out.integer(counter.current)
-        }
-        out.raw(",\"clockOffsetMs\":")
-        out.integer(Int(clockOffsetMs.load(ordering: .relaxed)))
+        out.raw("},\"requestsTotal\":"); out.integer(Int64(total))
+        out.raw(",\"retries\":"); out.integer(Int64(retries.current))
+        out.raw(",\"unauthorizedRefreshes\":"); out.integer(Int64(unauthorizedRefreshes.current))
+        out.raw(",\"throttled\":"); out.integer(Int64(throttled.current))
+        out.raw(",\"cacheHits\":"); out.integer(Int64(cacheHits.current))
+        out.raw(",\"connectionsOpened\":"); out.integer(Int64(connectionsOpened.current))
+        out.raw(",\"registrations\":"); out.integer(Int64(registrations.current))
+        out.raw(",\"reregistrations\":"); out.integer(Int64(reregistrations.current))
+        out.raw(",\"tokenFetches\":"); out.integer(Int64(tokenFetches.current))
+        out.raw(",\"deviceInfoWarnings\":"); out.integer(Int64(deviceInfoWarnings.current))
+        out.raw(",\"activePolls\":"); out.integer(Int64(activePolls.current))
+        out.raw(",\"clockOffsetMs\":"); out.integer(clockOffsetMs.load(ordering: .relaxed))
         out.raw(",\"latency\":{")
         first = true
-        for endpoint in Endpoint.sortedByName where table[endpoint.rawValue].latency.total > 0 {
-            let latency = table[endpoint.rawValue].latency
-            if !first { out.raw(",") }
+        for endpoint in Endpoint.sortedByName where summary[endpoint.rawValue].latencyCount > 0 {
+            let entry = summary[endpoint.rawValue]
+            if !first { out.byte(UInt8(ascii: ",")) }
             first = false
-            out.raw("\"" + endpoint.name + "\":{\"count\":")
-            out.integer(latency.total)
-            out.raw(",\"p50Ms\":")
-            out.tenths(latency.quantileMs(0.5))
-            out.raw(",\"p99Ms\":")
-            out.tenths(latency.quantileMs(0.99))
-            out.raw("}")
+            out.string(endpoint.staticName)
+            out.raw(":{\"count\":"); out.integer(Int64(entry.latencyCount))
+            out.raw(",\"p50Ms\":"); Stats.tenths(entry.p50, to: &out)
+            out.raw(",\"p99Ms\":"); Stats.tenths(entry.p99, to: &out)
+            out.byte(UInt8(ascii: "}"))
         }
         out.raw("}}")
-        return out.bytes
+        return out.finish()
+    }
+
+    /// A non-negative number with one decimal (0.1 ms precision).
+    private static func tenths(_ value: Double, to out: inout ByteWriter) {
+        let tenths = Int64(saturatingCeil: (value * 10).rounded())
+        out.integer(tenths / 10)
+        out.byte(UInt8(ascii: "."))
+        out.byte(UInt8(ascii: "0") + UInt8(tenths % 10))
+    }
+
+    private struct Summary {
+        var requests = 0, latencyCount = 0
+        var p50 = 0.0, p99 = 0.0
     }
 
     package var asJSON: JSON { (try? JSON.parse(json)) ?? .null }
 }
 
 /// Appends JSON text to bytes (names are the library's own: no escaping needed).
-private struct JSONWriter {
-    var bytes: [UInt8] = []
-
-    init() { bytes.reserveCapacity(1024) }
-
-    mutating func raw(_ text: String) { bytes += text.utf8 }
-
-    mutating func member(_ name: String, _ value: Int, first: inout Bool) {
-        if !first { bytes.append(UInt8(ascii: ",")) }
-        first = false
-        bytes.append(UInt8(ascii: "\""))
-        bytes += name.utf8
-        bytes += "\":".utf8
-        integer(value)
-    }
-
-    mutating func integer(_ value: Int) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits: [UInt8] = []
-        repeat {
-            digits.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
-        bytes += digits.reversed()
-    }
-
-    /// A non-negative number with one decimal (0.1 ms precision).
-    mutating func tenths(_ value: Double) {
-        let tenths = Int((value * 10).rounded())
-        integer(tenths / 10)
-        bytes.append(UInt8(ascii: "."))
-        bytes.append(UInt8(ascii: "0") + UInt8(tenths % 10))
-    }
-}

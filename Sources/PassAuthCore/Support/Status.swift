@@ -96,7 +96,11 @@ package struct PassAuthError: Error, Sendable {
     package func redacted(by redactor: Redactor) -> PassAuthError {
         var copy = self
         copy.message = redactor.scrub(message)
+        copy.code = code.map(redactor.scrub)
+        copy.action = action.map(redactor.scrub)
         copy.details = details.map(redactor.scrub)
+        copy.helpUrl = helpUrl.map(redactor.scrub)
+        copy.trace = trace.map(redactor.scrub)
         copy.bodyExcerpt = bodyExcerpt.map(redactor.scrub)
         return copy
     }

@@ -44,6 +44,7 @@ poll_p_p = ctypes.POINTER(poll_p)  # passauth_poll **
 int_p = ctypes.POINTER(ctypes.c_int)  # int * out-parameters
 longlong_p = ctypes.POINTER(ctypes.c_longlong)  # long long * out-parameters
 size_t_p = ctypes.POINTER(ctypes.c_size_t)  # size_t * out-parameters
+double_p = ctypes.POINTER(ctypes.c_double)  # double * out-parameters
 # typedef void (*passauth_poll_callback)(void *user_data, int status, const char *result_json);
 POLL_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
 # typedef void (*passauth_log_callback)(void *user_data, int level, const char *message);
@@ -134,6 +135,8 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "passauth_json_get_string": (c_int, [c_char_p, c_char_p, c_char_p_p]),
     "passauth_json_get_bool": (c_int, [c_char_p, c_char_p, int_p]),
     "passauth_json_get_int64": (c_int, [c_char_p, c_char_p, longlong_p]),
+    "passauth_json_get_double": (c_int, [c_char_p, c_char_p, double_p]),
+    "passauth_json_get_key": (c_int, [c_char_p, c_char_p, c_size_t, c_char_p_p]),
     "passauth_json_count": (c_int, [c_char_p, c_char_p, size_t_p]),
     "passauth_client_new": (c_int, [c_char_p, client_p_p]),
     "passauth_client_new_with_store": (c_int, [c_char_p, ctypes.POINTER(PassauthStore), client_p_p]),

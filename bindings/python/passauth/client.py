@@ -47,7 +47,7 @@ class Registration(View):
         return str(self.raw["clientId"])
 
     @property
-    def client_id_issued_at(self) -> Optional[int]:
+    def client_id_issued_at_ms(self) -> Optional[int]:
         return self.raw.get("clientIdIssuedAt")
 
     @property

@@ -22,7 +22,6 @@ class DeviceInfo(TypedDict, total=False):
 
     primaryHardwareType: str
     model: str
-    make: str
     version: str
     vendor: str
     manufacturer: str
@@ -37,7 +36,7 @@ class DeviceInfo(TypedDict, total=False):
     displayWidth: int
     displayHeight: int
     displayPpi: int
-    diagonalScreenSize: str
+    diagonalScreenSize: float
     connectionIp: str
     connectionPort: int
     connectionType: str

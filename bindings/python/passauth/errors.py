@@ -310,13 +310,29 @@ def error_from_struct(record: _native.PassauthError) -> PassAuthError:
         retry_after_ms=None if retry_after_ms < 0 else retry_after_ms)
 
 
+# The exception a store callback (passauth.stores) raised on this thread, for the StoreError it causes.
+_store_failure = threading.local()
+
+
+def note_store_failure(error: Optional[BaseException]) -> None:
+    """Remembers (or, with None, forgets) the exception a store callback raised on this thread."""
+    _store_failure.error = error
+
+
 def error_from_last(status: int) -> PassAuthError:
-    """The exception for ``status``, read from this thread's ``passauth_error_last()``."""
+    """The exception for ``status``, read from this thread's ``passauth_error_last()``. A StoreError
+    caused by an exception of an application store (passauth.stores) carries it as ``__cause__``."""
+    cause: Optional[BaseException] = getattr(_store_failure, "error", None)
+    _store_failure.error = None
     pointer: Any = _native.library().passauth_error_last()
     record: _native.PassauthError = pointer.contents
     if record.status != status:  # a call that failed without setting the record (should not happen)
         return error_class(status)(f"passauth status {status}", status=status)
-    return error_from_struct(record)
+    error = error_from_struct(record)
+    if cause is not None and status == _native.PASSAUTH_E_STORE:
+        error.__cause__ = cause
+        error.__suppress_context__ = True
+    return error
 
 
 def _from_fields(cls: Type[PassAuthError], message: str, info: Mapping[str, Any]) -> PassAuthError:
@@ -343,25 +359,10 @@ def error_from_record(status: int, record: Mapping[str, Any]) -> PassAuthError:
     return _from_fields(cls, str(record.get("message") or f"passauth status {status}"), {"status": status, **record})
 
 
-# The exception a store callback (passauth.stores) raised on this thread, for the StoreError it causes.
-_store_failure = threading.local()
-
-
-def note_store_failure(error: Optional[BaseException]) -> None:
-    """Remembers (or, with None, forgets) the exception a store callback raised on this thread."""
-    _store_failure.error = error
-
-
 def check(status: int) -> None:
-    """Raises the exception for ``status`` (from ``passauth_error_last()``) unless it is PASSAUTH_OK.
-    A StoreError caused by an exception of an application store carries it as ``__cause__``."""
+    """Raises the exception for ``status`` (from ``passauth_error_last()``) unless it is PASSAUTH_OK."""
     if status != _native.PASSAUTH_OK:
-        cause: Optional[BaseException] = getattr(_store_failure, "error", None)
-        _store_failure.error = None
-        error = error_from_last(status)
-        if cause is not None and status == _native.PASSAUTH_E_STORE:
-            raise error from cause
-        raise error
+        raise error_from_last(status)
 
 
 def invalid_argument(message: str, key: str) -> InvalidArgumentError:

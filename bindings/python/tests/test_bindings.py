@@ -41,8 +41,6 @@ def test_header_exports_and_mirror_agree(problems):
     assert [p for p in problems if not mirror.owner(p)] == []
 
 
-@pytest.mark.xfail(strict=True, reason="store API entries (passauth_store_set_error, struct passauth_store, "
-                                       "PASSAUTH_STORE_*) are the store branch's; strict: passes once it lands")
 def test_store_api_entries_agree(problems):
     assert [p for p in problems if mirror.owner(p)] == []
 

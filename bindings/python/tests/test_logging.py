@@ -21,7 +21,7 @@ def test_level_mapping_and_the_derived_log_level():
     assert logging.getLevelName(logs.TRACE) == "TRACE"
 
 
-def test_a_reregistration_is_logged_at_info_without_secrets(emu, make_config, caplog):
+def test_a_reregistration_is_logged_as_a_warning_without_secrets(emu, make_config, caplog):
     caplog.set_level(logging.DEBUG, logger="passauth")  # before the client: it asks the library for debug
     with passauth.Client(make_config(device=DEVICE)) as client:
         client.register()
@@ -31,8 +31,8 @@ def test_a_reregistration_is_logged_at_info_without_secrets(emu, make_config, ca
         (decision,) = client.authorize("TempPass_TEST40", ["REF30"])
         assert decision.token is not None
     records = records_from(caplog)
-    infos = [r.getMessage() for r in records if r.levelno == logging.INFO]
-    assert any("invalid_client; registering again" in m for m in infos), infos
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert any("re-registered with" in m and "every user of the old client is logged out" in m for m in warnings), warnings
     debugs = [r.getMessage() for r in records if r.levelno == logging.DEBUG]
     assert any("(decisions.authorize) -> HTTP 200" in m for m in debugs), debugs
     secrets = issued_secrets(emu) | {decision.token.serialized_token, DEVICE["subjectToken"]}
