@@ -225,7 +225,7 @@ final class ClientsFake: @unchecked Sendable {
         #expect { try client.configuration(device: client.config.device) } throws: { error in
             let e = error as? PassAuthError
             return e?.status == .store && e?.message.contains(file) == true && e?.message.contains("move it away") == true
-                && e?.message.contains("importLegacyState") == true
+                && e?.message.contains("passauth import-state") == true
         }
         #expect(fake.requests.isEmpty)
         // Reads that need no registration still work.
