@@ -238,6 +238,7 @@ static void test_three_clients_register_once(void) {
 typedef struct burst_job {
     passauth_client *client;
     int calls, failures;
+    char error[512];
 } burst_job;
 
 #define BURST_DEVICE "{\"id\":\"tv-burst\",\"ip\":\"203.0.113.77\"}"
@@ -249,7 +250,10 @@ static void *burst_thread(void *arg) {
         char resources[64];
         snprintf(resources, sizeof resources, "[\"res-%p-%d\"]", (void *)job, i);
         char *out = NULL;
-        if (passauth_preauthorize(job->client, BURST_DEVICE, "Cablevision", resources, &out) != PASSAUTH_OK) job->failures++;
+        if (passauth_preauthorize(job->client, BURST_DEVICE, "Cablevision", resources, &out) != PASSAUTH_OK) {
+            job->failures++;
+            snprintf(job->error, sizeof job->error, "%s", passauth_last_error());
+        }
         passauth_free(out);
     }
     return NULL;
@@ -277,11 +281,13 @@ static long run_burst(const char *prefix_a, const char *prefix_b, int per_client
     passauth_free(out);
     CHECK_STATUS(passauth_register(b, &out), PASSAUTH_OK);
     passauth_free(out);
-    burst_job jobs[2] = {{a, per_client, 0}, {b, per_client, 0}};
+    burst_job jobs[2] = {{a, per_client, 0, ""}, {b, per_client, 0, ""}};
     pthread_t threads[2];
     for (int i = 0; i < 2; i++) pthread_create(&threads[i], NULL, burst_thread, &jobs[i]);
     for (int i = 0; i < 2; i++) pthread_join(threads[i], NULL);
-    CHECK(jobs[0].failures == 0 && jobs[1].failures == 0);
+    /* The paced fleet never fails; unshared pacers may (a 429 retried until the retries run out). */
+    if (prefix_a) CHECK_MSG(jobs[0].failures == 0 && jobs[1].failures == 0, "failures %d, %d: %s%s", jobs[0].failures, jobs[1].failures,
+              jobs[0].error, jobs[1].error);
     long throttled = emulator_stat(&emu, "throttled", NULL);
     json_decref(emulator_post(&emu, "/_emulator/config", "{\"throttle\":false}"));
     passauth_client_free(a);
