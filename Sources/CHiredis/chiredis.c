@@ -27,7 +27,7 @@
 
 /* ---- hiredis, resolved at first use ------------------------------------------------------------- */
 
-#define HIREDIS_SONAME "libhiredis.so.0.14"
+#define CHIREDIS_LIBRARY_FILE "libhiredis.so.0.14"
 
 static struct {
     int (*format_argv)(char **target, int argc, const char **argv, const size_t *argvlen);
@@ -54,7 +54,7 @@ static void format_error(char *err, size_t errlen, const char *format, ...) {
 static void load_hiredis(void) {
     /* PASSAUTH_HIREDIS_LIBRARY names another file (tests use it to play a machine without hiredis). */
     const char *name = getenv("PASSAUTH_HIREDIS_LIBRARY");
-    if (!name || !*name) name = HIREDIS_SONAME;
+    if (!name || !*name) name = CHIREDIS_LIBRARY_FILE;
     void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
         const char *why = dlerror();
@@ -119,36 +119,44 @@ static int wait_fd(int fd, short events, long long deadline, int wake_fd) {
 
 /* ---- name resolution, bounded ------------------------------------------------------------------- */
 
-/* A getaddrinfo_a request whose caller gave up: freed once the resolver is done with it. */
+/* getaddrinfo has no timeout: a host name is resolved on a short-lived thread of ours while the caller
+ * waits at most until its deadline; a caller that gives up leaves the thread to finish and free what it
+ * found. (Not getaddrinfo_a: glibc starts its helper threads without pthread_create's interposition,
+ * which ThreadSanitizer cannot follow.) A literal address needs no lookup and no thread. */
 typedef struct lookup {
-    struct gaicb request;
-    struct addrinfo hints;
-    struct lookup *next;
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    int references;      /* the caller's and the thread's */
+    int done, code;
+    struct addrinfo *result;
     char service[16];
     char name[];
 } lookup;
 
-static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
-static lookup *abandoned;
-
-static void free_lookup(lookup *l) {
-    if (l->request.ar_result) freeaddrinfo(l->request.ar_result);
+static void release_lookup(lookup *l) {
+    pthread_mutex_lock(&l->lock);
+    int left = --l->references;
+    pthread_mutex_unlock(&l->lock);
+    if (left > 0) return;
+    if (l->result) freeaddrinfo(l->result);
+    pthread_mutex_destroy(&l->lock);
+    pthread_cond_destroy(&l->done_cond);
     free(l);
 }
 
-static void reap_abandoned(void) {
-    pthread_mutex_lock(&abandoned_lock);
-    lookup **link = &abandoned;
-    while (*link) {
-        lookup *l = *link;
-        if (gai_error(&l->request) != EAI_INPROGRESS) {
-            *link = l->next;
-            free_lookup(l);
-        } else {
-            link = &l->next;
-        }
-    }
-    pthread_mutex_unlock(&abandoned_lock);
+static void *lookup_thread(void *arg) {
+    lookup *l = arg;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV};
+    struct addrinfo *result = NULL;
+    int code = getaddrinfo(l->name, l->service, &hints, &result);
+    pthread_mutex_lock(&l->lock);
+    l->code = code;
+    l->result = code == 0 ? result : NULL;
+    l->done = 1;
+    pthread_cond_signal(&l->done_cond);
+    pthread_mutex_unlock(&l->lock);
+    release_lookup(l);
+    return NULL;
 }
 
 static struct addrinfo *resolve(const char *host, int port, long long deadline, char *err, size_t errlen) {
@@ -157,7 +165,6 @@ static struct addrinfo *resolve(const char *host, int port, long long deadline, 
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
     struct addrinfo *result = NULL;
     if (getaddrinfo(host, service, &hints, &result) == 0) return result;  /* a literal address: no lookup */
-    reap_abandoned();
     size_t length = strlen(host);
     lookup *l = calloc(1, sizeof *l + length + 1);
     if (!l) {
@@ -166,44 +173,41 @@ static struct addrinfo *resolve(const char *host, int port, long long deadline, 
     }
     memcpy(l->name, host, length + 1);
     memcpy(l->service, service, sizeof service);
-    l->hints = (struct addrinfo){.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV};
-    l->request = (struct gaicb){.ar_name = l->name, .ar_service = l->service, .ar_request = &l->hints};
-    struct gaicb *list[1] = {&l->request};
-    int code = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
-    if (code != 0) {
-        format_error(err, errlen, "cannot resolve %s: %s", host, gai_strerror(code));
-        free(l);
+    pthread_mutex_init(&l->lock, NULL);
+    pthread_condattr_t attributes;
+    pthread_condattr_init(&attributes);
+    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->done_cond, &attributes);
+    pthread_condattr_destroy(&attributes);
+    l->references = 2;
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, lookup_thread, l) != 0) {
+        format_error(err, errlen, "cannot start a thread to resolve %s", host);
+        l->references = 1;
+        release_lookup(l);
         return NULL;
     }
-    for (;;) {
-        code = gai_error(&l->request);
-        if (code != EAI_INPROGRESS) break;
-        long long left = deadline - monotonic_ms();
-        if (left <= 0) break;
-        struct timespec wait = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
-        const struct gaicb *pending[1] = {&l->request};
-        gai_suspend(pending, 1, &wait);
+    pthread_detach(thread);
+    struct timespec until = {.tv_sec = deadline / 1000, .tv_nsec = (deadline % 1000) * 1000000};
+    pthread_mutex_lock(&l->lock);
+    while (!l->done) {
+        if (pthread_cond_timedwait(&l->done_cond, &l->lock, &until) == ETIMEDOUT) break;
     }
-    if (code == EAI_INPROGRESS) {
+    int done = l->done, code = l->code;
+    if (done && code == 0) {
+        result = l->result;
+        l->result = NULL;
+    }
+    pthread_mutex_unlock(&l->lock);
+    release_lookup(l);
+    if (!done) {
         format_error(err, errlen, "timed out resolving %s", host);
-        if (gai_cancel(&l->request) == EAI_CANCELED) {
-            free_lookup(l);
-        } else {
-            pthread_mutex_lock(&abandoned_lock);
-            l->next = abandoned;
-            abandoned = l;
-            pthread_mutex_unlock(&abandoned_lock);
-        }
         return NULL;
     }
     if (code != 0) {
         format_error(err, errlen, "cannot resolve %s: %s", host, gai_strerror(code));
-        free_lookup(l);
         return NULL;
     }
-    result = l->request.ar_result;
-    l->request.ar_result = NULL;
-    free(l);
     return result;
 }
 
