@@ -259,8 +259,9 @@ typedef struct passauth_client passauth_client;
  *                         AUTH (with the user name when given), then SELECT db. Each key is a hash (the
  *                         value "d" and its version "v", written by a compare-and-set script; a delete
  *                         keeps the version an hour as a tombstone), the registration lock a lease (SET NX
- *                         PX, renewed while held, expired within 10 s of a dead holder). Connecting,
- *                         writing and reading are bounded by timeoutMs; a client keeps at most 4
+ *                         PX, renewed while held, expired within 10 s of a dead holder). Resolving (a
+ *                         host name, on a short-lived thread), connecting, writing and reading are
+ *                         bounded by timeoutMs; a client keeps at most 4
  *                         connections, plus one thread and connection for the fleet's messages (the
  *                         "passauth-redis" thread, started at the first use of Redis). Redis Cluster:
  *                         the URL names any node; commands go to their key's node (MOVED and ASK are
