@@ -158,6 +158,7 @@ test-wheel: wheel
 # The state layer's write cost stays flat with the number of devices stored (benchmarks/store_scale.swift).
 test-store-scale: $(OUT)/bench/store_scale
 	$(OUT)/bench/store_scale --devices 1000,100000 --writes 201 --check
+	$(OUT)/bench/store_scale --devices 1000,100000 --writes 201 --check --store redis
 
 test-python:
 	cd bindings/python && $(PYPATH) $(PY) -m pytest -q tests
@@ -229,10 +230,21 @@ $(BENCH_SWIFT)/ccurl.o: Sources/CCurl/ccurl.c Sources/CCurl/include/ccurl.h
 	    "$(abspath .)" > $(BENCH_SWIFT)/ccurl/module.modulemap
 	$(CC) -c -O2 -ISources/CCurl/include -o $@ $<
 
-$(OUT)/bench/store_scale $(OUT)/bench/engine: $(OUT)/bench/%: benchmarks/%.swift $(shell find Sources/PassAuthCore -name "*.swift") $(BENCH_SWIFT)/ccurl.o
+# The Redis wire layer (Sources/CHiredis): hiredis is dlopen'ed at run time, nothing of it is linked.
+$(BENCH_SWIFT)/chiredis.o: Sources/CHiredis/chiredis.c Sources/CHiredis/include/chiredis.h
+	@mkdir -p $(BENCH_SWIFT)/chiredis
+	printf 'module CHiredis {
+    header "%s/Sources/CHiredis/include/chiredis.h"
+    export *
+}
+' \
+	    "$(abspath .)" > $(BENCH_SWIFT)/chiredis/module.modulemap
+	$(CC) -c -O2 -ISources/CHiredis/include -o $@ $<
+
+$(OUT)/bench/store_scale $(OUT)/bench/engine: $(OUT)/bench/%: benchmarks/%.swift $(shell find Sources/PassAuthCore -name "*.swift") $(BENCH_SWIFT)/ccurl.o $(BENCH_SWIFT)/chiredis.o
 	swiftc -O -parse-as-library -module-name PassAuthCore -package-name passauth -I Sources/CJansson -I Sources/CQRencode -I Sources/CSQLite -I Sources/COpenSSL \
-	    -I $(BENCH_SWIFT)/ccurl $(shell find Sources/PassAuthCore -name "*.swift") $< \
-	    $(BENCH_SWIFT)/ccurl.o -lcurl -ljansson -lqrencode -lsqlite3 -lcrypto -o $@
+	    -I $(BENCH_SWIFT)/ccurl -I $(BENCH_SWIFT)/chiredis $(shell find Sources/PassAuthCore -name "*.swift") $< \
+	    $(BENCH_SWIFT)/ccurl.o $(BENCH_SWIFT)/chiredis.o -lcurl -ljansson -lqrencode -lsqlite3 -lssl -lcrypto -o $@
 
 $(OUT)/bench/footprint: benchmarks/c/footprint.c
 	@mkdir -p $(dir $@)
@@ -317,11 +329,17 @@ $(FUZZ_DIR)/ccurl.o: Sources/CCurl/ccurl.c Sources/CCurl/include/ccurl.h
 
 $(FUZZ_DIR)/fuzz_responses: fuzz/FuzzResponses.swift
 $(FUZZ_DIR)/fuzz_caller_inputs: fuzz/FuzzCallerInputs.swift
-$(FUZZ_DIR)/fuzz_responses $(FUZZ_DIR)/fuzz_caller_inputs: $(shell find Sources/PassAuthCore -name "*.swift") $(FUZZ_DIR)/ccurl.o
+$(FUZZ_DIR)/chiredis.o: Sources/CHiredis/chiredis.c Sources/CHiredis/include/chiredis.h
+	@mkdir -p $(FUZZ_DIR)/chiredis
+	printf 'module CHiredis {\n    header "%s/Sources/CHiredis/include/chiredis.h"\n    export *\n}\n' \
+	    "$(abspath .)" > $(FUZZ_DIR)/chiredis/module.modulemap
+	$(CLANG) -c -O1 -g -fsanitize=address,fuzzer-no-link -ISources/CHiredis/include -o $@ $<
+
+$(FUZZ_DIR)/fuzz_responses $(FUZZ_DIR)/fuzz_caller_inputs: $(shell find Sources/PassAuthCore -name "*.swift") $(FUZZ_DIR)/ccurl.o $(FUZZ_DIR)/chiredis.o
 	$(SWIFTC) -O -g -parse-as-library -module-name PassAuthCore -package-name passauth -sanitize=fuzzer,address \
-	    -I Sources/CJansson -I Sources/CQRencode -I Sources/CSQLite -I Sources/COpenSSL -I $(FUZZ_DIR)/ccurl \
+	    -I Sources/CJansson -I Sources/CQRencode -I Sources/CSQLite -I Sources/COpenSSL -I $(FUZZ_DIR)/ccurl -I $(FUZZ_DIR)/chiredis \
 	    $(shell find Sources/PassAuthCore -name "*.swift") $(filter fuzz/%.swift,$^) \
-	    $(FUZZ_DIR)/ccurl.o -lcurl -ljansson -lqrencode -lsqlite3 -lcrypto -o $@
+	    $(FUZZ_DIR)/ccurl.o $(FUZZ_DIR)/chiredis.o -lcurl -ljansson -lqrencode -lsqlite3 -lssl -lcrypto -o $@
 
 fuzz-build: $(FUZZ_TARGETS)
 

@@ -32,9 +32,17 @@ let package = Package(
             path: "Sources/CCurl",
             linkerSettings: [.linkedLibrary("curl")]
         ),
+        // The Redis store's wire layer: libhiredis.so.0.14 is dlopen'ed at the first Redis connection (its
+        // header gives the types; nothing of it is linked), the socket I/O is ours, TLS through libssl
+        // (which libcurl already brings in).
+        .target(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
         .target(
             name: "PassAuthCore",
-            dependencies: ["CJansson", "CCurl", "CQRencode", "CSQLite", "COpenSSL"],
+            dependencies: ["CJansson", "CCurl", "CQRencode", "CSQLite", "COpenSSL", "CHiredis"],
             path: "Sources/PassAuthCore"
         ),
         .target(

@@ -251,7 +251,30 @@ typedef struct passauth_client passauth_client;
  *                         no state exists for the origin, calls fail with PASSAUTH_E_STORE naming it
  *                         (move it away, or import it for the service it was written for);
  *                         "redis://[[user]:password@]host[:port][/db]" or "rediss://..." (TLS): a Redis
- *                         server shared by a fleet of instances (libhiredis.so.0.14 is loaded only then)
+ *                         server shared by a fleet of instances. libhiredis.so.0.14 (Debian/Ubuntu package
+ *                         libhiredis0.14) is loaded with dlopen at the first connection, so only programs
+ *                         that use Redis need it; without it calls fail with PASSAUTH_E_STORE naming the
+ *                         package. rediss:// verifies the server's certificate against "caFile" (else the
+ *                         system's trust store) and its name against the host. The password is sent with
+ *                         AUTH (with the user name when given), then SELECT db. Each key is a hash (the
+ *                         value "d" and its version "v", written by a compare-and-set script; a delete
+ *                         keeps the version an hour as a tombstone), the registration lock a lease (SET NX
+ *                         PX, renewed while held, expired within 10 s of a dead holder). Resolving (a
+ *                         host name, on a short-lived thread), connecting, writing and reading are
+ *                         bounded by timeoutMs; a client keeps at most 4
+ *                         connections, plus one thread and connection for the fleet's messages (the
+ *                         "passauth-redis" thread, started at the first use of Redis). Redis Cluster:
+ *                         the URL names any node; commands go to their key's node (MOVED and ASK are
+ *                         followed) and every script touches one key or keys of one hash tag. With a
+ *                         Redis store the fleet also shares each device's pacing budget and 429 waits
+ *                         (keys "<prefix>{<origin>|<serviceProvider>|@<device ip or id>}:pacing" and
+ *                         ":throttled", on Redis's clock), and a logout or an invalidated profile on one
+ *                         instance drops the cached permits of every instance (pub/sub channel
+ *                         "<prefix>{<origin>|<serviceProvider>}:events"). Redis unreachable: calls that
+ *                         need the store fail with PASSAUTH_E_STORE naming the server and the cause
+ *                         (connection refused, timed out, authentication failed), pacing falls back to
+ *                         the instance's own, nothing is half-written, and calls work again once Redis is
+ *                         back
  *   "storeKeyPrefix"    string: prefix of every key the library writes, in any store (default
  *                       "passauth:"); at most 128 printable ASCII characters, no spaces or braces
  *   "storeEncryptionKey" string: base64 of 32 bytes; when set, the client secret and access token are

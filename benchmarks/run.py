@@ -30,6 +30,9 @@ PROGRAMS = [
     ("poll_slices.py", [], []),
     # Built by `make bench` (a Swift program over the core): the state layer's cost per login.
     ("../build/bench/store_scale", ["--devices", "1000,1000000"], ["--devices", "1000,100000", "--writes", "101"]),
+    # The same in a Redis store (the program starts its own redis-server).
+    ("../build/bench/store_scale", ["--devices", "1000,1000000", "--store", "redis"],
+     ["--devices", "1000,100000", "--writes", "101", "--store", "redis"]),
     # build/bench/engine (a Swift program over the core) against the traffic server: a blocking call handed to
     # the multi thread and waited for, against the same call on the caller's thread ("One engine").
     ("engine.py", [], ["--calls", "200", "--runs", "3", "--thread-calls", "50", "--thread-runs", "3"]),

@@ -6,8 +6,12 @@
 // Built by `make bench` with the core's sources into one module (internal access, like the fuzz
 // targets); the stored devices are inserted with SQLite directly (one transaction) for speed.
 //
-//     build/bench/store_scale [--devices 1000,1000000] [--writes 301] [--check]
+//     build/bench/store_scale [--devices 1000,1000000] [--writes 301] [--check] [--store sqlite|redis]
 // --check: exit 1 unless the cost stays flat (`make test` runs 1,000 vs 100,000 devices with it).
+// --store redis: the same in a Redis store ("store": "redis://..."): the program starts its own
+// redis-server (tests/redis/redis-test-server.sh, loopback, no persistence; run from the repository
+// root), one database per size, prefilled with pipelined HSET/PEXPIRE; a write is then one HMGET and
+// one EVALSHA of the compare-and-set script over loopback.
 import CSQLite
 import Glibc
 
@@ -17,12 +21,14 @@ struct StoreScale {
         var sizes = [1_000, 1_000_000]
         var writes = 301
         var check = false
+        var redis = false
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = arguments.next() {
             switch argument {
             case "--devices": sizes = (arguments.next() ?? "").split(separator: ",").compactMap { Int($0) }
             case "--writes": writes = Int(arguments.next() ?? "") ?? writes
             case "--check": check = true
+            case "--store": redis = arguments.next() == "redis"
             default: fatalError("usage: store_scale [--devices N,N] [--writes N]")
             }
         }
@@ -30,6 +36,22 @@ struct StoreScale {
         // processes' writeback, the fsyncs' own variance) falls on all sizes alike.
         var stores: [(size: Int, client: Client, directory: String)] = []
         let now = Clock.nowMs()
+        if redis {
+            let server = try RedisBenchServer()
+            defer { server.stop() }
+            for (index, size) in sizes.enumerated() {
+                let config = try ClientSettings(json: ["serviceProvider": "REF30", "softwareStatement": "x.y.z",
+                                                       "store": .string("redis://127.0.0.1:\(server.port)/\(index)"),
+                                                       "baseUrl": "http://127.0.0.1:9", "logLevel": "none"])
+                let client = try Client(config: config, transport: Unreachable())
+                let started = Clock.monotonicMs()
+                try prefillRedis(client, devices: size, now: now)
+                note("\(grouped(size)) devices stored in Redis in \(format2(Double(Clock.monotonicMs() - started) / 1000)) s")
+                stores.append((size, client, ""))
+            }
+            try measure(stores, writes: writes, now: now, check: check, label: " (Redis, loopback)")
+            return
+        }
         for size in sizes {
             var template = Array("/tmp/passauth-store-scale-XXXXXX".utf8CString)
             guard let created = mkdtemp(&template) else { fatalError("mkdtemp failed") }
@@ -46,6 +68,11 @@ struct StoreScale {
         }
         defer { for store in stores { _ = system("rm -rf '\(store.directory)'") } }
         sync()  // the fills' dirty pages reach the disk now, not during the measured fsyncs
+        try measure(stores, writes: writes, now: now, check: check, label: "")
+    }
+
+    static func measure(_ stores: [(size: Int, client: Client, directory: String)], writes: Int, now: Int64, check: Bool,
+                        label suffix: String) throws {
 
         var samples = [[Double]](repeating: [], count: stores.count)
         var generator = SystemRandomNumberGenerator()
@@ -68,7 +95,7 @@ struct StoreScale {
         guard let base = medians.first else { return }
         var failed = false
         for (index, store) in stores.enumerated() {
-            let label = "store: one login's profile write, \(grouped(store.size)) devices stored"
+            let label = "store: one login's profile write, \(grouped(store.size)) devices stored" + suffix
             if index == 0 {
                 row(label, "\(format(base)) us", "-", "-", "flat", "INFO")
             } else {
@@ -100,6 +127,22 @@ struct StoreScale {
         }
         sqlite3_finalize(statement)
         sqlite3_exec(db, "UPDATE meta SET seq = seq + \(devices + 10); COMMIT; PRAGMA wal_checkpoint(TRUNCATE)", nil, nil, nil)
+    }
+
+    /// The profiles of `devices` devices, as the store writes them (hash d/v, TTL), pipelined.
+    static func prefillRedis(_ client: Client, devices: Int, now: Int64) throws {
+        guard let redis = (client.state.store as? RedisStore)?.client else { fatalError("not a Redis store") }
+        let value = profileAnswer(notAfter: now + 86_400_000)["profiles"]!.serialized()
+        var batch: [[String]] = []
+        for i in 0..<devices {
+            let key = try client.state.keys.profiles(device: deviceId(i))
+            batch.append(["HSET", key, "d", value, "v", String(i + 10)])
+            batch.append(["PEXPIRE", key, "86400000"])
+            if batch.count >= 20_000 || i == devices - 1 {
+                _ = try redis.pipeline(batch, timeoutMs: 60_000)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
     }
 
     static func deviceId(_ n: Int) -> String { "device-" + String(n).leftPadded(to: 7) }
@@ -146,4 +189,42 @@ struct StoreScale {
 /// No network: the benchmark measures the store only.
 private final class Unreachable: HTTPTransport, Sendable {
     func send(_ request: HTTPRequest) throws(PassAuthError) -> HTTPResponse { throw PassAuthError(.transport, "no network in this benchmark") }
+}
+
+/// redis-server on a free loopback port for the Redis rows (tests/redis/redis-test-server.sh).
+private final class RedisBenchServer {
+    let port: Int
+    private var pid: pid_t = 0
+    private let directory: String
+
+    init() throws {
+        var template = Array("/tmp/passauth-store-scale-redis-XXXXXX".utf8CString)
+        guard let created = mkdtemp(&template) else { fatalError("mkdtemp failed") }
+        directory = String(cString: created)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        close(fd)
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let arguments = ["tests/redis/redis-test-server.sh", String(getpid()), directory, "--port", String(port), "--databases", "4"]
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        guard posix_spawn(&pid, arguments[0], nil, nil, argv, environ) == 0 else { fatalError("cannot start \(arguments[0])") }
+        let probe = RedisClient(location: try RedisLocation("redis://127.0.0.1:\(port)/0"), caFile: nil, prefix: "")
+        for _ in 0..<500 {
+            if (try? probe.command(["PING"], timeoutMs: 200))?.text == "PONG" { return }
+            usleep(20_000)
+        }
+        fatalError("redis-server did not start on port \(port)")
+    }
+
+    func stop() {
+        kill(pid, SIGTERM)
+        waitpid(pid, nil, 0)
+        _ = system("rm -rf '\(directory)'")
+    }
 }

@@ -18,7 +18,7 @@ enum Commands {
         OptionSpec(name: "environment", value: "NAME", help: "production, staging, prequal-production, prequal-staging"),
         OptionSpec(name: "service-provider", value: "ID", help: "service provider (requestor) id, e.g. REF30"),
         OptionSpec(name: "software-statement", value: "JWT", help: "software statement from the TVE Dashboard"),
-        OptionSpec(name: "store", value: "DIR", help: "directory of the persistent state"),
+        OptionSpec(name: "store", value: "DIR|URL", help: "directory of the persistent state, or redis://host:port/db (rediss:// for TLS) shared by a fleet"),
         OptionSpec(name: "device-id", value: "ID", help: "stable device id (default: derived from /etc/machine-id)"),
         OptionSpec(name: "ca-file", value: "FILE", help: "PEM bundle of the CAs to trust"),
         OptionSpec(name: "proxy", value: "URL", help: "HTTP(S) proxy for every request (default: https_proxy)"),

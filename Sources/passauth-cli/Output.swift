@@ -185,7 +185,9 @@ struct CLIFailure: Error {
         case .transport: return "check the network and --base-url"
         case .timeout: return "the service did not answer in time; try again"
         case .throttled: return "too many requests; wait \(error.retryAfterMs.map { "\(($0 + 999) / 1000) s" } ?? "a moment") and try again"
-        case .store: return "check that the --store directory is writable"
+        case .store:
+            return error.message.contains("Redis ") ? "check that the Redis server of --store is reachable"
+                : "check that the --store directory is writable"
         case .http, .protocol, .service: return "try again later; report the trace id if it persists"
         case .internal: return "this is a bug in passauth; please report it"
         case .cancelled, .ok, .pending: return ""

@@ -6,11 +6,13 @@ import Testing
 /// The StateStore contract, the same for every store: versions, compare-and-set, deletes, TTLs, locks.
 @Suite struct StateStoreContractTests {
     enum Kind: String, CaseIterable, CustomStringConvertible {
-        case sqlite, memory, callback
+        case sqlite, memory, callback, redis
         var description: String { rawValue }
 
         func make() -> StateStore {
             switch self {
+            // A real redis-server (RedisSupport.swift); each test under a key prefix of its own.
+            case .redis: return PrefixedStore(RedisStore(client: RedisServer.shared.client()), prefix: uniquePrefix())
             case .sqlite: return SQLiteStore(directory: temporaryDirectory() + "/store")
             case .memory: return MemoryStore()
             case .callback: return callbackStore(over: MemoryStore())

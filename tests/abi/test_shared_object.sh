@@ -17,6 +17,9 @@ check() {  # check NAME COMMAND...
 }
 
 no_swift_runtime() { ! ldd "$lib" | grep -qi swift; }
+# hiredis is dlopen'ed by the Redis store at its first connection: a player that never uses Redis
+# needs no libhiredis installed, so the library must not link it.
+no_hiredis_dependency() { ! ldd "$lib" | grep -qi hiredis && ! readelf -d "$lib" | grep NEEDED | grep -qi hiredis; }
 soname() { readelf -d "$lib" | grep -q 'SONAME.*\[libpassauth\.so\.0\]'; }
 exports=$(readelf -W --dyn-syms "$lib" | awk '$5 == "GLOBAL" && $7 != "UND" {print $8}' | sed 's/@.*//' | sort -u)
 declared=$(sed 's|/\*.*\*/||' "$header" | grep -oE '\bpassauth_[a-z0-9_]+\s*\(' | tr -d ' (' | sort -u)
@@ -80,6 +83,7 @@ doctored_header_docs_are_caught() {
 no_regex_engine() { ! nm "$lib" | grep -q '_StringProcessing\|_RegexParser'; }
 
 check no_swift_runtime_dependency no_swift_runtime
+check no_hiredis_dependency no_hiredis_dependency
 check no_swift_regex_engine_linked_in no_regex_engine
 check soname_is_libpassauth.so.0 soname
 check exports_only_passauth_symbols only_passauth

@@ -19,6 +19,10 @@ package final class Client: Sendable {
     let decisionCache = DecisionCache()
     /// When each (device, MVPD) profile was last refreshed after an authorization.
     let profileRefreshes = RateLimiter(capacity: 10_000)
+    /// With a Redis store: logouts and profile invalidations shared with the fleet.
+    let fleetEvents: FleetEvents?
+    /// The Redis store was opened from the config (not handed in by the caller).
+    private let ownsRedis: Bool
     /// X-Device-Info problems already logged (each once per client, so a back-end's log stays readable).
     private let reportedDeviceInfo = Locked<Set<String>>([])
 
@@ -43,8 +47,15 @@ package final class Client: Sendable {
         state = try Client.state(config: config, store: store, redactor: redactor)
         registration = Registration(config: config, state: state, transport: network, stats: stats, redactor: redactor, logger: logger)
         let decoder = ResponseDecoder(redactor: redactor, stats: stats, clock: clock)
+        // A Redis store also carries what the fleet shares: pacing, 429 waits, cache invalidations
+        // (nothing connects before the first call).
+        ownsRedis = store == nil && state.store is RedisStore
+        let keys = state.keys, logger = logger, decisions = decisionCache
+        let redis = (state.store as? RedisStore)?.client
+        fleetEvents = redis.map { FleetEvents(redis: $0, keys: keys, decisions: decisions, logger: logger, timeoutMs: config.timeoutMs) }
         service = Service(config: config, transport: network, registration: registration, stats: stats, logger: logger,
-                          decoder: decoder, policy: retryPolicy)
+                          decoder: decoder, policy: retryPolicy,
+                          fleet: redis.map { FleetTurns(redis: $0, keys: keys, config: config, logger: logger) })
         poller.attach(PollContext(
             service: service,
             // Weak: the poller's threads must never keep a freed client alive.
@@ -56,7 +67,12 @@ package final class Client: Sendable {
         try checkDeviceInfo(config.device)
     }
 
-    deinit { poller.shutdown() }
+    deinit {
+        poller.shutdown()
+        fleetEvents?.close()
+        // A Redis client this client opened (from the config's URL) stops its thread with it.
+        if ownsRedis { (state.store as? RedisStore)?.client.shutdown() }
+    }
 
     /// Starts polling `code` for a profile (see Poller). `intervalMs` is raised to the 3 s floor.
     package func poll(device: Device, code: String, options: PollOptions, callback: PollCallback?) throws(PassAuthError) -> Poll {
@@ -97,9 +113,17 @@ package final class Client: Sendable {
         return .object(members)
     }
 
-    /// Where the state lives, for people: the store directory, or what names another store
-    /// ("application store").
-    package var storeLocation: String { (state.store as? SQLiteStore)?.directory ?? state.store.description }
+    /// The Redis client of a Redis store (nil for any other store): its pool, scripts, publish and
+    /// subscriptions (RedisClient) for fleet-wide features; `state.keys` names this client's keys.
+    package var redis: RedisClient? { (state.store as? RedisStore)?.client }
+
+    /// Where the state lives, for people: the store directory, the Redis URL (without credentials), or
+    /// what names another store ("application store").
+    package var storeLocation: String {
+        if let sqlite = state.store as? SQLiteStore { return sqlite.directory }
+        if let redis { return redis.url }
+        return state.store.description
+    }
 
     /// Ensures client credentials and a fresh access token (registering only when none is stored).
     package func register(device: Device) throws(PassAuthError) -> JSON {
@@ -123,7 +147,7 @@ package final class Client: Sendable {
                 backing = sqlite
             case .redis(let location):
                 if let password = location.password { redactor.remember(password) }
-                throw .invalid("config key 'store': Redis store not available yet", key: "store")
+                backing = RedisStore(client: RedisClient(location: location, caFile: config.caFile, prefix: config.storage.keyPrefix))
             }
         }
         return ClientState(store: backing, keys: StateKeys(prefix: config.storage.keyPrefix, baseURL: config.baseURL,

@@ -21,7 +21,9 @@ extension Client {
                 }
             }
         }
-        decisionCache.removeAll(device: try device.stateKey(for: Endpoint.logout.name), mvpd: mvpd)
+        let id = try device.stateKey(for: Endpoint.logout.name)
+        decisionCache.removeAll(device: id, mvpd: mvpd)
+        fleetEvents?.publish("logout", device: id, mvpd: mvpd)
         try forgetProfile(device: device, mvpd: mvpd)
         return answer
     }

@@ -22,6 +22,7 @@ extension Client {
     func forgetProfileEverywhere(device: Device, mvpd: String?, because code: String) {
         guard let id = device.id else { return }
         decisionCache.removeAll(device: id, mvpd: mvpd)
+        fleetEvents?.publish("profileGone", device: id, mvpd: mvpd)
         do throws(PassAuthError) {
             if let mvpd { try forgetProfile(device: device, mvpd: mvpd) } else { try forgetProfiles(device: device) }
         } catch {

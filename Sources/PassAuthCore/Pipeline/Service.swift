@@ -21,13 +21,15 @@ final class Service: Sendable {
     let throttle = ThrottleGate()
     /// nil when the config turns pacing off.
     private let pacer: Pacer?
+    /// With a Redis store: pacing and 429 waits shared by the fleet (the local ones when unreachable).
+    let fleet: FleetTurns?
     /// The service provider as a path segment.
     let serviceProvider: String
     /// "Authorization: Bearer <token>" of the current token, built once per token.
     private let bearer = Locked<(token: String, line: String)>(("", ""))
 
     init(config: ClientSettings, transport: HTTPTransport, registration: Registration, stats: Stats, logger: Logger,
-         decoder: ResponseDecoder, policy: RetryPolicy = RetryPolicy()) {
+         decoder: ResponseDecoder, policy: RetryPolicy = RetryPolicy(), fleet: FleetTurns? = nil) {
         self.config = config
         self.transport = transport
         self.registration = registration
@@ -35,6 +37,7 @@ final class Service: Sendable {
         self.logger = logger
         self.decoder = decoder
         self.policy = policy
+        self.fleet = fleet
         pacer = config.pacing ? Pacer(ratePerSecond: config.pacingRatePerSecond, burst: config.pacingBurst) : nil
         serviceProvider = URLEncoding.segment(config.serviceProvider)
     }
@@ -57,6 +60,7 @@ final class Service: Sendable {
             } catch {
                 if error.httpStatus == 429, case .throttled(let wait) = policy.classify(error) {
                     throttle.deferRequests(for: key, byMs: wait)
+                    fleet?.deferRequests(key, byMs: wait)
                     logger.log(.info, "\(endpoint.name) for device \(device.id ?? key): throttled (429); the device waits \(wait) ms")
                 }
                 switch policy.verdict(for: error, attempt: attempt, reregistered: reregistered, remainingMs: Service.remaining(deadline)) {
@@ -97,6 +101,7 @@ final class Service: Sendable {
     /// Waits for the device's turn: after a 429, and for its pacing budget. Fails at once with
     /// PASSAUTH_E_THROTTLED when the wait would overrun the call's deadline.
     private func awaitTurn(_ key: String, _ endpoint: Endpoint, deadline: Int64) throws(PassAuthError) {
+        if let fleet, try fleet.awaitTurn(key, endpoint: endpoint.name, deadline: deadline) { return }
         try throttle.waitTurn(for: key, timeoutMs: Service.remaining(deadline), endpoint: endpoint.name)
         if let pacer { Clock.sleep(ms: try pacer.reserve(for: key, timeoutMs: Service.remaining(deadline), endpoint: endpoint.name)) }
     }
@@ -115,6 +120,7 @@ final class Service: Sendable {
     /// budget); when 0 it may send now and a pacing token has been taken. Never sleeps.
     func readiness(for device: Device) -> Int64 {
         let key = RetryPolicy.deviceKey(device)
+        if let fleet, let wait = fleet.readiness(key) { return wait }
         let throttled = throttle.remainingMs(for: key)
         if throttled > 0 { return throttled }
         return pacer?.take(for: key) ?? 0
@@ -149,6 +155,7 @@ final class Service: Sendable {
         } catch {
             if error.httpStatus == 429, case .throttled(let wait) = policy.classify(error) {
                 throttle.deferRequests(for: RetryPolicy.deviceKey(device), byMs: wait)
+                fleet?.deferRequests(RetryPolicy.deviceKey(device), byMs: wait)
             }
             throw error
         }

@@ -157,5 +157,10 @@ final class DecisionCache: Sendable {
         }
     }
 
+    /// Forgets every decision (the fleet's invalidations may have been missed).
+    func removeAll() {
+        table.withLock { $0 = Table() }
+    }
+
     var count: Int { table.withLock { $0.entries.count } }
 }

@@ -5,6 +5,12 @@
 ///     <prefix>{<origin>|<serviceProvider>|<device>}:mvpd            the device's MVPD choice
 ///     <prefix>{<origin>|<serviceProvider>}:lock                     the registration lock (a lock name)
 ///
+/// and, with a Redis store only (Redis/Fleet.swift):
+///
+///     <prefix>{<origin>|<serviceProvider>}:events                   pub/sub channel: permits to drop
+///     <prefix>{<origin>|<serviceProvider>|@<device key>}:pacing     the fleet's pacing bucket of a device
+///     <prefix>{<origin>|<serviceProvider>|@<device key>}:throttled  the fleet's 429 wait of a device
+///
 /// The origin is the normalised base URL, so credentials obtained from one service are never found,
 /// let alone sent, under another. The part in braces is a Redis Cluster hash tag: a device's keys and
 /// its registration may live on different nodes, each key stands alone. Keys are printable ASCII.
@@ -27,6 +33,23 @@ package struct StateKeys: Sendable, Equatable {
 
     package var registration: String { prefix + "{" + scope + "}:registration" }
     package var registrationLock: String { prefix + "{" + scope + "}:lock" }
+    /// The fleet's channel of cache invalidations (Redis store: FleetEvents).
+    package var events: String { prefix + "{" + scope + "}:events" }
+
+    /// The fleet's pacing bucket and 429 wait of one device key (its IP, else its id; Redis store:
+    /// FleetTurns). Both under one hash tag: one script reads them together.
+    package func turn(_ deviceKey: String) -> (pacing: String, throttled: String) {
+        let tag = prefix + "{" + scope + "|@" + URLEncoding.component(deviceKey) + "}:"
+        return (tag + "pacing", tag + "throttled")
+    }
+
+    /// `<prefix>{<origin>|<serviceProvider>}:<name>`: a key (or channel) of this client's scope for a
+    /// fleet feature of its own (the fleet poller), in the registration's hash tag.
+    package func scoped(_ name: String) -> String { prefix + "{" + scope + "}:" + name }
+
+    /// `<prefix>{<origin>|<serviceProvider>|<device>}:<name>`: a key of one device, in the hash tag of
+    /// its profiles and MVPD choice (a script may touch them together).
+    package func device(_ id: String, _ name: String) throws(PassAuthError) -> String { try deviceKey(id, name) }
 
     package func profiles(device id: String) throws(PassAuthError) -> String { try deviceKey(id, "profiles") }
     package func mvpd(device id: String) throws(PassAuthError) -> String { try deviceKey(id, "mvpd") }

@@ -3,10 +3,11 @@
 /// writers (threads, processes, hosts) never lose a write and a writer that paused between its read and
 /// its write can never overwrite newer state: its write conflicts, and it re-reads.
 ///
-/// Implementations: `SQLiteStore` (the default, one database in the store directory), `CallbackStore`
-/// (the application's `passauth_store` callbacks), `MemoryStore` (tests). A Redis store maps each key
-/// onto a Redis key (value + version, compared and set by a script), `ttlMs` onto PEXPIRE and `withLock`
-/// onto a lease (SET NX PX with a token, released by compare-and-delete). The key layout is `StateKeys`;
+/// Implementations: `SQLiteStore` (the default, one database in the store directory), `RedisStore`
+/// ("store": "redis://..."; each key a hash of value + version, compared and set by a script, `ttlMs`
+/// as PEXPIRE, `withLock` a lease: SET NX PX with a token, renewed while held, released by
+/// compare-and-delete), `CallbackStore` (the application's `passauth_store` callbacks), `MemoryStore`
+/// (tests). The key layout is `StateKeys`;
 /// the typed records on top are `ClientState`.
 package protocol StateStore: Sendable {
     /// Names the store in error messages ("store /home/u/.local/state/passauth/passauth.sqlite3").

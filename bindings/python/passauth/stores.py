@@ -132,12 +132,17 @@ class RedisLike(Protocol):
 # written again never gets back a version it had.
 # KEYS[1] key; ARGV: expected version, "1" to delete, value, ttl ms. Returns the new version or -1.
 _PUT = """
-local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-if current ~= tonumber(ARGV[1]) then return -1 end
+local h = redis.call('HMGET', KEYS[1], 'v', 'd')
+local current = tonumber(h[1]) or 0
+local live = 0
+if h[2] then live = current end
+if live ~= tonumber(ARGV[1]) then return -1 end
 local clock = redis.call('TIME')
 local version = math.max(current + 1, tonumber(clock[1]) * 1000000 + tonumber(clock[2]))
 if ARGV[2] == '1' then
-  redis.call('DEL', KEYS[1])
+  redis.call('HDEL', KEYS[1], 'd')
+  redis.call('HSET', KEYS[1], 'v', string.format('%.0f', version))
+  redis.call('PEXPIRE', KEYS[1], 3600000)
   return version
 end
 redis.call('HSET', KEYS[1], 'd', ARGV[3], 'v', string.format('%.0f', version))
@@ -149,13 +154,18 @@ _UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del'
 
 
 class RedisStore(Store):
-    """The state in Redis (a redis-py client): each key of the library is a Redis hash holding the value and
-    its version, written by a compare-and-set script (with PEXPIRE for the library's TTL hints); a lock
+    """The state in Redis (a redis-py client): each key of the library is a Redis hash holding the value
+    (``d``) and its version (``v``), written by a compare-and-set script (with PEXPIRE for the library's TTL
+    hints; a delete keeps the version an hour as a tombstone, so versions are never reused); a lock
     ``name`` is the key ``name`` set with ``SET NX PX lease_ms`` and a random token, released by a
     compare-and-delete script, so a crashed holder's lock expires after ``lease_ms``. The keys carry the
     config's ``storeKeyPrefix``; the part in braces is a Redis Cluster hash tag.
 
     ``RedisStore(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2))``
+
+    The layout and scripts are those of the library's native Redis store (``store="redis://..."``, which
+    needs no redis-py), so instances using either share one Redis. Prefer the native store; this class is
+    for bringing your own client (a connection pool, Sentinel, a proxy the URL cannot express).
     """
 
     def __init__(self, redis_client: RedisLike, lease_ms: int = 120_000) -> None:
