@@ -233,11 +233,7 @@ $(BENCH_SWIFT)/ccurl.o: Sources/CCurl/ccurl.c Sources/CCurl/include/ccurl.h
 # The Redis wire layer (Sources/CHiredis): hiredis is dlopen'ed at run time, nothing of it is linked.
 $(BENCH_SWIFT)/chiredis.o: Sources/CHiredis/chiredis.c Sources/CHiredis/include/chiredis.h
 	@mkdir -p $(BENCH_SWIFT)/chiredis
-	printf 'module CHiredis {
-    header "%s/Sources/CHiredis/include/chiredis.h"
-    export *
-}
-' \
+	printf 'module CHiredis {\n    header "%s/Sources/CHiredis/include/chiredis.h"\n    export *\n}\n' \
 	    "$(abspath .)" > $(BENCH_SWIFT)/chiredis/module.modulemap
 	$(CC) -c -O2 -ISources/CHiredis/include -o $@ $<
 
