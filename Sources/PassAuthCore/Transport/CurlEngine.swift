@@ -15,7 +15,7 @@ import Glibc
 /// switches per call instead of 1; wall 54 us against 41 us), and 8 threads calling at once 1.16-1.18x
 /// the CPU of `send` (29-31 us against 25-28 us).
 package final class CurlTransport: HTTPTransport, @unchecked Sendable {
-    private let share: OpaquePointer
+    private let share: CurlShare
     // Idle handles; a handle is owned by exactly one thread between checkout and checkin.
     private let idle = Locked<[CurlHandle]>([])
     let options: Options
@@ -36,16 +36,14 @@ package final class CurlTransport: HTTPTransport, @unchecked Sendable {
 
     package init(options: Options, stats: Stats) throws(PassAuthError) {
         guard CurlGlobal.ready else { throw PassAuthError(.internal, "libcurl failed to initialise") }
-        guard let share = ccurl_share_new() else { throw PassAuthError(.internal, "libcurl share handle allocation failed") }
+        guard let share = CurlShare() else { throw PassAuthError(.internal, "libcurl share handle allocation failed") }
         self.share = share
         self.options = options
         self.stats = stats
     }
 
     deinit {
-        multi.withLock { $0 }?.shutdown()
-        idle.withLock { $0 = [] }  // the handles are cleaned up before the share they use
-        ccurl_share_free(share)
+        multi.withLock { $0 }?.shutdown()  // the share goes with the last handle (CurlHandle)
     }
 
     package func send(_ request: HTTPRequest) throws(PassAuthError) -> HTTPResponse {
@@ -67,7 +65,7 @@ package final class CurlTransport: HTTPTransport, @unchecked Sendable {
     }
 
     /// A configured handle for the multi thread (which keeps its own idle ones).
-    func makeHandle() -> CurlHandle? { CurlHandle(options: options, share: ccurl_share_handle(share)) }
+    func makeHandle() -> CurlHandle? { CurlHandle(options: options, share: share) }
 
     private func checkout() -> CurlHandle? {
         if let handle = idle.withLock({ $0.popLast() }) { return handle }

@@ -14,14 +14,18 @@ final class CurlHandle {
     private var headerLines: [String] = []
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var libraryUserAgent = true
+    /// Kept while the handle lives: the share is freed only after the last handle using it, whichever
+    /// thread drops that handle last (a client may be freed from a completion on the multi thread).
+    private let share: CurlShare
 
-    init?(options: CurlTransport.Options, share: UnsafeMutableRawPointer?) {
+    init?(options: CurlTransport.Options, share: CurlShare) {
         guard let easy = curl_easy_init() else { return nil }
         self.easy = easy
         self.options = options
+        self.share = share
         sink = ResponseSink(limit: options.maxResponseBytes)
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
-        ccurl_setopt_ptr(easy, CURLOPT_SHARE, share)
+        ccurl_setopt_ptr(easy, CURLOPT_SHARE, ccurl_share_handle(share.handle))
         ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         ccurl_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https")
         ccurl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
@@ -201,4 +205,16 @@ private final class ResponseSink {
     }
 
     func header(_ name: String) -> String? { headers.last(where: { $0.0 == name })?.1 }
+}
+
+/// The share handle of one client's handles (DNS cache, TLS sessions), freed with the last of them.
+final class CurlShare: @unchecked Sendable {
+    let handle: OpaquePointer
+
+    init?() {
+        guard let handle = ccurl_share_new() else { return nil }
+        self.handle = handle
+    }
+
+    deinit { ccurl_share_free(handle) }
 }
