@@ -110,7 +110,7 @@ $(CLI): Package.swift $(shell find Sources -type f) | $(LIB)
 	@mkdir -p $(dir $@)
 	cp $(SWIFT_BUILD)/passauth-cli $@
 
-$(OUT)/tests/%: tests/c/%.c tests/c/harness.c tests/c/harness.h Include/passauth.h $(LIB)
+$(OUT)/tests/%: tests/c/%.c tests/c/harness.c tests/c/harness.h tests/c/redis_server.h Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< tests/c/harness.c $(TEST_LDLIBS)
 
@@ -363,7 +363,7 @@ test-fuzz: fuzz-build
 # but ASan's allocator still catches its double frees, bad frees and leaks of what it mallocs.
 ASAN_TESTS    := $(patsubst $(OUT)/tests/%,$(OUT)/asan/%,$(C_TESTS))
 
-$(OUT)/asan/%: tests/c/%.c tests/c/harness.c tests/c/harness.h Include/passauth.h $(LIB)
+$(OUT)/asan/%: tests/c/%.c tests/c/harness.c tests/c/harness.h tests/c/redis_server.h Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fuse-ld=lld -IInclude \
 	    -o $@ $< tests/c/harness.c $(TEST_LDLIBS)

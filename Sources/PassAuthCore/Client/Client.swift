@@ -14,7 +14,10 @@ package final class Client: Sendable {
     let service: Service
     /// Configuration answers per platform (see DeviceInfo.platformKey).
     let configurationCache = ExpiringCache<Answer>(capacity: 64)
+    /// The polls of this process (SQLite and callback stores).
     package let poller = Poller()
+    /// With a Redis store: the polls shared by the fleet (`poller` then stays idle, without threads).
+    package let fleetPoller: FleetPoller?
     /// Preauthorization permits (never media tokens).
     let decisionCache = DecisionCache()
     /// When each (device, MVPD) profile was last refreshed after an authorization.
@@ -56,18 +59,34 @@ package final class Client: Sendable {
         service = Service(config: config, transport: network, registration: registration, stats: stats, logger: logger,
                           decoder: decoder, policy: retryPolicy,
                           fleet: redis.map { FleetTurns(redis: $0, keys: keys, config: config, logger: logger) })
-        poller.attach(PollContext(
+        fleetPoller = redis == nil ? nil : FleetPoller()
+        let pollContext = PollContext(
             service: service,
             // Weak: the poller's threads must never keep a freed client alive.
             persist: { [weak self] found throws(PassAuthError) in
                 guard let self else { throw PassAuthError(.cancelled, "the client was freed") }
                 try self.rememberProfiles(answers: found)
             },
-            stats: stats, logger: logger, clock: clock))
+            stats: stats, logger: logger, clock: clock)
+        if let fleetPoller, let redis, let events = fleetEvents {
+            fleetPoller.attach(pollContext, fleet: FleetPollContext(redis: redis, polls: FleetPolls(keys: keys, instance: events.instance),
+                                                                    timeoutMs: config.timeoutMs))
+            stats.fleetInstance.withLock { $0 = events.instance }
+            events.listenForPolls { [weak fleetPoller] event in fleetPoller?.noteEvent(event) }
+            // The poller's threads start with the first use of Redis (never at creation), so an instance
+            // takes its share of the fleet's polls before it starts one of its own.
+            redis.whenUsed { [weak fleetPoller] in fleetPoller?.activate() }
+        } else {
+            poller.attach(pollContext)
+        }
         try checkDeviceInfo(config.device)
     }
 
+    /// Where polls run: the fleet's poller with a Redis store, else this process's.
+    var polls: any PollScheduler { fleetPoller ?? poller }
+
     deinit {
+        fleetPoller?.shutdown()
         poller.shutdown()
         fleetEvents?.close()
         // A Redis client this client opened (from the config's URL) stops its thread with it.
@@ -77,7 +96,7 @@ package final class Client: Sendable {
     /// Starts polling `code` for a profile (see Poller). `intervalMs` is raised to the 3 s floor.
     package func poll(device: Device, code: String, options: PollOptions, callback: PollCallback?) throws(PassAuthError) -> Poll {
         let code = try AuthenticationCode.validated(code)
-        return try poller.start(code: code, device: device, intervalMs: options.intervalMs ?? config.pollIntervalMs,
+        return try polls.start(code: code, device: device, intervalMs: options.intervalMs ?? config.pollIntervalMs,
                                 timeoutMs: options.timeoutMs, notAfter: options.notAfter, callback: callback)
     }
 

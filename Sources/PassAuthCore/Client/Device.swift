@@ -101,6 +101,23 @@ package struct Device: Sendable, Equatable {
         tempPassIdentityHeader = Device.encodedHeader(tempPassIdentity)
     }
 
+    /// What a fleet poll's record keeps of the device (FleetPolls): what its requests send (GET
+    /// /profiles/code and GET /sessions/{code}: X-Forwarded-For, User-Agent, AP-Visitor-Identifier,
+    /// AP-TempPass-Identity), what keys its state and pacing (id, ip), and its X-Device-Info fields and
+    /// port (should the access token need fetching). Never the SSO or service tokens: those requests send
+    /// none, so no secret is written to Redis.
+    var fleetJSON: JSON {
+        var members: [(String, JSON)] = []
+        if let id { members.append(("id", .string(id))) }
+        if let ip { members.append(("ip", .string(ip))) }
+        if let port { members.append(("port", .int(Int64(port)))) }
+        if let userAgent { members.append(("userAgent", .string(userAgent))) }
+        if let visitorId { members.append(("visitorId", .string(visitorId))) }
+        if let info { members.append(("info", info)) }
+        if let tempPassIdentity { members.append(("tempPassIdentity", tempPassIdentity)) }
+        return .object(members)
+    }
+
     /// The secrets this device carries, for the redactor.
     var secrets: [String] { [subjectToken, rokuConnectToken, serviceToken].compactMap { $0 } }
 

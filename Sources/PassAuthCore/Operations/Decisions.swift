@@ -128,7 +128,7 @@ extension Client {
         do throws(PassAuthError) {
             let (request, token) = try service.prepare(.profileForMVPD, argument: mvpd, device: device)
             service.submit(request) { [weak self] outcome in
-                self?.poller.enqueue { [weak self] in
+                self?.polls.enqueue { [weak self] in
                     guard let self else { return }
                     do throws(PassAuthError) {
                         let answer = try self.service.answer(outcome, to: .profileForMVPD, device: device, token: token)

@@ -11,7 +11,7 @@ extension Client {
     func adopting(_ session: Answer, for device: Device) -> Answer {
         resolvingURL(session)
         if let code = session.node["code"]?.string {
-            poller.started(code: code, notAfter: session.node["notAfter"]?.int64, for: device)
+            polls.started(code: code, notAfter: session.node["notAfter"]?.int64, for: device)
         }
         return session
     }

@@ -121,6 +121,21 @@ final class Service: Sendable {
     func readiness(for device: Device) -> Int64 {
         let key = RetryPolicy.deviceKey(device)
         if let fleet, let wait = fleet.readiness(key) { return wait }
+        return localReadiness(key)
+    }
+
+    /// `readiness` of many devices with one Redis round trip (the fleet poller's round); the local
+    /// pacer answers for those Redis could not.
+    func readiness(for devices: [Device]) -> [Int64] {
+        let keys = devices.map(RetryPolicy.deviceKey)
+        let shared = fleet?.readiness(keys) ?? []
+        return keys.indices.map { index in
+            if index < shared.count, let wait = shared[index] { return wait }
+            return localReadiness(keys[index])
+        }
+    }
+
+    private func localReadiness(_ key: String) -> Int64 {
         let throttled = throttle.remainingMs(for: key)
         if throttled > 0 { return throttled }
         return pacer?.take(for: key) ?? 0
@@ -133,11 +148,12 @@ final class Service: Sendable {
 
     /// The request for one exchange of `endpoint` with a current access token; hand the outcome to
     /// `answer`.
+    /// `timeoutMs` (at most the config's) bounds the exchange when given.
     func prepare(_ endpoint: Endpoint, argument: String = "", query: [(String, String)] = [], body: RequestBody? = nil,
-                 device: Device) throws(PassAuthError) -> (HTTPRequest, AccessToken) {
+                 device: Device, timeoutMs: Int? = nil) throws(PassAuthError) -> (HTTPRequest, AccessToken) {
         try checkDevice(endpoint, device)
         let token = try registration.token(device: device)
-        let deadline = Clock.monotonicMs() + Int64(config.timeoutMs)
+        let deadline = Clock.monotonicMs() + Int64(min(timeoutMs ?? config.timeoutMs, config.timeoutMs))
         return (request(endpoint, argument, query, body, device, token: token, deadline: deadline), token)
     }
 

@@ -10,6 +10,11 @@ package struct PollOutcome: Sendable {
 
 package typealias PollCallback = @Sendable (PollOutcome) -> Void
 
+/// What runs a poll (Poller, or FleetPoller with a Redis store): told once when the poll has ended.
+protocol PollOwner: AnyObject {
+    func ended(_ poll: Poll)
+}
+
 /// One code being polled for a profile. Shared between the caller's handle and the poller; it ends
 /// exactly once, and the callback fires exactly once with that outcome.
 package final class Poll: @unchecked Sendable {
@@ -33,6 +38,8 @@ package final class Poll: @unchecked Sendable {
         var intervalMs: Int
         var notAfter: Int64?
         var lastError: PassAuthError?
+        /// Fleet polls: the instance that made the last request (FleetEvents.instance).
+        var instance: String?
     }
     let startedAt = Clock.nowMs()
     private let progress: Locked<Progress>
@@ -43,7 +50,7 @@ package final class Poll: @unchecked Sendable {
     var intervalMs: Int
     /// A 401 renewed the access token since the last answer (the checklist's refresh-once rule).
     var renewedToken = false
-    weak var poller: Poller?
+    weak var poller: (any PollOwner)?
 
     init(code: String, device: Device, intervalMs: Int, deadline: Int64?, notAfter: Int64?, callback: PollCallback?) {
         self.code = code
@@ -69,6 +76,18 @@ package final class Poll: @unchecked Sendable {
 
     func noteFailure(_ error: PassAuthError) { progress.withLock { $0.lastError = error } }
 
+    /// A fleet poll's progress as its record shows it: requests made by every instance, the instance that
+    /// made the last one, the next one's time (wall-clock ms; nil while one is in flight or unknown).
+    func noteFleet(requests: Int, instance: String?, nextRequestAt: Int64?, intervalMs: Int, notAfter: Int64?) {
+        progress.withLock {
+            $0.requests = max($0.requests, requests)
+            if let instance { $0.instance = instance }
+            $0.nextRequestAt = nextRequestAt
+            $0.intervalMs = intervalMs
+            if let notAfter { $0.notAfter = notAfter }
+        }
+    }
+
     /// passauth_poll_info's document.
     package var info: JSON {
         let snapshot = progress.withLock { $0 }
@@ -80,6 +99,7 @@ package final class Poll: @unchecked Sendable {
         members += [("intervalMs", .int(Int64(snapshot.intervalMs))), ("startedAt", .int(startedAt))]
         if let notAfter = snapshot.notAfter { members.append(("notAfter", .int(notAfter))) }
         if let error = snapshot.lastError { members.append(("lastError", error.asJSON)) }
+        if let instance = snapshot.instance { members.append(("instance", .string(instance))) }
         return .object(members)
     }
 

@@ -14,6 +14,19 @@ struct PollContext: Sendable {
     let clock: ServiceClock
 }
 
+/// What a client asks of its poller: `Poller` (each process polls the codes it started) or, with a
+/// Redis store, `FleetPoller` (the fleet shares them).
+protocol PollScheduler: AnyObject, Sendable {
+    func start(code: String, device: Device, intervalMs: Int, timeoutMs: Int?, notAfter: Int64?,
+               callback: PollCallback?) throws(PassAuthError) -> Poll
+    /// A session was created for `device` with `code`: polls of its older codes end (superseded).
+    func started(code: String, notAfter: Int64?, for device: Device)
+    /// Runs `task` on the poller's result thread.
+    func enqueue(_ task: @escaping @Sendable () -> Void)
+    /// Ends every poll (PASSAUTH_E_CANCELLED) and stops the threads.
+    func shutdown()
+}
+
 /// Polls codes for profiles, thousands at once, on two threads plus the transport's HTTP thread
 /// (CurlMulti). The scheduler keeps every code's timer, starts the due requests without waiting for
 /// them and judges the answers as they come back, so one slow request never delays another code. The
@@ -25,7 +38,7 @@ struct PollContext: Sendable {
 /// a non-retryable error. Transient failures and 429s slow a poll down instead of ending it. A code
 /// has at most one request in flight, and the next is scheduled only after its answer, so two requests
 /// for one code are never closer than the interval.
-package final class Poller: @unchecked Sendable {
+package final class Poller: PollScheduler, PollOwner, @unchecked Sendable {
     package static let minimumIntervalMs = 3_000
     static let maximumBackoffMs = 30_000
     /// Codes whose expiry the service did not state are polled for at most this long.

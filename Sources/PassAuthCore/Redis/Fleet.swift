@@ -129,6 +129,22 @@ final class FleetTurns: Sendable {
         }
     }
 
+    /// `readiness` of many device keys in one round trip (the fleet poller's round): nil when Redis
+    /// could not be asked, else one answer per key (nil where the script's answer was not understood).
+    func readiness(_ deviceKeys: [String]) -> [Int64?]? {
+        guard !deviceKeys.isEmpty, available else { return nil }
+        let calls = deviceKeys.map { key -> RedisScriptCall in
+            let names = keys.turn(key)
+            return RedisScriptCall(FleetTurns.turnScript, keys: [names.pacing, names.throttled], arguments: arguments(most: -1))
+        }
+        do throws(PassAuthError) {
+            return try redis.runAll(calls, timeoutMs: 1_000).map { decode($0)?.wait }
+        } catch {
+            unreachable(error)
+            return nil
+        }
+    }
+
     /// A 429 for the device: every instance waits `ms`.
     func deferRequests(_ deviceKey: String, byMs ms: Int) {
         do throws(PassAuthError) {
@@ -172,6 +188,11 @@ final class FleetTurns: Sendable {
 /// DecisionCache (its own messages are skipped: it already did). A subscription that was lost (Redis
 /// restarted, connection broken) may have missed some: when it is back, every cached permit is
 /// dropped.
+///
+/// The fleet's polls end on the same channel (published by the scripts of FleetPolls):
+/// {"v": 1, "instance": <sender>, "event": "pollEnded", "poll": <id>, "state": ...}; they go to the
+/// fleet poller (`listenForPolls`), which reads the record and ends its local polls of it; a gap in the
+/// subscription tells it to write its records again and read them all.
 final class FleetEvents: Sendable {
     let redis: RedisClient
     let channel: String
@@ -179,6 +200,14 @@ final class FleetEvents: Sendable {
     private let logger: Logger
     private let timeoutMs: Int
     private let subscription: RedisSubscription
+    private let pollListener: Locked<(@Sendable (FleetPollEvent) -> Void)?>
+
+    enum FleetPollEvent: Sendable {
+        /// Another instance ended the poll with this id.
+        case ended(String)
+        /// The subscription was lost and is back: events may have been missed.
+        case gap
+    }
 
     init(redis: RedisClient, keys: StateKeys, decisions: DecisionCache, logger: Logger, timeoutMs: Int) {
         self.redis = redis
@@ -186,18 +215,32 @@ final class FleetEvents: Sendable {
         self.logger = logger
         self.timeoutMs = timeoutMs
         let instance = self.instance
+        let listener = Locked<(@Sendable (FleetPollEvent) -> Void)?>(nil)
+        pollListener = listener
         // The handler holds the cache, not the client; the subscription ends with the Redis client.
         subscription = redis.subscribe(channel) { event in
             switch event {
             case .subscribed(let afterGap):
-                if afterGap { decisions.removeAll() }
+                if afterGap {
+                    decisions.removeAll()
+                    listener.withLock { $0 }?(.gap)
+                }
             case .message(let text):
                 guard let message = try? JSON.parse(text), message["v"]?.int64Value == 1,
-                      message["instance"]?.stringValue != instance, let device = message["device"]?.stringValue else { return }
+                      message["instance"]?.stringValue != instance else { return }
+                if message["event"]?.stringValue == "pollEnded" {
+                    if let poll = message["poll"]?.stringValue { listener.withLock { $0 }?(.ended(poll)) }
+                    return
+                }
+                guard let device = message["device"]?.stringValue else { return }
                 decisions.removeAll(device: device, mvpd: message["mvpd"]?.stringValue)
             }
         }
     }
+
+    /// Where the fleet's poll events go (on the passauth-redis thread: the handler must be quick and
+    /// must not wait for Redis).
+    func listenForPolls(_ handler: (@Sendable (FleetPollEvent) -> Void)?) { pollListener.withLock { $0 = handler } }
 
     /// Ends the subscription (the client is being freed; its Redis client may serve others).
     func close() { redis.unsubscribe(subscription) }

@@ -89,6 +89,8 @@ package final class RedisClient: @unchecked Sendable {
     /// The node of each cluster slot (empty until a MOVED answer shows a cluster).
     private let slots = Locked<[String?]>([])
     private let used = Locked(false)
+    /// Run once, at the first use of Redis (`whenUsed`).
+    private let firstUse = Locked<[@Sendable () -> Void]>([])
 
     // The subscriptions and leases, read by the background thread.
     private struct Background {
@@ -125,6 +127,18 @@ package final class RedisClient: @unchecked Sendable {
     /// for it, unless called on it. Commands still work. The owner of the client calls it when done
     /// (`passauth_client_free`), so no thread of the library outlives the handle.
     package func shutdown() { stop() }
+
+    /// Runs `hook` at the first use of Redis (a command, pipeline or script), on the thread making it,
+    /// or now when Redis was already used: how a fleet poller starts its threads with its client's
+    /// first call, not at creation.
+    func whenUsed(_ hook: @escaping @Sendable () -> Void) {
+        let now: Bool = firstUse.withLock { hooks in
+            if used.withLock({ $0 }) { return true }
+            hooks.append(hook)
+            return false
+        }
+        if now { hook() }
+    }
 
     /// A name under the key prefix ("passauth:" + name).
     package func key(_ name: String) -> String { prefix + name }
@@ -257,7 +271,10 @@ package final class RedisClient: @unchecked Sendable {
             defer { flag = true }
             return !flag
         }
-        if first { wakeBackground(start: true) }
+        if first {
+            wakeBackground(start: true)
+            for hook in firstUse.withLock({ hooks in defer { hooks = [] }; return hooks }) { hook() }
+        }
         var replies = [RedisValue](repeating: .null, count: items.count)
         var order: [ObjectIdentifier] = []
         var groups: [ObjectIdentifier: (NodePool, [Int])] = [:]

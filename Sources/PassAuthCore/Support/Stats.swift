@@ -73,6 +73,9 @@ package final class Stats: Sendable {
     package let activePolls = Counter()
     /// The service's clock minus ours (ms), as last estimated (ServiceClock).
     let clockOffsetMs = Atomic<Int64>(0)
+    /// With a Redis store: this client's id in the fleet (FleetEvents.instance; passauth_poll_info's
+    /// "instance" names the one that made a poll's last request).
+    let fleetInstance = Locked<String?>(nil)
 
     package init() {}
 
@@ -131,6 +134,7 @@ package final class Stats: Sendable {
         out.raw(",\"deviceInfoWarnings\":"); out.integer(Int64(deviceInfoWarnings.current))
         out.raw(",\"activePolls\":"); out.integer(Int64(activePolls.current))
         out.raw(",\"clockOffsetMs\":"); out.integer(clockOffsetMs.load(ordering: .relaxed))
+        if let instance = fleetInstance.withLock({ $0 }) { out.raw(",\"fleetInstance\":"); out.string(instance) }
         out.raw(",\"latency\":{")
         first = true
         for endpoint in Endpoint.sortedByName where summary[endpoint.rawValue].latencyCount > 0 {

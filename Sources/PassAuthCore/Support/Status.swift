@@ -92,6 +92,23 @@ package struct PassAuthError: Error, Sendable {
         return .object(members)
     }
 
+    /// The error `asJSON` wrote (a fleet poll's failure, read back from its Redis record); nil when the
+    /// document is not one.
+    package init?(json: JSON) {
+        guard let raw = json["status"]?.int64Value, let status = Status(rawValue: Int32(clamping: raw)), status != .ok,
+              let message = json["message"]?.stringValue else { return nil }
+        self.init(status, message, key: json["key"]?.stringValue)
+        httpStatus = json["httpStatus"]?.int64Value.map { Int(clamping: $0) }
+        code = json["code"]?.stringValue
+        action = json["action"]?.stringValue
+        details = json["details"]?.stringValue
+        helpUrl = json["helpUrl"]?.stringValue
+        trace = json["trace"]?.stringValue
+        retryAfterMs = json["retryAfterMs"]?.int64Value.map { Int(clamping: $0) }
+        endpoint = json["endpoint"]?.stringValue
+        bodyExcerpt = json["body"]?.stringValue
+    }
+
     /// The same error with every known secret replaced by a marker.
     package func redacted(by redactor: Redactor) -> PassAuthError {
         var copy = self
