@@ -270,11 +270,17 @@ typedef struct passauth_client passauth_client;
  *                         (keys "<prefix>{<origin>|<serviceProvider>|@<device ip or id>}:pacing" and
  *                         ":throttled", on Redis's clock), and a logout or an invalidated profile on one
  *                         instance drops the cached permits of every instance (pub/sub channel
- *                         "<prefix>{<origin>|<serviceProvider>}:events"). Redis unreachable: calls that
- *                         need the store fail with PASSAUTH_E_STORE naming the server and the cause
- *                         (connection refused, timed out, authentication failed), pacing falls back to
- *                         the instance's own, nothing is half-written, and calls work again once Redis is
- *                         back
+ *                         "<prefix>{<origin>|<serviceProvider>}:events"). With a Redis store the polls
+ *                         of a fleet are shared: a poll started on any instance is a record in Redis
+ *                         ("...}:poll:<id>", due times in the sorted set "...}:polls:due", the device's
+ *                         newest code in "...}:poll-device:<sha1 of its id>", all in the
+ *                         "{<origin>|<serviceProvider>}" hash tag), polled by whichever instance claims
+ *                         it when due (section 8, "Polling for the profile of a code"). Redis
+ *                         unreachable: calls that need the store fail with PASSAUTH_E_STORE naming the
+ *                         server and the cause (connection refused, timed out, authentication failed),
+ *                         pacing falls back to the instance's own, each instance polls the codes it
+ *                         started by itself, nothing is half-written, and calls work again once Redis
+ *                         is back
  *   "storeKeyPrefix"    string: prefix of every key the library writes, in any store (default
  *                       "passauth:"); at most 128 printable ASCII characters, no spaces or braces
  *   "storeEncryptionKey" string: base64 of 32 bytes; when set, the client secret and access token are
@@ -446,8 +452,9 @@ int passauth_client_new_with_store(const char *config_json, const passauth_store
 void passauth_store_set_error(const char *message);
 
 /*
- * passauth_client_free — releases a client: ends its polls (PASSAUTH_E_CANCELLED, callbacks run),
- * stops its threads and closes its connections before returning. NULL is a no-op. Not thread-safe with
+ * passauth_client_free — releases a client: ends its polls (PASSAUTH_E_CANCELLED, callbacks run; with a
+ * Redis store their records stay for the rest of the fleet, see section 8), stops its threads and closes
+ * its connections before returning. NULL is a no-op. Not thread-safe with
  * other calls on the same client: the caller must ensure no other thread is still using it (any one
  * thread may free it); freeing a client twice, or using it after it was freed, is undefined behaviour.
  * Polls of the client stay valid handles (see passauth_poll_start). The store's callbacks and the log
@@ -487,9 +494,10 @@ int passauth_set_log_callback(passauth_client *client, passauth_log_callback fn,
  *   "requests" (per endpoint), "requestsTotal", "retries", "unauthorizedRefreshes" (401s answered by
  *   a token refresh), "throttled" (429s received), "cacheHits", "connectionsOpened" (TCP connections),
  *   "registrations", "reregistrations" (registrations that replaced a client), "tokenFetches",
- *   "deviceInfoWarnings", "activePolls", "clockOffsetMs" (the service's clock minus ours, from the
- *   HTTP Date header), and "latency": {"<endpoint>": {"count", "p50Ms", "p99Ms"}} (whole exchanges,
- *   from a histogram; p99 within about 10%).
+ *   "deviceInfoWarnings", "activePolls" (this instance's), "clockOffsetMs" (the service's clock minus
+ *   ours, from the HTTP Date header), with a Redis store "fleetInstance" (this client's random id in
+ *   the fleet), and "latency": {"<endpoint>": {"count", "p50Ms", "p99Ms"}} (whole exchanges, from a
+ *   histogram; p99 within about 10%).
  * Never contains a secret. No request. *out_json is owned by the caller (passauth_free). "p50Ms" and
  * "p99Ms" have one decimal: passauth_json_get_int64 does not read them.
  * Errors: PASSAUTH_E_INVALID_ARGUMENT (NULL). Thread-safe.
@@ -725,9 +733,36 @@ int passauth_profile_pick_for(passauth_client *client, const char *profiles_json
  * polls and runs the callbacks. A code has at most one request in flight; the next leaves intervalMs
  * after the answer, so two requests for one code are never closer than 3 s. The first request of a
  * poll leaves at a random moment between intervalMs/4 and intervalMs after the start (never later
- * than its deadline), so polls started together reach the service spread out. A poll runs in the process
- * that started it; with a Redis store its requests take their device's turn from the pacing the fleet
- * shares (docs/server-to-server.md).
+ * than its deadline), so polls started together reach the service spread out. With a directory or an
+ * application store a poll runs in the process that started it.
+ *
+ * With a Redis store the polls of a fleet are shared (docs/server-to-server.md, "A fleet"): a poll
+ * started on any instance is recorded in Redis, and every instance of the fleet (every client with the
+ * same Redis, storeKeyPrefix, base URL and service provider) claims the due ones with a lease, makes
+ * their requests and writes back what it learned, so:
+ *   - a code is polled by one instance at a time, and never twice within max(intervalMs, 3 s)
+ *     fleet-wide (each instance sends what it claimed at once, and the next claim waits for the
+ *     interval after the answer, on Redis's clock);
+ *   - when an instance dies, its polls come due again when its lease ends: another instance takes them
+ *     over within two intervals, stores the profile it finds, and the record keeps the outcome;
+ *   - the callback and passauth_poll_wait of the instance that started a poll end with the profile
+ *     whichever instance found it (already in the store: the finder stores it before the poll ends);
+ *     several instances may start polls of one code for one device: they share one record and all end;
+ *   - a newer code for the device (a session or a poll, on any instance) ends the older poll on every
+ *     instance with PASSAUTH_E_CANCELLED;
+ *   - passauth_poll_cancel / passauth_poll_free / the poll's own timeoutMs end the local poll; the
+ *     record is cancelled when no instance has a poll of it left. passauth_client_free ends the local
+ *     polls (PASSAUTH_E_CANCELLED) but leaves their records to the fleet, which goes on polling them and
+ *     stores their profiles (a rolling restart loses no login);
+ *   - the records hold the device's id, ip, port, userAgent, visitorId, info and tempPassIdentity (what
+ *     the poll's requests send), never its SSO or service tokens, and the profiles answer once found.
+ * The poller's threads start with the client's first use of Redis, so an instance takes its share of
+ * the fleet's polls before it starts one. Redis unreachable: each instance polls the codes it started
+ * by itself at their cadence (a warning is logged once per outage), keeps polling a code whose profile
+ * it found but could not store, and writes its records again when Redis is back (a Redis that lost its
+ * data gets back those of the instances alive; those of an instance that died meanwhile are lost).
+ * During the outage a code with polls on several instances may be polled by each of them, each at its
+ * own cadence of at least 3 s.
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct passauth_poll passauth_poll;
@@ -778,6 +813,10 @@ int passauth_poll_wait(passauth_poll *poll, int timeout_ms, char **out_json);
  *    far), "nextRequestAt" (ms since the epoch; pending only), "intervalMs" (current, after backoff),
  *    "startedAt", "notAfter" (the code's, when known), "lastError": {error object} (the last failure
  *    met, also transient ones: transport, 5xx, 429)}
+ * With a Redis store, "requests" counts the requests of every instance of the fleet as this instance
+ * last read the poll's record (at its own requests, at the fleet's events, and at least every two
+ * intervals), "nextRequestAt" is the record's due time, "lastError" is this instance's last failure,
+ * and "instance" names the instance that made the last request (passauth_stats "fleetInstance").
  * Errors: PASSAUTH_E_INVALID_ARGUMENT (NULL). Thread-safe.
  */
 int passauth_poll_info(passauth_poll *poll, char **out_json);

@@ -164,7 +164,7 @@ class PollInfo(View):
 
     @property
     def requests(self) -> int:
-        """Requests made so far."""
+        """Requests made so far (with a Redis store: by every instance of the fleet, as last read)."""
         return int(self.raw.get("requests", 0))
 
     @property
@@ -189,6 +189,12 @@ class PollInfo(View):
     def not_after_ms(self) -> Optional[int]:
         """The code's expiry, when known."""
         return self.raw.get("notAfter")
+
+    @property
+    def instance(self) -> Optional[str]:
+        """With a Redis store: the fleet instance that made the last request (``Stats["fleetInstance"]``)."""
+        value = self.raw.get("instance")
+        return value if isinstance(value, str) else None
 
     @property
     def last_error(self) -> Optional[PassAuthError]:

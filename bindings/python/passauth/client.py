@@ -131,6 +131,7 @@ class Stats(TypedDict, total=False):
     deviceInfoWarnings: int
     activePolls: int
     clockOffsetMs: int
+    fleetInstance: str
     latency: Dict[str, LatencyStats]
 
 
