@@ -184,7 +184,7 @@ demo: build $(C_EXAMPLES) $(CPP_EXAMPLES)
 # Benchmarks (benchmarks/README.md): C programs in build/bench/, then benchmarks/run.py prints one table.
 BENCH_PROGRAMS := $(OUT)/bench/authorize_bench $(OUT)/bench/traffic_bench $(OUT)/bench/footprint $(OUT)/bench/poll_driver \
                   $(OUT)/bench/poll_slices $(OUT)/bench/poll_server $(OUT)/bench/libcgmark.so $(OUT)/bench/store_scale \
-                  $(OUT)/bench/engine
+                  $(OUT)/bench/engine $(OUT)/bench/fleet_driver
 
 bench: build bench-programs
 	$(PYPATH) $(PY) benchmarks/run.py
@@ -210,7 +210,11 @@ $(OUT)/bench/poll_driver: benchmarks/c/poll_driver.c Include/passauth.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
 
-# The canned service of s2s_polls.py (epoll, one thread): no library.
+# One instance of the fleet of s2s_fleet.py (polls on a Redis store, then authorize calls).
+$(OUT)/bench/fleet_driver: benchmarks/c/fleet_driver.c Include/passauth.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LDLIBS)
+# The canned service of s2s_polls.py and s2s_fleet.py (epoll, one thread): no library.
 $(OUT)/bench/poll_server: benchmarks/c/poll_server.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<

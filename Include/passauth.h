@@ -743,7 +743,8 @@ int passauth_profile_pick_for(passauth_client *client, const char *profiles_json
  *   - a code is polled by one instance at a time, and never twice within max(intervalMs, 3 s)
  *     fleet-wide (each instance sends what it claimed at once, and the next claim waits for the
  *     interval after the answer, on Redis's clock);
- *   - when an instance dies, its polls come due again when its lease ends: another instance takes them
+ *   - when an instance dies, its polls come due again when its lease ends (intervalMs plus the request's
+ *     timeout, which is at most intervalMs/2 for a fleet's poll request): another instance takes them
  *     over within two intervals, stores the profile it finds, and the record keeps the outcome;
  *   - the callback and passauth_poll_wait of the instance that started a poll end with the profile
  *     whichever instance found it (already in the store: the finder stores it before the poll ends);

@@ -110,7 +110,7 @@ import Testing
         let claimed = try fleet.claim(fleet.a, requestTimeoutMs: 3000)
         #expect(claimed.claimed.count == 1)
         let leaseEnd = try #require(try fleet.field("tv-1", "C2", "lease").flatMap { Int64($0) })
-        #expect(leaseEnd - claimed.now == 6000)  // interval + min(request timeout, interval)
+        #expect(leaseEnd - claimed.now == 4500)  // interval + min(request timeout, interval / 2)
         #expect(try fleet.read(code: "C2").due == leaseEnd)
         // Brought forward to keep the test short: the score is what the fleet sees.
         _ = try fleet.redis.command(["ZADD", fleet.a.due, String(claimed.now + 3000), FleetPolls.id(device: "tv-1", code: "C2")],

@@ -39,8 +39,8 @@
 ///  - supersede  a session was created for the device: its older code's record ends (superseded).
 ///  - claim    up to N due records: each one whose last request is at least max(iv, 3 s) old (plus
 ///             `guardMs`, as every spacing here) is leased
-///             to the caller (own, tok, lease = now + iv + min(request timeout, iv), score = the lease
-///             end: if the owner dies its poll comes due again within two intervals), its `last` set
+///             to the caller (own, tok, lease = now + iv + min(request timeout, iv / 2), score = the lease
+///             end: if the owner dies its poll comes due again within 1.5 intervals), its `last` set
 ///             to now and `n` counted; one whose device has a newer code ends superseded; ended ones
 ///             leave the set. Answers {now, the first score left or -1, {{id, code, dev, na, iv, biv,
 ///             n, tok}...}}.
@@ -305,7 +305,7 @@ struct FleetPolls: Sendable {
               local c = redis.call('HINCRBY', key, 'c', 1)
               local n = redis.call('HINCRBY', key, 'n', 1)
               local tok = me .. '/' .. c
-              local lease = now + iv + math.min(tonumber(ARGV[5]), iv)
+              local lease = now + iv + math.min(tonumber(ARGV[5]), math.floor(iv / 2))
               redis.call('HSET', key, 'plast', h[2] or '', 'pby', h[8] or '', 'last', now, 'own', me, 'tok', tok,
                          'lease', lease, 'by', me)
               redis.call('ZADD', KEYS[1], lease, id)

@@ -87,7 +87,15 @@ final class CurlMulti: @unchecked Sendable {
             curl_multi_perform(multi, &active)
             var easy: UnsafeMutableRawPointer? = nil
             var code = CURLE_OK
-            while ccurl_multi_next_done(multi, &easy, &code) != 0, let done = easy { finish(done, code) }
+            var finished = false
+            while ccurl_multi_next_done(multi, &easy, &code) != 0, let done = easy {
+                finish(done, code)
+                finished = true
+            }
+            // Requests queued behind a full set of transfers start as soon as some finished: no sleep
+            // first (their submit's wakeup was spent long ago; a burst of more than `maxInFlight` would
+            // otherwise wait up to a second per batch).
+            if finished && monitor.withLock({ queued.count > queuedHead }) { continue }
             // Sleeps until a socket is ready, libcurl's next timeout, a wakeup, or 1 s.
             curl_multi_poll(multi, nil, 0, 1_000, nil)
         }
