@@ -142,6 +142,38 @@ private func decisionsFake(log: ResourceLog) -> FakeTransport {
         #expect(try client.state.profiles(device: "device-2")["Cablevision"] != nil)
     }
 
+    /// The profile refresh after a permit stores what it fetched, unless the device's profiles were
+    /// dropped (here: a logout) after it was sent: a refresh never brings a logged-out profile back.
+    @Test func aRefreshFetchedBeforeALogoutIsNotStoredAfterIt() throws {
+        let log = ResourceLog()
+        let decisions = decisionsFake(log: log)
+        let fake = FakeTransport { request, index in
+            guard request.endpoint == "profiles.mvpd" else { return (try? decisions.send(request)) ?? json(500, "{}") }
+            return json(200, #"{"profiles":{"Cablevision":{"type":"regular","notAfter":\#(Clock.nowMs() + 600_000),"attributes":{"householdID":{"value":"new","state":"plain"}}}}}"#)
+        }
+        let client = try Client(config: makeConfig(store: temporaryDirectory(), extra: [("profileRefreshMs", 600_000)]),
+                                transport: fake, store: MemoryStore())
+        func device(_ id: String) -> Device { var device = Device(); device.id = id; return device }
+        func afterTheResultThread() {
+            let done = DispatchSemaphore(value: 0)
+            client.poller.enqueue { done.signal() }
+            done.wait()
+        }
+        // Kept: device-1's refresh lands, nothing happened meanwhile.
+        _ = try client.authorize(device: device("device-1"), mvpd: "Cablevision", resources: ["REF30"])
+        afterTheResultThread()
+        #expect(try client.state.profiles(device: "device-1")["Cablevision"]?["attributes"]?["householdID"] != nil)
+        // Dropped: device-2's refresh waits behind a busy result thread while the user logs out.
+        let gate = DispatchSemaphore(value: 0)
+        client.poller.enqueue { gate.wait() }
+        _ = try client.authorize(device: device("device-2"), mvpd: "Cablevision", resources: ["REF30"])
+        _ = try client.logout(device: device("device-2"), mvpd: "Cablevision", redirectURL: "https://back")
+        gate.signal()
+        afterTheResultThread()
+        #expect(try client.state.profiles(device: "device-2")["Cablevision"] == nil)
+        #expect(fake.count("profiles.mvpd") == 2)
+    }
+
     @Test func cacheExpiresAndIsBounded() {
         let cache = DecisionCache(capacity: 10, defaultTTLMs: 1_000)
         let now: Int64 = 1_000_000

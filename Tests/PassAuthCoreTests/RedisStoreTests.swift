@@ -316,8 +316,8 @@ import Testing
         let keys = StateKeys(prefix: prefix, baseURL: "http://127.0.0.1:9", serviceProvider: "REF30")
         let logger = Logger(level: .none, redactor: Redactor())
         let cacheA = DecisionCache(), cacheB = DecisionCache()
-        let a = FleetEvents(redis: RedisServer.shared.client(), keys: keys, decisions: cacheA, logger: logger, timeoutMs: 2000)
-        let b = FleetEvents(redis: RedisServer.shared.client(), keys: keys, decisions: cacheB, logger: logger, timeoutMs: 2000)
+        let a = FleetEvents(redis: RedisServer.shared.client(), keys: keys, decisions: cacheA, refreshes: RefreshesInFlight(), logger: logger, timeoutMs: 2000)
+        let b = FleetEvents(redis: RedisServer.shared.client(), keys: keys, decisions: cacheB, refreshes: RefreshesInFlight(), logger: logger, timeoutMs: 2000)
         let permit: JSON = ["authorized": true, "resource": "r"]
         let now = Clock.nowMs()
         for cache in [cacheA, cacheB] {

@@ -174,7 +174,7 @@ char *harness_config(const emulator *emu, const char *store, const char *extra) 
     if (asprintf(&config,
                  "{\"baseUrl\":\"%s\",\"serviceProvider\":\"REF30\",\"softwareStatement\":\"%s\",\"store\":\"%s\","
                  "\"device\":{\"id\":\"device-1\",\"info\":{\"primaryHardwareType\":\"SetTopBox\",\"model\":\"Test\","
-                 "\"vendor\":\"passauth\",\"osName\":\"Linux\",\"osVendor\":\"Google\",\"osVersion\":\"1\"}}%s%s}",
+                 "\"vendor\":\"passauth\",\"osName\":\"Linux\",\"osVendor\":\"Google\",\"osVersion\":\"1\",\"version\":\"1.0\",\"connectionType\":\"WiFi\"}}%s%s}",
                  emu->base_url, HARNESS_SOFTWARE_STATEMENT, store, extra ? "," : "", extra ? extra : "") < 0)
         return NULL;
     return config;

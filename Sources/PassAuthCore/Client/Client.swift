@@ -22,6 +22,7 @@ package final class Client: Sendable {
     let decisionCache = DecisionCache()
     /// When each (device, MVPD) profile was last refreshed after an authorization.
     let profileRefreshes = RateLimiter(capacity: 10_000)
+    let refreshesInFlight = RefreshesInFlight()
     /// With a Redis store: logouts and profile invalidations shared with the fleet.
     let fleetEvents: FleetEvents?
     /// The Redis store was opened from the config (not handed in by the caller).
@@ -53,9 +54,9 @@ package final class Client: Sendable {
         // A Redis store also carries what the fleet shares: pacing, 429 waits, cache invalidations
         // (nothing connects before the first call).
         ownsRedis = store == nil && state.store is RedisStore
-        let keys = state.keys, logger = logger, decisions = decisionCache
+        let keys = state.keys, logger = logger, decisions = decisionCache, refreshes = refreshesInFlight
         let redis = (state.store as? RedisStore)?.client
-        fleetEvents = redis.map { FleetEvents(redis: $0, keys: keys, decisions: decisions, logger: logger, timeoutMs: config.timeoutMs) }
+        fleetEvents = redis.map { FleetEvents(redis: $0, keys: keys, decisions: decisions, refreshes: refreshes, logger: logger, timeoutMs: config.timeoutMs) }
         service = Service(config: config, transport: network, registration: registration, stats: stats, logger: logger,
                           decoder: decoder, policy: retryPolicy,
                           fleet: redis.map { FleetTurns(redis: $0, keys: keys, config: config, logger: logger) })

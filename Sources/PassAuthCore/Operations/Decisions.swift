@@ -119,29 +119,6 @@ extension Client {
         }
         return (final.map { $0! }, whole)
     }
-
-    /// Starts a background refresh of the device's stored profile for `mvpd` (one profiles-by-MVPD
-    /// request on the HTTP thread, stored by the result thread), at most once per "profileRefreshMs".
-    private func refreshProfileLater(device: Device, mvpd: String) {
-        guard config.profileRefreshMs > 0, let id = device.id,
-              profileRefreshes.admit(.init(device: id, mvpd: mvpd), periodMs: Int64(config.profileRefreshMs)) else { return }
-        do throws(PassAuthError) {
-            let (request, token) = try service.prepare(.profileForMVPD, argument: mvpd, device: device)
-            service.submit(request) { [weak self] outcome in
-                self?.polls.enqueue { [weak self] in
-                    guard let self else { return }
-                    do throws(PassAuthError) {
-                        let answer = try self.service.answer(outcome, to: .profileForMVPD, device: device, token: token)
-                        try self.rememberProfiles(device, answer)
-                    } catch {
-                        self.logger.log(.info, "profile refresh after authorization for device \(id), MVPD \(mvpd): \(error.message)")
-                    }
-                }
-            }
-        } catch {
-            logger.log(.info, "profile refresh after authorization for device \(id), MVPD \(mvpd): \(error.message)")
-        }
-    }
 }
 
 package enum Decisions {

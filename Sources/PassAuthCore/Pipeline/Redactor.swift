@@ -67,10 +67,11 @@ package final class Redactor: @unchecked Sendable {
             own.add(secret, encodings: .all)
             // The replaced value's reference moves from "current" to the replaced window.
             if let previous {
-                if replaced.contains(previous) {
+                let key = SecretKey(previous)
+                if replaced.contains(key) {
                     own.remove(previous, encodings: .all)
-                } else if let evicted = replaced.insert(previous, .all) {
-                    own.remove(evicted.secret, encodings: evicted.encodings)
+                } else if let evicted = replaced.insert(key, .all) {
+                    own.remove(evicted.key.bytes, encodings: evicted.encodings)
                 }
             }
         }
@@ -91,9 +92,10 @@ package final class Redactor: @unchecked Sendable {
     }
 
     private func addPerCall(_ secret: [UInt8], encodings: SecretIndex.Encodings) {
-        guard !perCall.contains(secret) else { return }
+        let key = SecretKey(secret)  // hashed once for the lookup, the insert and, later, the eviction
+        guard !perCall.contains(key) else { return }
         recent.add(secret, encodings: encodings)
-        if let evicted = perCall.insert(secret, encodings) { recent.remove(evicted.secret, encodings: evicted.encodings) }
+        if let evicted = perCall.insert(key, encodings) { recent.remove(evicted.key.bytes, encodings: evicted.encodings) }
     }
 
     /// How many distinct secrets are held (not counting their encoded forms); for tests.
@@ -160,27 +162,26 @@ package final class Redactor: @unchecked Sendable {
 private struct Window {
     let capacity: Int
     private var slots: [SecretKey: Int] = [:]
-    private var ring: [(secret: [UInt8], encodings: SecretIndex.Encodings)] = []
+    private var ring: [(key: SecretKey, encodings: SecretIndex.Encodings)] = []
     private var next = 0
 
     init(capacity: Int) { self.capacity = capacity }
 
     var keys: Dictionary<SecretKey, Int>.Keys { slots.keys }
 
-    func contains(_ secret: [UInt8]) -> Bool { slots[SecretKey(secret)] != nil }
+    func contains(_ key: SecretKey) -> Bool { slots[key] != nil }
 
-    /// Adds `secret` (not yet in the window); returns the one it pushed out, if the window was full.
-    mutating func insert(_ secret: [UInt8], _ encodings: SecretIndex.Encodings) -> (secret: [UInt8], encodings: SecretIndex.Encodings)? {
-        let key = SecretKey(secret)
-        guard slots[key] == nil else { return nil }
+    /// Adds `key` (not in the window: the caller checked); returns the one it pushed out, if the window
+    /// was full.
+    mutating func insert(_ key: SecretKey, _ encodings: SecretIndex.Encodings) -> (key: SecretKey, encodings: SecretIndex.Encodings)? {
         if ring.count < capacity {
             slots[key] = ring.count
-            ring.append((secret, encodings))
+            ring.append((key, encodings))
             return nil
         }
         let evicted = ring[next]
-        slots[SecretKey(evicted.secret)] = nil
-        ring[next] = (secret, encodings)
+        slots[evicted.key] = nil
+        ring[next] = (key, encodings)
         slots[key] = next
         next = (next + 1) % capacity
         return evicted

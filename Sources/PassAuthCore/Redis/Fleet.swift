@@ -185,7 +185,8 @@ final class FleetTurns: Sendable {
 /// published on `<prefix>{<origin>|<serviceProvider>}:events` as
 /// {"v": 1, "instance": <sender>, "event": "logout" | "profileGone", "device": <id>, "mvpd": <id> | null},
 /// and applied by every client of that (origin, service provider) with a Redis store to its
-/// DecisionCache (its own messages are skipped: it already did). A subscription that was lost (Redis
+/// DecisionCache and to its profile refreshes in flight (its own messages are skipped: it already did;
+/// the stored profiles are the fleet's, dropped once by the sender). A subscription that was lost (Redis
 /// restarted, connection broken) may have missed some: when it is back, every cached permit is
 /// dropped.
 ///
@@ -209,7 +210,7 @@ final class FleetEvents: Sendable {
         case gap
     }
 
-    init(redis: RedisClient, keys: StateKeys, decisions: DecisionCache, logger: Logger, timeoutMs: Int) {
+    init(redis: RedisClient, keys: StateKeys, decisions: DecisionCache, refreshes: RefreshesInFlight, logger: Logger, timeoutMs: Int) {
         self.redis = redis
         channel = keys.events
         self.logger = logger
@@ -217,7 +218,7 @@ final class FleetEvents: Sendable {
         let instance = self.instance
         let listener = Locked<(@Sendable (FleetPollEvent) -> Void)?>(nil)
         pollListener = listener
-        // The handler holds the cache, not the client; the subscription ends with the Redis client.
+        // The handler holds the caches, not the client; the subscription ends with the Redis client.
         subscription = redis.subscribe(channel) { event in
             switch event {
             case .subscribed(let afterGap):
@@ -234,6 +235,7 @@ final class FleetEvents: Sendable {
                 }
                 guard let device = message["device"]?.stringValue else { return }
                 decisions.removeAll(device: device, mvpd: message["mvpd"]?.stringValue)
+                refreshes.dropped(device)
             }
         }
     }

@@ -18,7 +18,8 @@ extension Client {
     }
 
     /// The same from answers as received: only the persisted members are converted.
-    func rememberProfiles(answers: [(Device, Answer)], replacingAll: Bool = false) throws(PassAuthError) {
+    func rememberProfiles(answers: [(Device, Answer)], replacingAll: Bool = false,
+                          stillWanted: (@Sendable () -> Bool)? = nil) throws(PassAuthError) {
         var found: [(Device, [(String, JSON)]?)] = []
         for (device, answer) in answers {
             guard device.id != nil, let profiles = answer.node["profiles"], profiles.isObject else { continue }
@@ -28,18 +29,23 @@ extension Client {
             }
             found.append((device, parts))
         }
-        try rememberParts(found, replacingAll: replacingAll)
+        try rememberParts(found, replacingAll: replacingAll, stillWanted: stillWanted)
     }
 
-    func rememberProfiles(_ device: Device, _ answer: Answer, replacingAll: Bool = false) throws(PassAuthError) {
-        try rememberProfiles(answers: [(device, answer)], replacingAll: replacingAll)
+    func rememberProfiles(_ device: Device, _ answer: Answer, replacingAll: Bool = false,
+                          stillWanted: (@Sendable () -> Bool)? = nil) throws(PassAuthError) {
+        try rememberProfiles(answers: [(device, answer)], replacingAll: replacingAll, stillWanted: stillWanted)
     }
 
     /// `parts`: per device, each profile's persisted members by MVPD (nil: the answer had none).
-    private func rememberParts(_ parts: [(Device, [(String, JSON)]?)], replacingAll: Bool) throws(PassAuthError) {
+    /// `stillWanted` is asked right before each write, inside the compare-and-set loop, so an answer
+    /// fetched before the device's profiles were dropped is never stored after the drop.
+    private func rememberParts(_ parts: [(Device, [(String, JSON)]?)], replacingAll: Bool,
+                               stillWanted: (@Sendable () -> Bool)? = nil) throws(PassAuthError) {
         let changes: [(device: String, change: (JSON?) -> JSON?)] = parts.compactMap { device, profiles in
             guard let id = device.id, let profiles, !profiles.isEmpty || replacingAll else { return nil }
             return (id, { current in
+                if let stillWanted, !stillWanted() { return current }
                 var kept: [(String, JSON)] = replacingAll ? [] : (current?.objectValue ?? [])
                 for (mvpd, profile) in profiles {
                     kept.removeAll { $0.0 == mvpd }
@@ -55,6 +61,7 @@ extension Client {
     /// Removes the stored profile of `device` for `mvpd` (writes only when something was removed).
     func forgetProfile(device: Device, mvpd: String) throws(PassAuthError) {
         guard let id = device.id else { return }
+        refreshesInFlight.dropped(id)
         try state.updateProfiles([(id, { current in
             guard let remaining = current?.removing(mvpd), remaining.objectValue?.isEmpty == false else { return nil }
             return remaining
@@ -64,6 +71,7 @@ extension Client {
     /// Removes every stored profile of `device`.
     func forgetProfiles(device: Device) throws(PassAuthError) {
         guard let id = device.id else { return }
+        refreshesInFlight.dropped(id)
         try state.updateProfiles([(id, { _ in nil })])
     }
 
