@@ -42,6 +42,7 @@ PROGRAMS = [
 S2S_FIGURES = [
     (("poll",), "S2S 50,000 concurrent polls (RSS, threads, gaps per code, login to callback, CPU/request)"),
     (("thread", "50 ms"), "S2S 32 threads against a 50 ms server"),
+    (("fleet",), "S2S fleet: 3 instances x 10,000 polls on one Redis, one killed at half-time"),
 ]
 COLUMNS = ["benchmark", "figure", "baseline", "ratio", "target", "result"]
 

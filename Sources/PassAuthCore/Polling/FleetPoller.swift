@@ -15,9 +15,9 @@ struct FleetPollContext: Sendable {
 /// back what it learned, so each code is polled by one instance at a time, never twice within 3 s (nor
 /// within its interval) fleet-wide, and a poll whose instance died comes due again when its lease ends
 /// (within 1.5 intervals: a claim's lease is the interval plus the request's timeout, cut to half an
-/// interval; a claim not sent within a quarter of an interval goes back). Each instance keeps local `Poll`s for the polls its callers started (handles,
-/// callbacks, passauth_poll_wait), joined to their records (one `Entry` per record): when another
-/// instance finds the profile (it stores it, then marks the record done and publishes its end), the
+/// interval; a claim not sent within a quarter of an interval goes back). Each instance keeps local
+/// `Poll`s for the polls its callers started (handles, callbacks, passauth_poll_wait), joined to their
+/// records (one `Entry` per record): when another instance finds the profile (it stores it, then marks the record done and publishes its end), the
 /// local polls end with that answer, from the event or, should an event be lost, from the periodic
 /// read of their record (every two intervals) and the full read after a gap in the subscription.
 ///
@@ -117,8 +117,6 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         let token: AccessToken
         let claimed: Bool
         let outcome: Result<HTTPResponse, PassAuthError>
-        var submittedAt: Int64 = 0
-        var completedAt: Int64 = 0
     }
 
     private struct Round {
@@ -463,30 +461,20 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         }
     }
 
-    static let trace = getenv("PASSAUTH_FLEET_TRACE") != nil
     private func run(_ round: Round) {
-        let t0 = Clock.monotonicMs()
         let context = round.context, fleet = round.fleet
         var ready: [Entry] = []
         var checks: [Entry] = round.work?.checks ?? []
         if !round.answers.isEmpty { judge(round.answers, context, fleet) }
         for (entry, error) in round.retries { handle(error, entry, context, fleet) }
         for entry in round.timers { fire(entry, context, fleet, ready: &ready, checks: &checks) }
-        let t1 = Clock.monotonicMs()
-        let releasesBefore = releases.count, dirtyCount = round.work?.dirty.count ?? 0, claim = round.work?.claim ?? false
         if var work = round.work {
             work.checks = checks
             exchange(work, context, fleet, ready: &ready)
         } else if !checks.isEmpty {
             monitor.withLock { for entry in checks { toCheck.insert(entry.id) } }
         }
-        let t2 = Clock.monotonicMs()
         if !ready.isEmpty { begin(ready, context, fleet) }
-        let t3 = Clock.monotonicMs()
-        if FleetPoller.trace && t3 - t0 > 30 {
-            let line = "\(t0 % 100000) fleet round \(t3 - t0) ms: judge+timers \(t1 - t0) (answers \(round.answers.count), timers \(round.timers.count)), exchange \(t2 - t1) (releases \(releasesBefore), dirty \(dirtyCount), checks \(checks.count), claim \(claim)), begin \(t3 - t2) (ready \(ready.count))\n"
-            _ = line.withCString { write(2, $0, strlen($0)) }
-        }
     }
 
     /// An entry's timer: its polls' deadlines, its code's expiry, then a read of its record (or,
@@ -718,10 +706,6 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
                 if let due = claims.nextDue { next = min(next, now + max(due - claims.now, 0)) }
                 nextClaimAt = max(next, now + FleetPoller.claimSpacingMs)
             }
-            if FleetPoller.trace {
-                let line = "\(now % 100000) claim \(claims.claimed.count)/\(room) nextDue \(claims.nextDue.map { $0 - claims.now } ?? -1) next in \(nextClaimAt - now) inflight \(claimedInFlight)\n"
-                _ = line.withCString { write(2, $0, strlen($0)) }
-            }
             for claim in claims.claimed {
                 var entry = entries[claim.id]
                 if entry == nil || entry!.ended {
@@ -814,14 +798,11 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
                 }
             }
             if claimed { claimedInFlight += 1 }
-            let submittedAt = Clock.monotonicMs()
             context.service.submit(request) { [weak self] outcome in
                 guard let self else { return }
-                let completedAt = Clock.monotonicMs()
                 self.monitor.withLock {
                     guard !self.stopping else { return }
-                    self.answers.append(Outcome(entry: entry, endpoint: endpoint, token: token, claimed: claimed, outcome: outcome,
-                                                submittedAt: submittedAt, completedAt: completedAt))
+                    self.answers.append(Outcome(entry: entry, endpoint: endpoint, token: token, claimed: claimed, outcome: outcome))
                     if self.answers.count == 1 { self.monitor.signal(FleetPoller.scheduler) }
                 }
             }
@@ -833,17 +814,6 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
     /// A round of answers: pending codes go back to the fleet (or to their local timer), found profiles
     /// and failures to the deliverer.
     private func judge(_ outcomes: [Outcome], _ context: PollContext, _ fleet: FleetPollContext) {
-        if FleetPoller.trace {
-            let now = Clock.monotonicMs()
-            let ages = outcomes.filter(\.claimed).map { now - $0.entry.claimedAt }
-            if let worst = ages.max(), worst > 150 {
-                let toSubmit = outcomes.map { $0.submittedAt - $0.entry.claimedAt }.max() ?? 0
-                let transfer = outcomes.map { $0.completedAt - $0.submittedAt }.max() ?? 0
-                let toJudge = outcomes.map { now - $0.completedAt }.max() ?? 0
-                let line = "\(now % 100000) answers \(outcomes.count), oldest claim \(worst) ms (to submit \(toSubmit), transfer \(transfer), to judge \(toJudge)), inflight \(claimedInFlight)\n"
-                _ = line.withCString { write(2, $0, strlen($0)) }
-            }
-        }
         for answer in outcomes {
             let entry = answer.entry
             if answer.claimed { claimedInFlight -= 1 }
