@@ -11,6 +11,12 @@ let sharedObjectFlags: [String] = [
     // Identical functions folded (the generic specialisations the stdlib and the core repeat): about
     // 140 KB of a 7.3 MB stripped library; nothing in Swift compares function addresses.
     "-Xlinker", "--icf=all",
+    // lld (the toolchain's own) with the core compiled one function per section: the functions nothing
+    // calls are dropped, and -O2 merges string tails (with gold and whole-file sections: 7.48 MB
+    // stripped; this way 7.34 MB, no instruction more per call). The fleet's Redis code is compiled
+    // for size besides (7.32 MB).
+    "-use-ld=lld",
+    "-Xlinker", "-O2",
     "-Xlinker", "-z", "-Xlinker", "relro",
     "-Xlinker", "-z", "-Xlinker", "now",
 ]
@@ -49,13 +55,15 @@ let package = Package(
         .target(
             name: "PassAuthCore",
             dependencies: ["CJansson", "CCurl", "CQRencode", "CSQLite", "COpenSSL", "CHiredis"],
-            path: "Sources/PassAuthCore"
+            path: "Sources/PassAuthCore",
+            swiftSettings: [.unsafeFlags(["-Xfrontend", "-function-sections"])]
         ),
         .target(
             name: "PassAuth",
             dependencies: ["PassAuthCore", "CPassAuthHeader"],
             path: "Sources/PassAuth",
             exclude: ["exports.map"],
+            swiftSettings: [.unsafeFlags(["-Xfrontend", "-function-sections"])],
             linkerSettings: [.unsafeFlags(sharedObjectFlags)]
         ),
         .executableTarget(

@@ -1,6 +1,9 @@
 import CCurl
 import Glibc
 
+// Compiled for size (@_optimize(size) on each function): this code waits on Redis round trips, and
+// the library stays under 7 MiB.
+
 /// What the fleet poller needs beyond the poller's context: the Redis client, the keys and scripts of
 /// the fleet's polls, and the config's timeoutMs.
 struct FleetPollContext: Sendable {
@@ -87,7 +90,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         var requests = 0
         var by: String?
 
-        init(id: String, code: String, device: Device, intervalMs: Int, baseIntervalMs: Int, notAfter: Int64?, firstDelayMs: Int64) {
+        @_optimize(size) init(id: String, code: String, device: Device, intervalMs: Int, baseIntervalMs: Int, notAfter: Int64?, firstDelayMs: Int64) {
             self.id = id
             self.code = code
             self.device = device
@@ -169,9 +172,9 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
     private var claimedInFlight = 0
     private var lastFailureLog: Int64 = 0
 
-    init() {}
+    @_optimize(size) init() {}
 
-    func attach(_ context: PollContext, fleet: FleetPollContext) {
+    @_optimize(size) func attach(_ context: PollContext, fleet: FleetPollContext) {
         monitor.withLock {
             self.context = context
             self.fleet = fleet
@@ -180,7 +183,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
 
     /// The client's first use of Redis: the scheduler starts, so this instance takes its share of the
     /// fleet's polls even before it starts one.
-    func activate() {
+    @_optimize(size) func activate() {
         monitor.withLock {
             guard !stopping, threads.isEmpty, context != nil else { return }
             try? startThreadsLocked()
@@ -189,7 +192,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
 
     // MARK: - The callers' side
 
-    package func start(code: String, device: Device, intervalMs: Int, timeoutMs: Int?, notAfter: Int64?,
+    @_optimize(size) package func start(code: String, device: Device, intervalMs: Int, timeoutMs: Int?, notAfter: Int64?,
                        callback: PollCallback?) throws(PassAuthError) -> Poll {
         guard device.id != nil else {
             throw .invalid("polling needs a device id (it keys the device's newest code): set 'id' in the device context or in the config's 'device'", key: "device.id")
@@ -235,7 +238,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         return poll
     }
 
-    func started(code: String, notAfter: Int64?, for device: Device) {
+    @_optimize(size) func started(code: String, notAfter: Int64?, for device: Device) {
         let superseded: Poll? = monitor.withLock {
             if let notAfter { rememberExpiryLocked(code: code, notAfter: notAfter) }
             if threads.isEmpty, !stopping { try? startThreadsLocked() }
@@ -250,7 +253,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         superseded?.finish(.cancelled, error: FleetPoller.supersededError)
     }
 
-    func enqueue(_ task: @escaping @Sendable () -> Void) {
+    @_optimize(size) func enqueue(_ task: @escaping @Sendable () -> Void) {
         monitor.withLock {
             guard !stopping else { return }
             if threads.isEmpty, (try? startThreadsLocked()) == nil { return }
@@ -262,7 +265,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
     /// Poll.finish, once per local poll. A poll that ends before its record does (cancelled, its own
     /// timeout) leaves the record: when no instance has a waiter left, the record ends cancelled. At
     /// shutdown nothing is left: the fleet goes on with the records (and stores their profiles).
-    func ended(_ poll: Poll) {
+    @_optimize(size) func ended(_ poll: Poll) {
         monitor.withLock {
             let key = ObjectIdentifier(poll)
             if live.removeValue(forKey: key) != nil { context?.stats.activePolls.add(-1) }
@@ -274,7 +277,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
     }
 
     /// An event of the fleet's channel (passauth-redis thread).
-    func noteEvent(_ event: FleetEvents.FleetPollEvent) {
+    @_optimize(size) func noteEvent(_ event: FleetEvents.FleetPollEvent) {
         monitor.withLock {
             switch event {
             case .ended(let id):
@@ -289,7 +292,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
 
     /// Ends every local poll (PASSAUTH_E_CANCELLED) and stops the threads; the records stay for the
     /// fleet, and this instance's claims are handed back (a request in flight counts as made).
-    func shutdown() {
+    @_optimize(size) func shutdown() {
         let (polls, threads, shared): ([Poll], [pthread_t], FleetPollContext?) = monitor.withLock {
             stopping = true
             let polls = Array(live.values)
@@ -323,21 +326,21 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
 
     // MARK: - Bookkeeping (monitor held)
 
-    private func markDirtyLocked(_ entry: Entry) {
+    @_optimize(size) private func markDirtyLocked(_ entry: Entry) {
         guard !entry.queued else { return }
         entry.queued = true
         dirty.append(entry)
         monitor.signal(FleetPoller.scheduler)
     }
 
-    private func dropIfIdleLocked(_ entry: Entry) {
+    @_optimize(size) private func dropIfIdleLocked(_ entry: Entry) {
         guard entry.polls.isEmpty, entry.claimToken == nil, !entry.inFlight, !entry.queued, entries[entry.id] === entry else { return }
         entries[entry.id] = nil
     }
 
     /// When the entry's timer should fire next: its next read of the record (or, Redis unreachable, its
     /// next local request), its polls' deadlines and its code's expiry. nil: no timer needed.
-    private func rearmLocked(_ entry: Entry) {
+    @_optimize(size) private func rearmLocked(_ entry: Entry) {
         guard !entry.polls.isEmpty, !entry.ended, let clock = context?.clock else { return }
         let now = Clock.monotonicMs()
         var at = degraded ? (entry.inFlight ? now + Int64(entry.intervalMs) : entry.localNextAt) : entry.nextCheckAt
@@ -351,7 +354,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         monitor.signal(FleetPoller.scheduler)
     }
 
-    private func rememberExpiryLocked(code: String, notAfter: Int64) {
+    @_optimize(size) private func rememberExpiryLocked(code: String, notAfter: Int64) {
         if knownExpiry.count >= Poller.maxKnownExpiries, knownExpiry[code] == nil {
             let now = Clock.nowMs()
             knownExpiry = knownExpiry.filter { $0.value > now }
@@ -364,19 +367,19 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
     }
 
     /// How long a record lives: its code's notAfter plus a margin (30 min when unknown).
-    private func ttl(_ notAfter: Int64?) -> Int64 {
+    @_optimize(size) private func ttl(_ notAfter: Int64?) -> Int64 {
         let now = context?.clock.nowMs() ?? Clock.nowMs()
         let remaining = notAfter.map { max($0 - now, 0) } ?? Poller.defaultCodeLifetimeMs
         return remaining + FleetPolls.ttlMarginMs
     }
 
     /// Redis ms as this host's wall clock, and the other way (from the last script answer).
-    private func wall(_ redisMs: Int64) -> Int64 { redisMs - redisOffset }
+    @_optimize(size) private func wall(_ redisMs: Int64) -> Int64 { redisMs - redisOffset }
     private var redisNow: Int64 { Clock.nowMs() + redisOffset }
 
     // MARK: - The threads
 
-    private func startThreadsLocked() throws(PassAuthError) {
+    @_optimize(size) private func startThreadsLocked() throws(PassAuthError) {
         let roles: [(String, (FleetPoller) -> Void)] = [("passauth-poll", { $0.schedule() }), ("passauth-result", { $0.deliver() })]
         for (name, body) in roles {
             var thread = pthread_t()
@@ -399,7 +402,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         let name: String
         let poller: FleetPoller
         let body: (FleetPoller) -> Void
-        init(name: String, poller: FleetPoller, body: @escaping (FleetPoller) -> Void) {
+        @_optimize(size) init(name: String, poller: FleetPoller, body: @escaping (FleetPoller) -> Void) {
             self.name = name
             self.poller = poller
             self.body = body
@@ -408,13 +411,13 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
 
     // MARK: - The scheduler
 
-    private func schedule() {
+    @_optimize(size) private func schedule() {
         while let round = nextRound() { run(round) }
     }
 
     /// Waits for something to do: answers, timers, fleet work (while Redis is not left alone), the
     /// next claim. nil when stopping.
-    private func nextRound() -> Round? {
+    @_optimize(size) private func nextRound() -> Round? {
         monitor.withLock {
             while !stopping {
                 guard let context, let fleet else { monitor.wait(until: nil, on: FleetPoller.scheduler); continue }
@@ -461,7 +464,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         }
     }
 
-    private func run(_ round: Round) {
+    @_optimize(size) private func run(_ round: Round) {
         let context = round.context, fleet = round.fleet
         var ready: [Entry] = []
         var checks: [Entry] = round.work?.checks ?? []
@@ -479,7 +482,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
 
     /// An entry's timer: its polls' deadlines, its code's expiry, then a read of its record (or,
     /// Redis unreachable, a local request when due).
-    private func fire(_ entry: Entry, _ context: PollContext, _ fleet: FleetPollContext, ready: inout [Entry], checks: inout [Entry]) {
+    @_optimize(size) private func fire(_ entry: Entry, _ context: PollContext, _ fleet: FleetPollContext, ready: inout [Entry], checks: inout [Entry]) {
         let now = Clock.monotonicMs()
         let (timedOut, expired): ([Poll], Bool) = monitor.withLock {
             guard !entry.ended, !entry.polls.isEmpty else { return ([], false) }
@@ -523,7 +526,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
 
     /// One round trip: supersedes, starts and waiters, releases, reads, and the claim; then their
     /// answers. A failure leaves Redis alone for a while (local polling) and keeps what must be written.
-    private func exchange(_ work: Work, _ context: PollContext, _ fleet: FleetPollContext, ready: inout [Entry]) {
+    @_optimize(size) private func exchange(_ work: Work, _ context: PollContext, _ fleet: FleetPollContext, ready: inout [Entry]) {
         var calls = work.supersedes
         var sent = [Sent](repeating: .other, count: calls.count)
         var freshSent: [Entry] = []
@@ -613,7 +616,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         }
     }
 
-    private func unreachable(_ error: PassAuthError, _ context: PollContext, requeue work: Work, fresh: [Entry]) {
+    @_optimize(size) private func unreachable(_ error: PassAuthError, _ context: PollContext, requeue work: Work, fresh: [Entry]) {
         let warn: Bool = monitor.withLock {
             let now = Clock.monotonicMs()
             pausedUntil = now + FleetPoller.pauseMs
@@ -636,7 +639,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         }
     }
 
-    private func scriptFailed(_ message: String, _ context: PollContext) {
+    @_optimize(size) private func scriptFailed(_ message: String, _ context: PollContext) {
         let now = Clock.monotonicMs()
         guard lastFailureLog == 0 || now - lastFailureLog >= 60_000 else { return }
         lastFailureLog = now
@@ -644,7 +647,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
     }
 
     /// What a record says, for this instance's entry of it.
-    private func apply(_ view: FleetPolls.View, to entry: Entry, _ context: PollContext) {
+    @_optimize(size) private func apply(_ view: FleetPolls.View, to entry: Entry, _ context: PollContext) {
         monitor.withLock {
             redisOffset = view.now - Clock.nowMs()
             guard !entry.ended else { return }
@@ -689,7 +692,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
     }
 
     /// The claim's answer: the entries to poll now.
-    private func claimed(_ reply: RedisValue, room: Int, _ context: PollContext, _ fleet: FleetPollContext, ready: inout [Entry]) {
+    @_optimize(size) private func claimed(_ reply: RedisValue, room: Int, _ context: PollContext, _ fleet: FleetPollContext, ready: inout [Entry]) {
         let now = Clock.monotonicMs()
         guard let claims = FleetPolls.claims(reply) else {
             scriptFailed("the claim answered something unexpected", context)
@@ -750,7 +753,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
     // MARK: - Requests
 
     /// Each device's turn (pacing and 429 waits, one round trip for all), then the requests.
-    private func begin(_ ready: [Entry], _ context: PollContext, _ fleet: FleetPollContext) {
+    @_optimize(size) private func begin(_ ready: [Entry], _ context: PollContext, _ fleet: FleetPollContext) {
         let waits = context.service.readiness(for: ready.map(\.device))
         let now = Clock.monotonicMs()
         for (entry, wait) in zip(ready, waits) {
@@ -776,7 +779,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         }
     }
 
-    private func send(_ entry: Entry, claimed: Bool, interval: Int, _ context: PollContext, _ fleet: FleetPollContext) {
+    @_optimize(size) private func send(_ entry: Entry, claimed: Bool, interval: Int, _ context: PollContext, _ fleet: FleetPollContext) {
         let notAfter = monitor.withLock { entry.notAfter }
         if let notAfter, context.clock.nowMs() >= notAfter { return conclude(entry, .expired, expiredError(entry), fleet) }
         let endpoint: Endpoint = notAfter == nil ? .sessionGet : .profileForCode
@@ -813,7 +816,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
 
     /// A round of answers: pending codes go back to the fleet (or to their local timer), found profiles
     /// and failures to the deliverer.
-    private func judge(_ outcomes: [Outcome], _ context: PollContext, _ fleet: FleetPollContext) {
+    @_optimize(size) private func judge(_ outcomes: [Outcome], _ context: PollContext, _ fleet: FleetPollContext) {
         for answer in outcomes {
             let entry = answer.entry
             if answer.claimed { claimedInFlight -= 1 }
@@ -851,7 +854,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
 
     /// The code is still pending: its next request an interval from now, by whichever instance claims
     /// it (or by this one, Redis unreachable).
-    private func answered(_ entry: Entry, notAfter: Int64?, _ fleet: FleetPollContext, reset: Bool) {
+    @_optimize(size) private func answered(_ entry: Entry, notAfter: Int64?, _ fleet: FleetPollContext, reset: Bool) {
         monitor.withLock {
             if reset { entry.intervalMs = entry.baseIntervalMs }
             if let notAfter { entry.notAfter = notAfter }
@@ -878,7 +881,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
     /// renews the token once, an unknown or expired code ends it EXPIRED, anything else ends it with the
     /// error. A store failure (Redis unreachable while a token or profile is read or written) is
     /// transient here: the next request makes up for it.
-    private func handle(_ error: PassAuthError, _ entry: Entry, _ context: PollContext, _ fleet: FleetPollContext) {
+    @_optimize(size) private func handle(_ error: PassAuthError, _ entry: Entry, _ context: PollContext, _ fleet: FleetPollContext) {
         let (polls, renewed, interval): ([Poll], Bool, Int) = monitor.withLock { (entry.polls, entry.renewedToken, entry.intervalMs) }
         for poll in polls { poll.noteFailure(error) }
         var disposition: RetryPolicy.Disposition = error.status == .store ? .transient(afterMs: nil) : context.service.policy.classify(error)
@@ -898,7 +901,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
 
     /// The record ends failed (expired code, a failure not retried): written for the fleet, and the
     /// local polls end with it.
-    private func conclude(_ entry: Entry, _ status: Status, _ error: PassAuthError, _ fleet: FleetPollContext) {
+    @_optimize(size) private func conclude(_ entry: Entry, _ status: Status, _ error: PassAuthError, _ fleet: FleetPollContext) {
         monitor.withLock {
             guard !entry.ended else { return }
             entry.ended = true
@@ -910,7 +913,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         }
     }
 
-    private func expiredError(_ entry: Entry) -> PassAuthError {
+    @_optimize(size) private func expiredError(_ entry: Entry) -> PassAuthError {
         PassAuthError(.expired, "authentication code \(entry.code) expired before the user finished logging in")
     }
 
@@ -919,7 +922,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
     /// Persists the profiles this instance found (one store write), marks their records done (one
     /// round trip: the fleet's waiters learn it from the event), then ends the local polls. A store
     /// failure keeps the code polling (the next request finds the profile again).
-    private func deliver() {
+    @_optimize(size) private func deliver() {
         while let (context, fleet, batch, work) = nextDeliveries() {
             for task in work { task() }
             var found: [(Entry, Answer)] = []
@@ -961,7 +964,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         }
     }
 
-    private func finish(_ entry: Entry, _ status: Status, _ result: Answer?, _ error: PassAuthError?) {
+    @_optimize(size) private func finish(_ entry: Entry, _ status: Status, _ result: Answer?, _ error: PassAuthError?) {
         let polls: [Poll] = monitor.withLock {
             entry.ended = true
             entry.claimToken = nil
@@ -971,7 +974,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         monitor.withLock { dropIfIdleLocked(entry) }
     }
 
-    private func nextDeliveries() -> (PollContext, FleetPollContext, [Delivery], [@Sendable () -> Void])? {
+    @_optimize(size) private func nextDeliveries() -> (PollContext, FleetPollContext, [Delivery], [@Sendable () -> Void])? {
         monitor.withLock {
             while !stopping {
                 if let context, let fleet, !deliveries.isEmpty || !tasks.isEmpty {

@@ -1,3 +1,6 @@
+// Compiled for size (@_optimize(size) on each function): this code waits on Redis round trips, and
+// the library stays under 7 MiB.
+
 /// What the instances of a fleet share through their Redis store, beyond the state itself.
 ///
 /// `FleetTurns`: each device's pacing budget and 429 wait, so the fleet as a whole stays within the
@@ -31,7 +34,7 @@ final class FleetTurns: Sendable {
     /// Monotonic ms before which Redis is not asked (after a failure).
     private let pausedUntil = Locked<Int64>(0)
 
-    init(redis: RedisClient, keys: StateKeys, config: ClientSettings, logger: Logger) {
+    @_optimize(size) init(redis: RedisClient, keys: StateKeys, config: ClientSettings, logger: Logger) {
         self.redis = redis
         self.keys = keys
         pacing = config.pacing
@@ -79,7 +82,7 @@ final class FleetTurns: Sendable {
     /// The blocking calls' turn: sleeps until the device may send (a 429 wait, then a pacing token), or
     /// throws PASSAUTH_E_THROTTLED when that is past the deadline. false when Redis could not be asked
     /// (the caller then uses its local pacer).
-    func awaitTurn(_ deviceKey: String, endpoint: String, deadline: Int64) throws(PassAuthError) -> Bool {
+    @_optimize(size) func awaitTurn(_ deviceKey: String, endpoint: String, deadline: Int64) throws(PassAuthError) -> Bool {
         guard available else { return false }
         let names = keys.turn(deviceKey)
         while true {
@@ -116,7 +119,7 @@ final class FleetTurns: Sendable {
 
     /// The poller's question: 0 when the device may send now (a token is taken), else the wait. nil
     /// when Redis could not be asked.
-    func readiness(_ deviceKey: String) -> Int64? {
+    @_optimize(size) func readiness(_ deviceKey: String) -> Int64? {
         guard available else { return nil }
         let names = keys.turn(deviceKey)
         do throws(PassAuthError) {
@@ -131,7 +134,7 @@ final class FleetTurns: Sendable {
 
     /// `readiness` of many device keys in one round trip (the fleet poller's round): nil when Redis
     /// could not be asked, else one answer per key (nil where the script's answer was not understood).
-    func readiness(_ deviceKeys: [String]) -> [Int64?]? {
+    @_optimize(size) func readiness(_ deviceKeys: [String]) -> [Int64?]? {
         guard !deviceKeys.isEmpty, available else { return nil }
         let calls = deviceKeys.map { key -> RedisScriptCall in
             let names = keys.turn(key)
@@ -146,7 +149,7 @@ final class FleetTurns: Sendable {
     }
 
     /// A 429 for the device: every instance waits `ms`.
-    func deferRequests(_ deviceKey: String, byMs ms: Int) {
+    @_optimize(size) func deferRequests(_ deviceKey: String, byMs ms: Int) {
         do throws(PassAuthError) {
             _ = try redis.check(try redis.run(FleetTurns.deferScript, keys: [keys.turn(deviceKey).throttled],
                                               arguments: [String(max(ms, 1))], timeoutMs: 2_000), "recording a 429 wait")
@@ -155,11 +158,11 @@ final class FleetTurns: Sendable {
         }
     }
 
-    private func arguments(most: Int) -> [String] {
+    @_optimize(size) private func arguments(most: Int) -> [String] {
         [String(ratePerSecond), String(burst), String(most), pacing ? "1" : "0"]
     }
 
-    private func decode(_ reply: RedisValue) -> (kind: Int64, wait: Int64)? {
+    @_optimize(size) private func decode(_ reply: RedisValue) -> (kind: Int64, wait: Int64)? {
         guard let parts = reply.elements, parts.count == 2, let kind = parts[0].integer, let wait = parts[1].integer else {
             logger.log(.warn, "\(redis.description): the pacing script answered \(reply.errorMessage ?? "something unexpected"); pacing locally")
             return nil
@@ -169,7 +172,7 @@ final class FleetTurns: Sendable {
 
     private var available: Bool { pausedUntil.withLock { $0 } <= Clock.monotonicMs() }
 
-    private func unreachable(_ error: PassAuthError) {
+    @_optimize(size) private func unreachable(_ error: PassAuthError) {
         let now = Clock.monotonicMs()
         pausedUntil.withLock { $0 = now + 1_000 }
         let due = lastWarning.withLock { last in
@@ -210,7 +213,7 @@ final class FleetEvents: Sendable {
         case gap
     }
 
-    init(redis: RedisClient, keys: StateKeys, decisions: DecisionCache, refreshes: RefreshesInFlight, logger: Logger, timeoutMs: Int) {
+    @_optimize(size) init(redis: RedisClient, keys: StateKeys, decisions: DecisionCache, refreshes: RefreshesInFlight, logger: Logger, timeoutMs: Int) {
         self.redis = redis
         channel = keys.events
         self.logger = logger
@@ -242,13 +245,13 @@ final class FleetEvents: Sendable {
 
     /// Where the fleet's poll events go (on the passauth-redis thread: the handler must be quick and
     /// must not wait for Redis).
-    func listenForPolls(_ handler: (@Sendable (FleetPollEvent) -> Void)?) { pollListener.withLock { $0 = handler } }
+    @_optimize(size) func listenForPolls(_ handler: (@Sendable (FleetPollEvent) -> Void)?) { pollListener.withLock { $0 = handler } }
 
     /// Ends the subscription (the client is being freed; its Redis client may serve others).
-    func close() { redis.unsubscribe(subscription) }
+    @_optimize(size) func close() { redis.unsubscribe(subscription) }
 
     /// Tells the fleet; a failure is logged (the caller's own cache is already cleared).
-    func publish(_ event: String, device: String, mvpd: String?) {
+    @_optimize(size) func publish(_ event: String, device: String, mvpd: String?) {
         let message = JSON.object([("v", 1), ("instance", .string(instance)), ("event", .string(event)),
                                    ("device", .string(device)), ("mvpd", mvpd.map { .string($0) } ?? .null)])
         do throws(PassAuthError) {

@@ -1,3 +1,6 @@
+// Compiled for size (@_optimize(size) on each function): this code waits on Redis round trips, and
+// the library stays under 7 MiB.
+
 /// The polls of a fleet in Redis (the fleet poller, Polling/FleetPoller.swift): every poll started on
 /// any instance is a record; the instances claim the due ones with a lease, so each code is polled by
 /// one instance at a time, never twice within 3 s (nor within its interval) fleet-wide, and a dead
@@ -70,25 +73,25 @@ struct FleetPolls: Sendable {
     /// A pending record outlives its code's notAfter by this much.
     static let ttlMarginMs: Int64 = 600_000
 
-    init(keys: StateKeys, instance: String) {
+    @_optimize(size) init(keys: StateKeys, instance: String) {
         scope = keys.scoped("")
         due = scope + "polls:due"
         channel = keys.events
         self.instance = instance
     }
 
-    func record(_ id: String) -> String { scope + "poll:" + id }
-    func deviceKey(_ digest: String) -> String { scope + "poll-device:" + digest }
+    @_optimize(size) func record(_ id: String) -> String { scope + "poll:" + id }
+    @_optimize(size) func deviceKey(_ digest: String) -> String { scope + "poll-device:" + digest }
 
     /// The id of a device's poll of a code: fixed length whatever the id, the same on every instance.
-    static func id(device stateKey: String, code: String) -> String { RedisScript.sha1(stateKey + "\u{0}" + code) }
-    static func deviceDigest(_ stateKey: String) -> String { RedisScript.sha1(stateKey) }
+    @_optimize(size) static func id(device stateKey: String, code: String) -> String { RedisScript.sha1(stateKey + "\u{0}" + code) }
+    @_optimize(size) static func deviceDigest(_ stateKey: String) -> String { RedisScript.sha1(stateKey) }
 
     private var common: [String] { [scope, channel, instance] }
 
     // MARK: - Calls
 
-    func join(id: String, digest: String, waiters: Int, fresh: Bool, code: String, device: String, intervalMs: Int,
+    @_optimize(size) func join(id: String, digest: String, waiters: Int, fresh: Bool, code: String, device: String, intervalMs: Int,
               notAfter: Int64?, lastRequest: Int64?, firstDelayMs: Int64, ttlMs: Int64) -> RedisScriptCall {
         RedisScriptCall(FleetPolls.joinScript, keys: [due, record(id), deviceKey(digest)],
                         arguments: common + [id, String(waiters), fresh ? "1" : "0", code, device, digest, String(intervalMs),
@@ -96,11 +99,11 @@ struct FleetPolls: Sendable {
                                              String(max(firstDelayMs, 0)), String(max(ttlMs, 1_000))])
     }
 
-    func supersede(digest: String, newest id: String, ttlMs: Int64) -> RedisScriptCall {
+    @_optimize(size) func supersede(digest: String, newest id: String, ttlMs: Int64) -> RedisScriptCall {
         RedisScriptCall(FleetPolls.supersedeScript, keys: [due, deviceKey(digest)], arguments: common + [id, String(max(ttlMs, 1_000))])
     }
 
-    func claim(max count: Int, requestTimeoutMs: Int) -> RedisScriptCall {
+    @_optimize(size) func claim(max count: Int, requestTimeoutMs: Int) -> RedisScriptCall {
         RedisScriptCall(FleetPolls.claimScript, keys: [due], arguments: common + [String(count), String(requestTimeoutMs)])
     }
 
@@ -111,7 +114,7 @@ struct FleetPolls: Sendable {
         case failed(error: String)
     }
 
-    func release(id: String, token: String?, _ release: Release, ttlMs: Int64) -> RedisScriptCall {
+    @_optimize(size) func release(id: String, token: String?, _ release: Release, ttlMs: Int64) -> RedisScriptCall {
         let (kind, first, second): (String, String, String)
         switch release {
         case .pending(let interval, let notAfter): (kind, first, second) = ("pending", String(interval), notAfter.map(String.init) ?? "")
@@ -123,11 +126,11 @@ struct FleetPolls: Sendable {
                                arguments: common + [id, token ?? "", kind, first, second, String(max(ttlMs, 1_000))])
     }
 
-    func leave(id: String, digest: String, waiters: Int) -> RedisScriptCall {
+    @_optimize(size) func leave(id: String, digest: String, waiters: Int) -> RedisScriptCall {
         RedisScriptCall(FleetPolls.leaveScript, keys: [due, record(id), deviceKey(digest)], arguments: common + [id, String(waiters)])
     }
 
-    func read(id: String) -> RedisScriptCall {
+    @_optimize(size) func read(id: String) -> RedisScriptCall {
         RedisScriptCall(FleetPolls.readScript, keys: [record(id), due], arguments: common + [id])
     }
 
@@ -149,10 +152,10 @@ struct FleetPolls: Sendable {
         var now: Int64
     }
 
-    static func view(_ reply: RedisValue) -> View? {
+    @_optimize(size) static func view(_ reply: RedisValue) -> View? {
         guard let parts = reply.elements, parts.count == 10 else { return nil }
-        func text(_ index: Int) -> String? { parts[index].text.flatMap { $0.isEmpty ? nil : $0 } }
-        func number(_ index: Int) -> Int64? { parts[index].integer.flatMap { $0 < 0 ? nil : $0 } }
+        @_optimize(size) func text(_ index: Int) -> String? { parts[index].text.flatMap { $0.isEmpty ? nil : $0 } }
+        @_optimize(size) func number(_ index: Int) -> Int64? { parts[index].integer.flatMap { $0 < 0 ? nil : $0 } }
         var answer: [UInt8]? = nil
         if case .string(let bytes) = parts[7], !bytes.isEmpty { answer = bytes }
         return View(state: parts[0].text ?? "", requests: Int(number(1) ?? 0), by: text(2), due: number(3), lastRequest: number(4),
@@ -179,7 +182,7 @@ struct FleetPolls: Sendable {
         var claimed: [Claimed]
     }
 
-    static func claims(_ reply: RedisValue) -> Claims? {
+    @_optimize(size) static func claims(_ reply: RedisValue) -> Claims? {
         guard let parts = reply.elements, parts.count == 3, let now = parts[0].integer, let next = parts[1].integer,
               let items = parts[2].elements else { return nil }
         var claimed: [Claimed] = []

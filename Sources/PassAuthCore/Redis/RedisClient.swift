@@ -1,6 +1,9 @@
 import CCurl
 import Glibc
 
+// Compiled for size (@_optimize(size) on each function): this code waits on Redis round trips, and
+// the library stays under 7 MiB.
+
 /// A Lua script run with EVALSHA (loaded once per connection with SCRIPT LOAD; EVAL again if the
 /// server lost it, e.g. after a restart or SCRIPT FLUSH). Every script of the library touches one key,
 /// or keys of one hash tag, so it runs unchanged on Redis Cluster.
@@ -9,7 +12,7 @@ package struct RedisScript: Sendable, Hashable {
     package let source: String
     package let sha: String
 
-    package init(name: String, source: String) {
+    @_optimize(size) package init(name: String, source: String) {
         self.name = name
         self.source = source
         sha = RedisScript.sha1(source)
@@ -22,7 +25,7 @@ package struct RedisScriptCall: Sendable {
     package var keys: [String]
     package var arguments: [String]
 
-    package init(_ script: RedisScript, keys: [String], arguments: [String]) {
+    @_optimize(size) package init(_ script: RedisScript, keys: [String], arguments: [String]) {
         self.script = script
         self.keys = keys
         self.arguments = arguments
@@ -111,7 +114,7 @@ package final class RedisClient: @unchecked Sendable {
     private let background = Locked(Background())
     private let wakePipe = WakePipe()
 
-    package init(location: RedisLocation, caFile: String?, prefix: String) {
+    @_optimize(size) package init(location: RedisLocation, caFile: String?, prefix: String) {
         self.location = location
         self.caFile = caFile
         self.prefix = prefix
@@ -126,12 +129,12 @@ package final class RedisClient: @unchecked Sendable {
     /// Stops the background thread now (subscriptions end, leases are no longer renewed) and waits
     /// for it, unless called on it. Commands still work. The owner of the client calls it when done
     /// (`passauth_client_free`), so no thread of the library outlives the handle.
-    package func shutdown() { stop() }
+    @_optimize(size) package func shutdown() { stop() }
 
     /// Runs `hook` at the first use of Redis (a command, pipeline or script), on the thread making it,
     /// or now when Redis was already used: how a fleet poller starts its threads with its client's
     /// first call, not at creation.
-    func whenUsed(_ hook: @escaping @Sendable () -> Void) {
+    @_optimize(size) func whenUsed(_ hook: @escaping @Sendable () -> Void) {
         let now: Bool = firstUse.withLock { hooks in
             if used.withLock({ $0 }) { return true }
             hooks.append(hook)
@@ -141,48 +144,48 @@ package final class RedisClient: @unchecked Sendable {
     }
 
     /// A name under the key prefix ("passauth:" + name).
-    package func key(_ name: String) -> String { prefix + name }
+    @_optimize(size) package func key(_ name: String) -> String { prefix + name }
 
     // MARK: - Commands
 
     /// One command. `key` routes it on Redis Cluster (default: the key of a known single-key
     /// command, else any node; a MOVED or ASK answer is followed in any case).
-    package func command(_ arguments: [String], key: String? = nil, timeoutMs: Int) throws(PassAuthError) -> RedisValue {
+    @_optimize(size) package func command(_ arguments: [String], key: String? = nil, timeoutMs: Int) throws(PassAuthError) -> RedisValue {
         try execute([Item(words: arguments, script: nil, key: key ?? RedisClient.inferredKey(arguments))], timeoutMs: timeoutMs)[0]
     }
 
     /// Several commands in one round trip per node (one reply each, in order).
-    package func pipeline(_ commands: [[String]], timeoutMs: Int) throws(PassAuthError) -> [RedisValue] {
+    @_optimize(size) package func pipeline(_ commands: [[String]], timeoutMs: Int) throws(PassAuthError) -> [RedisValue] {
         try execute(commands.map { Item(words: $0, script: nil, key: RedisClient.inferredKey($0)) }, timeoutMs: timeoutMs)
     }
 
-    package func run(_ script: RedisScript, keys: [String], arguments: [String], timeoutMs: Int) throws(PassAuthError) -> RedisValue {
+    @_optimize(size) package func run(_ script: RedisScript, keys: [String], arguments: [String], timeoutMs: Int) throws(PassAuthError) -> RedisValue {
         try runAll([RedisScriptCall(script, keys: keys, arguments: arguments)], timeoutMs: timeoutMs)[0]
     }
 
     /// Scripts in one round trip per node (EVALSHA; SCRIPT LOAD first where the connection's server
     /// has not got the script yet; EVAL if it lost it). Routed by their first key.
-    package func runAll(_ calls: [RedisScriptCall], timeoutMs: Int) throws(PassAuthError) -> [RedisValue] {
+    @_optimize(size) package func runAll(_ calls: [RedisScriptCall], timeoutMs: Int) throws(PassAuthError) -> [RedisValue] {
         try execute(calls.map { Item(words: RedisClient.evalsha($0), script: $0, key: $0.keys.first) }, timeoutMs: timeoutMs)
     }
 
-    private static func evalsha(_ call: RedisScriptCall) -> [String] {
+    @_optimize(size) private static func evalsha(_ call: RedisScriptCall) -> [String] {
         ["EVALSHA", call.script.sha, String(call.keys.count)] + call.keys + call.arguments
     }
 
-    package func publish(_ channel: String, _ message: String, timeoutMs: Int) throws(PassAuthError) -> Int64 {
+    @_optimize(size) package func publish(_ channel: String, _ message: String, timeoutMs: Int) throws(PassAuthError) -> Int64 {
         let reply = try command(["PUBLISH", channel, message], timeoutMs: timeoutMs)
         if let error = reply.errorMessage { throw failure("PUBLISH on \(channel) failed: \(error)") }
         return reply.integer ?? 0
     }
 
     /// Throws the reply's error as a PASSAUTH_E_STORE naming `what`.
-    package func check(_ reply: RedisValue, _ what: String) throws(PassAuthError) -> RedisValue {
+    @_optimize(size) package func check(_ reply: RedisValue, _ what: String) throws(PassAuthError) -> RedisValue {
         if let error = reply.errorMessage { throw failure("\(what): \(error)") }
         return reply
     }
 
-    package func failure(_ message: String) -> PassAuthError {
+    @_optimize(size) package func failure(_ message: String) -> PassAuthError {
         PassAuthError(.store, "\(description): \(message)")
     }
 
@@ -201,14 +204,14 @@ package final class RedisClient: @unchecked Sendable {
         "HGETALL", "HDEL", "INCR", "INCRBY", "DECR", "GETDEL", "UNLINK",
     ]
 
-    private static func inferredKey(_ words: [String]) -> String? {
+    @_optimize(size) private static func inferredKey(_ words: [String]) -> String? {
         guard words.count >= 2, singleKeyCommands.contains(words[0].uppercased()) else { return nil }
         return words[1]
     }
 
     /// The cluster slot of a key: CRC16 (XMODEM) of its hash tag (the text between the first '{' and
     /// the next '}', when not empty), else of the whole key, modulo 16384.
-    package static func slot(of key: String) -> Int {
+    @_optimize(size) package static func slot(of key: String) -> Int {
         var bytes = Array(key.utf8)
         if let open = bytes.firstIndex(of: UInt8(ascii: "{")),
            let close = bytes[(open + 1)...].firstIndex(of: UInt8(ascii: "}")), close > open + 1 {
@@ -224,12 +227,12 @@ package final class RedisClient: @unchecked Sendable {
 
     /// The node serving `key`'s slot as far as this client knows (learned from MOVED answers and
     /// CLUSTER SLOTS), else the server of the URL.
-    private func node(for key: String?) -> NodePool {
+    @_optimize(size) private func node(for key: String?) -> NodePool {
         guard let key, let address = slots.withLock({ $0.isEmpty ? nil : $0[RedisClient.slot(of: key)] }) else { return seed }
         return pool(address)
     }
 
-    private func pool(_ address: String) -> NodePool {
+    @_optimize(size) private func pool(_ address: String) -> NodePool {
         if address == seed.address { return seed }
         return nodes.withLock { nodes in
             if let pool = nodes[address] { return pool }
@@ -250,7 +253,7 @@ package final class RedisClient: @unchecked Sendable {
         case moved(slot: Int, address: String)
         case ask(address: String)
 
-        init?(_ reply: RedisValue) {
+        @_optimize(size) init?(_ reply: RedisValue) {
             guard let message = reply.errorMessage else { return nil }
             let words = message.split(separator: " ")
             guard words.count == 3, let slot = Int(words[1]) else { return nil }
@@ -264,7 +267,7 @@ package final class RedisClient: @unchecked Sendable {
 
     /// Runs a batch: one round trip per node, then each MOVED / ASK answer followed (a few hops at
     /// most), all within `timeoutMs`.
-    private func execute(_ items: [Item], timeoutMs: Int) throws(PassAuthError) -> [RedisValue] {
+    @_optimize(size) private func execute(_ items: [Item], timeoutMs: Int) throws(PassAuthError) -> [RedisValue] {
         guard !items.isEmpty else { return [] }
         let deadline = Clock.monotonicMs() + Int64(max(timeoutMs, 1))
         let first = used.withLock { (flag: inout Bool) -> Bool in
@@ -306,7 +309,7 @@ package final class RedisClient: @unchecked Sendable {
     }
 
     /// A slot has moved: remember where, and learn the whole map from that node once (CLUSTER SLOTS).
-    private func learn(slot: Int, address: String, deadline: Int64) {
+    @_optimize(size) private func learn(slot: Int, address: String, deadline: Int64) {
         let first = slots.withLock { slots in
             let first = slots.isEmpty
             if first { slots = [String?](repeating: nil, count: 16384) }
@@ -330,7 +333,7 @@ package final class RedisClient: @unchecked Sendable {
 
     /// One round trip on one node: the items (each preceded by ASKING when `asking`), with the scripts
     /// this connection's server lacks loaded first, and EVAL for any it lost.
-    private func exchange(_ items: [Item], on node: NodePool, asking: Bool, deadline: Int64) throws(PassAuthError) -> [RedisValue] {
+    @_optimize(size) private func exchange(_ items: [Item], on node: NodePool, asking: Bool, deadline: Int64) throws(PassAuthError) -> [RedisValue] {
         try withConnection(node, deadline: deadline) { connection throws(RedisFailure) in
             var loading: [RedisScript] = []
             for item in items {
@@ -374,7 +377,7 @@ package final class RedisClient: @unchecked Sendable {
         var idle: [RedisConnection] = []
         var opened = 0
 
-        init(location: RedisLocation) {
+        @_optimize(size) init(location: RedisLocation) {
             self.location = location
             address = (location.host.containsBytes(":") ? "[\(location.host)]" : location.host) + ":\(location.port)"
         }
@@ -382,7 +385,7 @@ package final class RedisClient: @unchecked Sendable {
 
     /// Runs `body` on a pooled connection of `node` (opened if none is idle and fewer than the maximum
     /// are open), by `deadline`. A connection that failed is closed, never returned to the pool.
-    private func withConnection<T>(_ node: NodePool, deadline: Int64, _ body: (RedisConnection) throws(RedisFailure) -> T) throws(PassAuthError) -> T {
+    @_optimize(size) private func withConnection<T>(_ node: NodePool, deadline: Int64, _ body: (RedisConnection) throws(RedisFailure) -> T) throws(PassAuthError) -> T {
         let connection = try checkOut(node, deadline: deadline)
         do throws(RedisFailure) {
             let result = try body(connection)
@@ -396,7 +399,7 @@ package final class RedisClient: @unchecked Sendable {
 
     private enum CheckOut { case pooled(RedisConnection), open, busy }
 
-    private func checkOut(_ node: NodePool, deadline: Int64) throws(PassAuthError) -> RedisConnection {
+    @_optimize(size) private func checkOut(_ node: NodePool, deadline: Int64) throws(PassAuthError) -> RedisConnection {
         let outcome: CheckOut = node.monitor.withLock {
             while true {
                 while let connection = node.idle.popLast() {
@@ -427,7 +430,7 @@ package final class RedisClient: @unchecked Sendable {
         }
     }
 
-    private func checkIn(_ connection: RedisConnection, to node: NodePool) {
+    @_optimize(size) private func checkIn(_ connection: RedisConnection, to node: NodePool) {
         node.monitor.withLock {
             if connection.broken { node.opened -= 1 } else { node.idle.append(connection) }
             node.monitor.broadcast()
@@ -436,7 +439,7 @@ package final class RedisClient: @unchecked Sendable {
 
     /// A new connection to `node` (default: the URL's server), authenticated and on the configured
     /// database.
-    func openConnection(_ node: RedisLocation? = nil, timeoutMs: Int) -> Result<RedisConnection, PassAuthError> {
+    @_optimize(size) func openConnection(_ node: RedisLocation? = nil, timeoutMs: Int) -> Result<RedisConnection, PassAuthError> {
         let deadline = Clock.monotonicMs() + Int64(max(timeoutMs, 1))
         let connection: RedisConnection
         switch RedisConnection.open(node ?? location, caFile: caFile, timeoutMs: timeoutMs) {
@@ -467,7 +470,7 @@ package final class RedisClient: @unchecked Sendable {
     }
 
     /// What to do about a failure, when the cause is clear.
-    private static func hint(_ message: String) -> String {
+    @_optimize(size) private static func hint(_ message: String) -> String {
         if message.containsBytes("Connection refused") { return " (is redis-server running there?)" }
         if message.containsBytes("closed the connection during the handshake") || message.containsBytes("wrong version number") {
             return " (does the URL's scheme match the server: redis:// for plain TCP, rediss:// for TLS?)"
@@ -477,7 +480,7 @@ package final class RedisClient: @unchecked Sendable {
 
     // MARK: - Subscriptions
 
-    package func subscribe(_ channel: String, _ handler: @escaping @Sendable (RedisEvent) -> Void) -> RedisSubscription {
+    @_optimize(size) package func subscribe(_ channel: String, _ handler: @escaping @Sendable (RedisEvent) -> Void) -> RedisSubscription {
         let id: UInt64 = background.withLock { state in
             let id = state.nextId
             state.nextId += 1
@@ -488,7 +491,7 @@ package final class RedisClient: @unchecked Sendable {
         return RedisSubscription(channel: channel, id: id)
     }
 
-    package func unsubscribe(_ subscription: RedisSubscription) {
+    @_optimize(size) package func unsubscribe(_ subscription: RedisSubscription) {
         background.withLock { state in
             state.handlers[subscription.channel]?.removeAll { $0.id == subscription.id }
             if state.handlers[subscription.channel]?.isEmpty == true { state.handlers[subscription.channel] = nil }
@@ -498,19 +501,19 @@ package final class RedisClient: @unchecked Sendable {
 
     // MARK: - Leases (renewed by the background thread)
 
-    func holdLease(_ lease: Lease) {
+    @_optimize(size) func holdLease(_ lease: Lease) {
         background.withLock { $0.leases[lease.key + "\u{0}" + lease.token] = lease }
         wakeBackground(start: true)
     }
 
-    func releaseLease(key: String, token: String) {
+    @_optimize(size) func releaseLease(key: String, token: String) {
         _ = background.withLock { $0.leases.removeValue(forKey: key + "\u{0}" + token) }
     }
 
     // MARK: - The background thread
 
     /// Wakes the thread; starts it first when `start` (and there is something for it to do).
-    private func wakeBackground(start: Bool) {
+    @_optimize(size) private func wakeBackground(start: Bool) {
         let launch: Bool = background.withLock { state in
             guard start, state.thread == nil, !state.stopping, !(state.handlers.isEmpty && state.leases.isEmpty) else { return false }
             var thread = pthread_t()
@@ -533,10 +536,10 @@ package final class RedisClient: @unchecked Sendable {
 
     private final class WeakClient {
         weak var client: RedisClient?
-        init(_ client: RedisClient) { self.client = client }
+        @_optimize(size) init(_ client: RedisClient) { self.client = client }
     }
 
-    private func stop() {
+    @_optimize(size) private func stop() {
         if background.withLock({ $0.stopping && $0.thread == nil }) { return }
         let thread: pthread_t? = background.withLock { state in
             state.stopping = true
@@ -562,7 +565,7 @@ package final class RedisClient: @unchecked Sendable {
 
     /// Runs until the client is freed, holding it only for one step at a time (a handler's capture
     /// may release the last reference: the thread then detaches itself in `stop`).
-    private static func backgroundLoop(_ weak: WeakClient) {
+    @_optimize(size) private static func backgroundLoop(_ weak: WeakClient) {
         var subscriber = Subscriber()
         while true {
             guard let client = weak.client else { return }
@@ -572,7 +575,7 @@ package final class RedisClient: @unchecked Sendable {
 
     /// One round: leases due, subscriptions in line with the handlers, then a read of at most a
     /// second. false when stopping.
-    private func step(_ subscriber: inout Subscriber) -> Bool {
+    @_optimize(size) private func step(_ subscriber: inout Subscriber) -> Bool {
         let (wanted, leases, stopping): (Set<String>, [Lease], Bool) = background.withLock { state in
             (Set(state.handlers.keys), Array(state.leases.values), state.stopping)
         }
@@ -623,14 +626,14 @@ package final class RedisClient: @unchecked Sendable {
         return true
     }
 
-    private func wait(ms: Int64) {
+    @_optimize(size) private func wait(ms: Int64) {
         guard let wakePipe else { Clock.sleep(ms: ms); return }
         var descriptor = pollfd(fd: wakePipe.readFd, events: Int16(POLLIN), revents: 0)
         _ = poll(&descriptor, 1, Int32(clamping: ms))
         wakePipe.drain()
     }
 
-    private func deliver(_ reply: RedisValue, _ subscriber: inout Subscriber) {
+    @_optimize(size) private func deliver(_ reply: RedisValue, _ subscriber: inout Subscriber) {
         guard let parts = reply.elements, parts.count >= 3, let kind = parts[0].text, let channel = parts[1].text else { return }
         let event: RedisEvent
         switch kind {
@@ -646,7 +649,7 @@ package final class RedisClient: @unchecked Sendable {
         for handler in handlers { handler(event) }
     }
 
-    private func renew(_ lease: Lease) {
+    @_optimize(size) private func renew(_ lease: Lease) {
         let reply = try? run(RedisStore.renewScript, keys: [lease.key], arguments: [lease.token, String(lease.leaseMs)],
                              timeoutMs: Int(max(lease.leaseMs / 3, 100)))
         background.withLock { state in

@@ -1,6 +1,9 @@
 import CHiredis
 import Glibc
 
+// Compiled for size (@_optimize(size) on each function): this code waits on Redis round trips, and
+// the library stays under 7 MiB.
+
 /// A Redis reply.
 package enum RedisValue: Sendable, Equatable {
     /// A bulk string (bytes: values are UTF-8 JSON, but the protocol carries bytes).
@@ -42,7 +45,7 @@ package enum RedisValue: Sendable, Equatable {
         return nil
     }
 
-    init(_ reply: UnsafePointer<redisReply>) {
+    @_optimize(size) init(_ reply: UnsafePointer<redisReply>) {
         let r = reply.pointee
         switch r.type {
         case REDIS_REPLY_STRING:
@@ -82,12 +85,12 @@ final class RedisConnection {
         case woken
     }
 
-    private init(raw: OpaquePointer) { self.raw = raw }
+    @_optimize(size) private init(raw: OpaquePointer) { self.raw = raw }
 
     deinit { chiredis_close(raw) }
 
     /// Connects within `timeoutMs` (resolution, TCP, TLS handshake). The error text names the cause.
-    static func open(_ location: RedisLocation, caFile: String?, timeoutMs: Int) -> Result<RedisConnection, RedisFailure> {
+    @_optimize(size) static func open(_ location: RedisLocation, caFile: String?, timeoutMs: Int) -> Result<RedisConnection, RedisFailure> {
         var error = [CChar](repeating: 0, count: 512)
         let raw = chiredis_connect(location.host, Int32(location.port), location.tls ? 1 : 0, caFile,
                                          Int32(clamping: max(timeoutMs, 1)), &error, error.count)
@@ -96,7 +99,7 @@ final class RedisConnection {
     }
 
     /// Queues one command (nothing is sent until `flush`).
-    func append(_ arguments: [String]) throws(RedisFailure) {
+    @_optimize(size) func append(_ arguments: [String]) throws(RedisFailure) {
         var bytes: [UInt8] = []
         var lengths: [Int] = []
         lengths.reserveCapacity(arguments.count)
@@ -125,7 +128,7 @@ final class RedisConnection {
         owed += 1
     }
 
-    func flush(timeoutMs: Int) throws(RedisFailure) {
+    @_optimize(size) func flush(timeoutMs: Int) throws(RedisFailure) {
         var error = [CChar](repeating: 0, count: 512)
         guard chiredis_flush(raw, Int32(clamping: max(timeoutMs, 1)), &error, error.count) == 0 else {
             throw fail(text(error))
@@ -134,7 +137,7 @@ final class RedisConnection {
 
     /// The next reply within `timeoutMs`; a timeout is a failure (the reply is still owed: the
     /// connection cannot be reused).
-    func read(timeoutMs: Int) throws(RedisFailure) -> RedisValue {
+    @_optimize(size) func read(timeoutMs: Int) throws(RedisFailure) -> RedisValue {
         switch try read(timeoutMs: timeoutMs, wakeFd: -1) {
         case .reply(let value): return value
         case .timedOut, .woken: throw fail(lastTimeout)
@@ -145,7 +148,7 @@ final class RedisConnection {
 
     /// The next reply, or `.timedOut` / `.woken` (the subscriber's waits: nothing is lost, a partial
     /// reply stays buffered).
-    func read(timeoutMs: Int, wakeFd: Int32) throws(RedisFailure) -> Read {
+    @_optimize(size) func read(timeoutMs: Int, wakeFd: Int32) throws(RedisFailure) -> Read {
         var error = [CChar](repeating: 0, count: 512)
         var reply: UnsafeMutablePointer<redisReply>?
         switch chiredis_read(raw, Int32(clamping: max(timeoutMs, 0)), wakeFd, &reply, &error, error.count) {
@@ -165,7 +168,7 @@ final class RedisConnection {
     }
 
     /// Sends the queued commands and reads one reply per command.
-    func exchange(timeoutMs: Int, deadline: Int64) throws(RedisFailure) -> [RedisValue] {
+    @_optimize(size) func exchange(timeoutMs: Int, deadline: Int64) throws(RedisFailure) -> [RedisValue] {
         let count = owed
         try flush(timeoutMs: RedisConnection.remaining(deadline))
         var replies: [RedisValue] = []
@@ -177,9 +180,9 @@ final class RedisConnection {
     /// An idle connection the server closed (restart, idle timeout) or that holds unexpected bytes.
     var isStale: Bool { chiredis_is_stale(raw) != 0 }
 
-    static func remaining(_ deadline: Int64) -> Int { Int(clamping: max(deadline - Clock.monotonicMs(), 1)) }
+    @_optimize(size) static func remaining(_ deadline: Int64) -> Int { Int(clamping: max(deadline - Clock.monotonicMs(), 1)) }
 
-    private func fail(_ message: String) -> RedisFailure {
+    @_optimize(size) private func fail(_ message: String) -> RedisFailure {
         broken = true
         return RedisFailure(message: message, isLoad: false)
     }
@@ -194,7 +197,7 @@ struct RedisFailure: Error {
 
 extension RedisScript {
     /// SHA-1 of the source, as EVALSHA names a script.
-    static func sha1(_ source: String) -> String {
+    @_optimize(size) static func sha1(_ source: String) -> String {
         var out = [CChar](repeating: 0, count: 41)
         let bytes = Array(source.utf8)
         bytes.withUnsafeBufferPointer { chiredis_sha1_hex($0.baseAddress, $0.count, &out) }
@@ -208,7 +211,7 @@ final class WakePipe {
     let readFd: Int32
     private let writeFd: Int32
 
-    init?() {
+    @_optimize(size) init?() {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { return nil }
         for fd in fds {
@@ -224,18 +227,18 @@ final class WakePipe {
         close(writeFd)
     }
 
-    func wake() {
+    @_optimize(size) func wake() {
         var byte: UInt8 = 1
         _ = write(writeFd, &byte, 1)
     }
 
-    func drain() {
+    @_optimize(size) func drain() {
         var buffer = [UInt8](repeating: 0, count: 64)
         while read(readFd, &buffer, buffer.count) > 0 {}
     }
 }
 
 /// The NUL-terminated text in a C buffer.
-func text(_ buffer: [CChar]) -> String {
+@_optimize(size) func text(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

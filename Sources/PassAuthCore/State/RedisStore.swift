@@ -1,5 +1,8 @@
 import Glibc
 
+// Compiled for size (@_optimize(size) on each function): this code waits on Redis round trips, and
+// the library stays under 7 MiB.
+
 /// The state on a Redis server shared by a fleet ("store": "redis://host:port/db" or "rediss://..."),
 /// through `RedisClient` (hiredis loaded on demand, bounded I/O, a small pool).
 ///
@@ -46,7 +49,7 @@ package final class RedisStore: StateStore, @unchecked Sendable {
 
     package var description: String { "store \(client.description)" }
 
-    package init(client: RedisClient, tombstoneTTLMs: Int64 = 3_600_000, leaseMs: Int64 = 10_000) {
+    @_optimize(size) package init(client: RedisClient, tombstoneTTLMs: Int64 = 3_600_000, leaseMs: Int64 = 10_000) {
         self.client = client
         self.tombstoneTTLMs = tombstoneTTLMs
         self.leaseMs = max(leaseMs, 30)
@@ -91,7 +94,7 @@ package final class RedisStore: StateStore, @unchecked Sendable {
 
     // MARK: - StateStore
 
-    package func get(_ key: String, timeoutMs: Int) throws(PassAuthError) -> StoredValue? {
+    @_optimize(size) package func get(_ key: String, timeoutMs: Int) throws(PassAuthError) -> StoredValue? {
         let reply = try client.command(["HMGET", key, "d", "v"], timeoutMs: timeoutMs)
         _ = try client.check(reply, "reading key '\(key)'")
         guard let fields = reply.elements, fields.count == 2 else {
@@ -107,12 +110,12 @@ package final class RedisStore: StateStore, @unchecked Sendable {
         return StoredValue(value: value, version: UInt64(version))
     }
 
-    package func put(_ key: String, value: String?, expectedVersion: UInt64, ttlMs: Int64, timeoutMs: Int) throws(PassAuthError) -> PutResult {
+    @_optimize(size) package func put(_ key: String, value: String?, expectedVersion: UInt64, ttlMs: Int64, timeoutMs: Int) throws(PassAuthError) -> PutResult {
         try putAll([StoreWrite(key: key, value: value, expectedVersion: expectedVersion, ttlMs: ttlMs)], timeoutMs: timeoutMs)[0]
     }
 
     /// One round trip: a pipeline of one putScript per write.
-    package func putAll(_ writes: [StoreWrite], timeoutMs: Int) throws(PassAuthError) -> [PutResult] {
+    @_optimize(size) package func putAll(_ writes: [StoreWrite], timeoutMs: Int) throws(PassAuthError) -> [PutResult] {
         guard !writes.isEmpty else { return [] }
         let calls = writes.map { write in
             RedisScriptCall(RedisStore.putScript, keys: [write.key],
@@ -132,7 +135,7 @@ package final class RedisStore: StateStore, @unchecked Sendable {
         return results
     }
 
-    package func withLock<T>(_ name: String, timeoutMs: Int, _ body: () throws(PassAuthError) -> T) throws(PassAuthError) -> T {
+    @_optimize(size) package func withLock<T>(_ name: String, timeoutMs: Int, _ body: () throws(PassAuthError) -> T) throws(PassAuthError) -> T {
         let token = RedisStore.randomToken()
         let deadline = Clock.monotonicMs() + Int64(timeoutMs)
         var pause: Int64 = 2
@@ -156,7 +159,7 @@ package final class RedisStore: StateStore, @unchecked Sendable {
         return try body()
     }
 
-    static func randomToken() -> String {
+    @_optimize(size) static func randomToken() -> String {
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
         return bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
