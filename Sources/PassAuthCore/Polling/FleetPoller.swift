@@ -1,4 +1,3 @@
-import CCurl
 import Glibc
 
 // Compiled for size (@_optimize(size) on each function): this code waits on Redis round trips, and
@@ -380,33 +379,8 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
     // MARK: - The threads
 
     @_optimize(size) private func startThreadsLocked() throws(PassAuthError) {
-        let roles: [(String, (FleetPoller) -> Void)] = [("passauth-poll", { $0.schedule() }), ("passauth-result", { $0.deliver() })]
-        for (name, body) in roles {
-            var thread = pthread_t()
-            let start = Unmanaged.passRetained(ThreadStart(name: name, poller: self, body: body)).toOpaque()
-            let result = pthread_create(&thread, nil, { start in
-                let start = Unmanaged<ThreadStart>.fromOpaque(start!).takeRetainedValue()
-                ccurl_name_this_thread(start.name)
-                start.body(start.poller)
-                return nil
-            }, start)
-            guard result == 0 else {
-                Unmanaged<ThreadStart>.fromOpaque(start).release()
-                throw PassAuthError(.internal, "cannot start a poller thread (error \(result))")
-            }
-            threads.append(thread)
-        }
-    }
-
-    private final class ThreadStart {
-        let name: String
-        let poller: FleetPoller
-        let body: (FleetPoller) -> Void
-        @_optimize(size) init(name: String, poller: FleetPoller, body: @escaping (FleetPoller) -> Void) {
-            self.name = name
-            self.poller = poller
-            self.body = body
-        }
+        threads.append(try Threads.start("passauth-poll") { self.schedule() }.get())
+        threads.append(try Threads.start("passauth-result") { self.deliver() }.get())
     }
 
     // MARK: - The scheduler

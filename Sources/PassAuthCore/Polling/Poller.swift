@@ -1,4 +1,3 @@
-import CCurl
 import Glibc
 
 /// What the poller needs from its client: the two requests a poll makes and where found profiles go.
@@ -190,33 +189,8 @@ package final class Poller: PollScheduler, PollOwner, @unchecked Sendable {
     // MARK: - The threads
 
     private func startThreadsLocked() throws(PassAuthError) {
-        let roles: [(String, (Poller) -> Void)] = [("passauth-poll", { $0.schedule() }), ("passauth-result", { $0.deliver() })]
-        for (name, body) in roles {
-            var thread = pthread_t()
-            let start = Unmanaged.passRetained(ThreadStart(name: name, poller: self, body: body)).toOpaque()
-            let result = pthread_create(&thread, nil, { start in
-                let start = Unmanaged<ThreadStart>.fromOpaque(start!).takeRetainedValue()
-                ccurl_name_this_thread(start.name)
-                start.body(start.poller)
-                return nil
-            }, start)
-            guard result == 0 else {
-                Unmanaged<ThreadStart>.fromOpaque(start).release()
-                throw PassAuthError(.internal, "cannot start a poller thread (error \(result))")
-            }
-            threads.append(thread)
-        }
-    }
-
-    private final class ThreadStart {
-        let name: String
-        let poller: Poller
-        let body: (Poller) -> Void
-        init(name: String, poller: Poller, body: @escaping (Poller) -> Void) {
-            self.name = name
-            self.poller = poller
-            self.body = body
-        }
+        threads.append(try Threads.start("passauth-poll") { self.schedule() }.get())
+        threads.append(try Threads.start("passauth-result") { self.deliver() }.get())
     }
 
     private func schedule() {

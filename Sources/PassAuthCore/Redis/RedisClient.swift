@@ -1,4 +1,3 @@
-import CCurl
 import Glibc
 
 // Compiled for size (@_optimize(size) on each function): this code waits on Redis round trips, and
@@ -516,18 +515,8 @@ package final class RedisClient: @unchecked Sendable {
     @_optimize(size) private func wakeBackground(start: Bool) {
         let launch: Bool = background.withLock { state in
             guard start, state.thread == nil, !state.stopping, !(state.handlers.isEmpty && state.leases.isEmpty) else { return false }
-            var thread = pthread_t()
-            let box = Unmanaged.passRetained(WeakClient(self)).toOpaque()
-            let result = pthread_create(&thread, nil, { box in
-                let weak = Unmanaged<WeakClient>.fromOpaque(box!).takeRetainedValue()
-                ccurl_name_this_thread("passauth-redis")
-                RedisClient.backgroundLoop(weak)
-                return nil
-            }, box)
-            guard result == 0 else {
-                Unmanaged<WeakClient>.fromOpaque(box).release()
-                return false
-            }
+            let weak = WeakClient(self)
+            guard case .success(let thread) = Threads.start("passauth-redis", { RedisClient.backgroundLoop(weak) }) else { return false }
             state.thread = thread
             return true
         }

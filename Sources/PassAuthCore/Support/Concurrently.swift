@@ -1,4 +1,3 @@
-import CCurl
 import Glibc
 
 /// Runs `count` jobs, at most `limit` at a time: the calling thread takes jobs too, and up to
@@ -16,18 +15,8 @@ enum Concurrently {
         let helpers = max(0, min(limit, count) - 1)
         var threads: [pthread_t] = []
         for _ in 0..<helpers {
-            var thread = pthread_t()
-            let context = Unmanaged.passRetained(shared as AnyObject).toOpaque()
-            let started = pthread_create(&thread, nil, { context in
-                ccurl_name_this_thread("passauth-call")
-                (Unmanaged<AnyObject>.fromOpaque(context!).takeRetainedValue() as! Runnable).drain()
-                return nil
-            }, context)
-            if started == 0 {
-                threads.append(thread)
-            } else {
-                Unmanaged<AnyObject>.fromOpaque(context).release()  // the caller does that share itself
-            }
+            // A helper that cannot start leaves its share to the others and the caller.
+            if case .success(let thread) = Threads.start("passauth-call", { shared.drain() }) { threads.append(thread) }
         }
         shared.drain()
         for thread in threads { pthread_join(thread, nil) }
@@ -35,10 +24,8 @@ enum Concurrently {
     }
 }
 
-private protocol Runnable: AnyObject { func drain() }
-
 /// The jobs and their outcomes; the next index is taken under the lock, jobs run outside it.
-private final class Jobs<T>: Runnable, @unchecked Sendable {
+private final class Jobs<T>: @unchecked Sendable {
     private let count: Int
     private let job: @Sendable (Int) throws(PassAuthError) -> T
     private let state: Locked<(next: Int, outcomes: [Result<T, PassAuthError>?])>

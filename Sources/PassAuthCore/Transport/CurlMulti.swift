@@ -65,19 +65,13 @@ final class CurlMulti: @unchecked Sendable {
     }
 
     private func startLocked() -> PassAuthError? {
-        var created = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&created, nil, { context in
-            ccurl_name_this_thread("passauth-http")
-            Unmanaged<CurlMulti>.fromOpaque(context!).takeRetainedValue().run()
+        switch Threads.start("passauth-http", { self.run() }) {
+        case .success(let created):
+            thread = created
             return nil
-        }, context)
-        guard result == 0 else {
-            Unmanaged<CurlMulti>.fromOpaque(context).release()
-            return PassAuthError(.internal, "cannot start the HTTP thread (error \(result))")
+        case .failure(let error):
+            return error
         }
-        thread = created
-        return nil
     }
 
     private func run() {
