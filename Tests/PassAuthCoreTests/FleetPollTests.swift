@@ -267,6 +267,8 @@ import Testing
 
     /// Three instances: a poll started on A is polled by whichever instance claims it, never twice
     /// within 3 s; the profile found (by any) reaches A's waiter and is stored once for the device.
+    /// Which instance wins each claim is a race (one may win them all): tests/c/test_fleet.c stops A
+    /// (SIGSTOP) to see another instance take the poll over.
     @Test func threeInstancesShareOnePoll() throws {
         let prefix = uniquePrefix()
         let service = Service()
@@ -285,8 +287,6 @@ import Testing
         #expect(outcome.result.map { String(decoding: $0.bytes, as: UTF8.self).contains("Cablevision") } == true)
         let gap = try #require(service.minimumGap("SHARED1"))
         #expect(gap >= 3000, "two requests \(gap) ms apart")
-        let instances = Set(service.log.withLock { $0.map(\.instance) })
-        #expect(instances.count >= 2, "only instance(s) \(instances) polled")
         #expect(try clients[1].storedProfiles(device: device)["profiles"]?["Cablevision"] != nil)
         let info = poll.info
         #expect(info["requests"]?.int64Value.map { $0 >= 5 } == true)
