@@ -80,6 +80,16 @@ static bool redis_start(redis_server *r, const char *extra) {
     return false;
 }
 
+/* A first start: a free port and a new directory under the harness's temporary one. */
+const char *harness_temp_dir(void);
+static bool redis_start_new(redis_server *r) {
+    r->port = free_port();
+    snprintf(r->dir, sizeof r->dir, "%s", harness_temp_dir());
+    char command[700];
+    snprintf(command, sizeof command, "mkdir -p '%s'", r->dir);
+    return system(command) == 0 && redis_start(r, NULL);
+}
+
 static void redis_stop(redis_server *r) {
     if (r->pid > 0) {
         kill(r->pid, SIGTERM);

@@ -580,11 +580,7 @@ int main(int argc, char **argv) {
     if (argc == 5 && same(argv[1], "--instance")) return run_instance(argv[2], argv[3], argv[4]);
     signal(SIGPIPE, SIG_IGN);
     if (!emulator_start(&emu, "--no-throttle")) return 2;
-    redis.port = free_port();
-    snprintf(redis.dir, sizeof redis.dir, "%s", harness_temp_dir());
-    char command[700];
-    snprintf(command, sizeof command, "mkdir -p '%s'", redis.dir);
-    if (system(command) != 0 || !redis_start(&redis, NULL)) {
+    if (!redis_start_new(&redis)) {
         emulator_stop(&emu);
         return 2;
     }

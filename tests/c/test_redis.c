@@ -390,11 +390,7 @@ int main(int argc, char **argv) {
         return child_without_hiredis();
     }
     if (!emulator_start(&emu, "--no-throttle")) return 2;
-    redis.port = free_port();
-    snprintf(redis.dir, sizeof redis.dir, "%s", harness_temp_dir());
-    char command[700];
-    snprintf(command, sizeof command, "mkdir -p '%s'", redis.dir);
-    if (system(command) != 0 || !redis_start(&redis, NULL)) {
+    if (!redis_start_new(&redis)) {
         emulator_stop(&emu);
         return 2;
     }
