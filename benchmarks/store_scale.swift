@@ -214,7 +214,7 @@ private final class RedisBenchServer {
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         guard posix_spawn(&pid, arguments[0], nil, nil, argv, environ) == 0 else { fatalError("cannot start \(arguments[0])") }
-        let probe = RedisClient(location: try RedisLocation("redis://127.0.0.1:\(port)/0"), caFile: nil, prefix: "")
+        let probe = RedisClient(location: try RedisLocation("redis://127.0.0.1:\(port)/0"), caFile: nil)
         for _ in 0..<500 {
             if (try? probe.command(["PING"], timeoutMs: 200))?.text == "PONG" { return }
             usleep(20_000)

@@ -149,23 +149,23 @@ import Testing
     @Test func passwordAndDatabaseFromTheURL() throws {
         let server = try RedisServer(password: "pa55-w0rd")
         let good = RedisStore(client: RedisClient(location: try RedisLocation("redis://:pa55-w0rd@127.0.0.1:\(server.port)/3"),
-                                                  caFile: nil, prefix: ""))
+                                                  caFile: nil))
         _ = try good.put("k", value: "v", expectedVersion: 0, ttlMs: 0, timeoutMs: 2000)
         let inspector = server.client()
         #expect(try inspector.command(["SELECT", "3"], timeoutMs: 2000).text == "OK")  // (on the inspector's own connection)
         let wrong = RedisStore(client: RedisClient(location: try RedisLocation("redis://:nope@127.0.0.1:\(server.port)/0"),
-                                                   caFile: nil, prefix: ""))
+                                                   caFile: nil))
         #expect { try wrong.get("k", timeoutMs: 2000) } throws: { error in
             let message = (error as? PassAuthError)?.message ?? ""
             return message.contains("authentication failed") && !message.contains("nope")
         }
-        let none = RedisStore(client: RedisClient(location: try RedisLocation("redis://127.0.0.1:\(server.port)/0"), caFile: nil, prefix: ""))
+        let none = RedisStore(client: RedisClient(location: try RedisLocation("redis://127.0.0.1:\(server.port)/0"), caFile: nil))
         #expect { try none.get("k", timeoutMs: 2000) } throws: { error in
             (error as? PassAuthError)?.message.contains("NOAUTH") == true
         }
         // Database 3 holds the key, database 0 does not.
         let db0 = RedisStore(client: RedisClient(location: try RedisLocation("redis://:pa55-w0rd@127.0.0.1:\(server.port)/0"),
-                                                 caFile: nil, prefix: ""))
+                                                 caFile: nil))
         #expect(try db0.get("k", timeoutMs: 2000) == nil)
         #expect(try good.get("k", timeoutMs: 2000)?.value == "v")
     }
@@ -175,23 +175,23 @@ import Testing
     @Test func tlsIsVerified() throws {
         let server = try RedisServer(tls: true)
         let verified = RedisStore(client: RedisClient(location: try RedisLocation("rediss://localhost:\(server.port)/0"),
-                                                      caFile: server.caFile, prefix: ""))
+                                                      caFile: server.caFile))
         _ = try verified.put("k", value: "over tls", expectedVersion: 0, ttlMs: 0, timeoutMs: 3000)
         #expect(try verified.get("k", timeoutMs: 3000)?.value == "over tls")
         try verified.withLock("L", timeoutMs: 2000) { () throws(PassAuthError) in }
         // The system's store does not trust a self-signed certificate.
-        let untrusted = RedisStore(client: RedisClient(location: try RedisLocation("rediss://localhost:\(server.port)/0"), caFile: nil, prefix: ""))
+        let untrusted = RedisStore(client: RedisClient(location: try RedisLocation("rediss://localhost:\(server.port)/0"), caFile: nil))
         #expect { try untrusted.get("k", timeoutMs: 3000) } throws: { error in
             (error as? PassAuthError)?.message.contains("certificate was not accepted") == true
         }
         // The certificate names localhost only: 127.0.0.1 is not its name.
         let wrongName = RedisStore(client: RedisClient(location: try RedisLocation("rediss://127.0.0.1:\(server.port)/0"),
-                                                       caFile: server.caFile, prefix: ""))
+                                                       caFile: server.caFile))
         #expect { try wrongName.get("k", timeoutMs: 3000) } throws: { error in
             (error as? PassAuthError)?.message.contains("certificate was not accepted") == true
         }
         // Plain redis:// to a TLS port: a clear failure, within the timeout.
-        let plain = RedisStore(client: RedisClient(location: try RedisLocation("redis://localhost:\(server.port)/0"), caFile: nil, prefix: ""))
+        let plain = RedisStore(client: RedisClient(location: try RedisLocation("redis://localhost:\(server.port)/0"), caFile: nil))
         #expect(throws: PassAuthError.self) { try plain.get("k", timeoutMs: 1000) }
     }
 
@@ -302,7 +302,7 @@ import Testing
         let port = RedisServer.freePort()  // nothing listens there
         let keys = StateKeys(prefix: "x:", baseURL: "http://127.0.0.1:9", serviceProvider: "REF30")
         let config = try makeConfig(store: "redis://127.0.0.1:\(port)/0")
-        let client = RedisClient(location: try RedisLocation("redis://127.0.0.1:\(port)/0"), caFile: nil, prefix: "x:")
+        let client = RedisClient(location: try RedisLocation("redis://127.0.0.1:\(port)/0"), caFile: nil)
         let turns = FleetTurns(redis: client, keys: keys, config: config, logger: Logger(level: .none, redactor: Redactor()))
         let start = Clock.monotonicMs()
         #expect(try turns.awaitTurn("203.0.113.5", endpoint: "preauthorize", deadline: start + 5_000) == false)
@@ -342,7 +342,7 @@ import Testing
     /// and the fleet's scripts run, every key on the node of its hash tag.
     @Test func clusterIsFollowed() throws {
         let cluster = try RedisCluster()
-        let client = RedisClient(location: cluster.servers[0].location, caFile: nil, prefix: "")
+        let client = RedisClient(location: cluster.servers[0].location, caFile: nil)
         let store = RedisStore(client: client)
         // The slot of a key is CRC16 of its hash tag, as the cluster computes it.
         for key in ["passauth:{http://127.0.0.1:9|REF30}:registration", "passauth:{http://127.0.0.1:9|REF30|d-42}:profiles",

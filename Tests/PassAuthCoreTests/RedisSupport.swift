@@ -55,7 +55,7 @@ final class RedisServer: @unchecked Sendable {
         arguments += ["--pidfile", directory + "/redis.pid"] + extra
         let script = RedisServer.root.appendingPathComponent("tests/redis/redis-test-server.sh").path
         pid = try RedisServer.spawn(script, [String(getpid()), directory] + arguments)
-        let client = RedisClient(location: location, caFile: caFile, prefix: "")
+        let client = RedisClient(location: location, caFile: caFile)
         let deadline = Clock.monotonicMs() + 10_000
         while Clock.monotonicMs() < deadline {
             if (try? client.command(["PING"], timeoutMs: 500))?.text == "PONG" { return }
@@ -78,7 +78,7 @@ final class RedisServer: @unchecked Sendable {
     }
 
     /// A client of this server for direct inspection.
-    func client(prefix: String = "") -> RedisClient { RedisClient(location: location, caFile: caFile, prefix: prefix) }
+    func client() -> RedisClient { RedisClient(location: location, caFile: caFile) }
 
     static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -136,7 +136,6 @@ final class PrefixedStore: StateStore, @unchecked Sendable {
 
     init(_ inner: StateStore, prefix: String) {
         self.inner = inner
-        self.prefix = prefix
     }
 
     func get(_ key: String, timeoutMs: Int) throws(PassAuthError) -> StoredValue? { try inner.get(prefix + key, timeoutMs: timeoutMs) }

@@ -43,11 +43,11 @@ import Testing
     @Test func knownCodeExpiriesAreBounded() {
         let poller = Poller()
         let later = Clock.nowMs() + 600_000
-        for i in 0..<(Poller.maxKnownExpiries + 500) {
+        for i in 0..<(KnownExpiries.capacity + 500) {
             var device = Device(); device.id = "d\(i)"
             poller.started(code: "C\(i)", notAfter: later + Int64(i), for: device)
         }
-        #expect(poller.knownExpiryCount <= Poller.maxKnownExpiries)
+        #expect(poller.knownExpiryCount <= KnownExpiries.capacity)
         poller.shutdown()
     }
 

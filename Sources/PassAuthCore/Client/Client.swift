@@ -49,8 +49,9 @@ package final class Client: Sendable {
         }
         if config.logLevel >= .debug { network = LoggingTransport(inner: network, logger: logger) }
         state = try Client.state(config: config, store: store, redactor: redactor)
-        registration = Registration(config: config, state: state, transport: network, stats: stats, redactor: redactor, logger: logger)
         let decoder = ResponseDecoder(redactor: redactor, stats: stats, clock: clock)
+        registration = Registration(config: config, state: state, transport: network, decoder: decoder, stats: stats,
+                                    redactor: redactor, logger: logger)
         // A Redis store also carries what the fleet shares: pacing, 429 waits, cache invalidations
         // (nothing connects before the first call).
         ownsRedis = store == nil && state.store is RedisStore
@@ -97,6 +98,7 @@ package final class Client: Sendable {
     /// Starts polling `code` for a profile (see Poller). `intervalMs` is raised to the 3 s floor.
     package func poll(device: Device, code: String, options: PollOptions, callback: PollCallback?) throws(PassAuthError) -> Poll {
         let code = try AuthenticationCode.validated(code)
+        _ = try device.stateKey(for: "polling")  // it keys the device's newest code
         return try polls.start(code: code, device: device, intervalMs: options.intervalMs ?? config.pollIntervalMs,
                                 timeoutMs: options.timeoutMs, notAfter: options.notAfter, callback: callback)
     }
@@ -167,7 +169,7 @@ package final class Client: Sendable {
                 backing = sqlite
             case .redis(let location):
                 if let password = location.password { redactor.remember(password) }
-                backing = RedisStore(client: RedisClient(location: location, caFile: config.caFile, prefix: config.storage.keyPrefix))
+                backing = RedisStore(client: RedisClient(location: location, caFile: config.caFile))
             }
         }
         return ClientState(store: backing, keys: StateKeys(prefix: config.storage.keyPrefix, baseURL: config.baseURL,
@@ -181,8 +183,6 @@ package final class Client: Sendable {
     package func importLegacyState(file: String) throws(PassAuthError) -> JSON {
         try state.importLegacyFile(file)
     }
-
-    var serviceProviderSegment: String { URLEncoding.segment(config.serviceProvider) }
 
     /// Sends log lines to `handler` instead of stderr (nil: stderr again).
     package func routeLogs(to handler: LogHandler?) { logger.route(to: handler) }

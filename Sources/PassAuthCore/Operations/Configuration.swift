@@ -36,12 +36,12 @@ extension Client {
             guard let text = value.stringValue else { throw .invalid("mvpd_json.\(key) must be a string", key: "mvpd_json.\(key)") }
             selection.append((key, .string(text)))
         }
-        try state.setMVPD(device: Client.requireDeviceId(device, for: "passauth_mvpd_select"), .object(selection))
+        try state.setMVPD(device: device.stateKey(for: "passauth_mvpd_select"), .object(selection))
     }
 
     /// The stored selection for `device`, or PASSAUTH_E_NOT_FOUND. No lock.
     package func selectedMVPD(device: Device) throws(PassAuthError) -> JSON {
-        guard let selection = try state.mvpd(device: Client.requireDeviceId(device, for: "passauth_mvpd_selected")) else {
+        guard let selection = try state.mvpd(device: device.stateKey(for: "passauth_mvpd_selected")) else {
             throw PassAuthError(.notFound, "no TV provider was selected for this device yet")
         }
         return selection

@@ -69,13 +69,16 @@ extension Client {
             decisions += batch.decisions
             whole = batch.whole
         }
+        var profileGone: String? = nil
         for decision in decisions {
             // Media tokens become secrets now, after the answer that carried them was scrubbed.
             _ = decision["token"]?["serializedToken"]?.withStringBytes { redactor.rememberMediaToken($0) }
-            if let code = decision["error"]?["code"]?.string, RetryPolicy.profileGoneCodes.contains(code) {
-                forgetProfileEverywhere(device: device, mvpd: mvpd, because: code)
+            if profileGone == nil, let code = decision["error"]?["code"]?.string, RetryPolicy.profileGoneCodes.contains(code) {
+                profileGone = code
             }
         }
+        // Once for the (device, MVPD), however many items said so.
+        if let profileGone { forgetProfileEverywhere(device: device, mvpd: mvpd, because: profileGone) }
         return (decisions, batches.count == 1 ? whole : nil)
     }
 

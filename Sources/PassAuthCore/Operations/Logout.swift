@@ -21,7 +21,7 @@ extension Client {
                 }
             }
         }
-        let id = try device.stateKey(for: Endpoint.logout.name)
+        let id = device.stateKey  // the call above required it (Endpoint.logout.requiresDeviceId)
         decisionCache.removeAll(device: id, mvpd: mvpd)
         fleetEvents?.publish("logout", device: id, mvpd: mvpd)
         try forgetProfile(device: device, mvpd: mvpd)

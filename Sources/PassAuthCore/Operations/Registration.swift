@@ -16,6 +16,7 @@ final class Registration: Sendable {
     private let config: ClientSettings
     private let state: ClientState
     private let transport: HTTPTransport
+    private let decoder: ResponseDecoder
     private let stats: Stats
     private let redactor: Redactor
     private let logger: Logger
@@ -23,10 +24,12 @@ final class Registration: Sendable {
     private let memory = Locked<(credentials: ClientCredentials?, token: AccessToken?)>((nil, nil))
     private let statementFingerprint: String
 
-    init(config: ClientSettings, state: ClientState, transport: HTTPTransport, stats: Stats, redactor: Redactor, logger: Logger) {
+    init(config: ClientSettings, state: ClientState, transport: HTTPTransport, decoder: ResponseDecoder, stats: Stats,
+         redactor: Redactor, logger: Logger) {
         self.config = config
         self.state = state
         self.transport = transport
+        self.decoder = decoder
         self.stats = stats
         self.redactor = redactor
         self.logger = logger
@@ -200,72 +203,39 @@ final class Registration: Sendable {
     private func register(device: Device) throws(PassAuthError) -> ClientCredentials {
         var body: [(String, JSON)] = [("software_statement", .string(config.softwareStatement))]
         if let uri = config.redirectUri { body.append(("redirect_uri", .string(uri))) }
-        let request = HTTPRequest(
-            method: "POST", url: config.baseURL + "/o/client/register",
-            headers: dcrHeaders(device: device, contentType: "application/json;charset=utf-8"),
-            body: Array(JSON.object(body).serialized().utf8), endpoint: "register")
-        let document = try exchange(request)
-        guard let id = document["client_id"]?.stringValue, !id.isEmpty,
-              let secret = document["client_secret"]?.stringValue, !secret.isEmpty else {
-            throw protocolError("register", "the response has no client_id / client_secret")
-        }
+        let answer = try exchange(.register, device: device, contentType: "application/json;charset=utf-8",
+                                  body: Array(JSON.object(body).serialized().utf8))
+        // Both present and non-empty: the decoder checked the answer's shape (ResponseShape.registration).
+        let id = answer["client_id"]?.stringValue ?? "", secret = answer["client_secret"]?.stringValue ?? ""
         redactor.hold(secret, as: .clientSecret)
         stats.registrations.add()
         logger.log(.info, "registered client \(id)")
         // RFC 7591's client_id_issued_at is in seconds; every time the library hands out is in ms.
-        return ClientCredentials(clientId: id, clientSecret: secret, issuedAt: document["client_id_issued_at"]?.int64Value.map { $0 &* 1000 },
+        return ClientCredentials(clientId: id, clientSecret: secret, issuedAt: answer["client_id_issued_at"]?.int64Value.map { $0 &* 1000 },
                                  statementFingerprint: statementFingerprint)
     }
 
     private func fetchToken(_ credentials: ClientCredentials, device: Device) throws(PassAuthError) -> AccessToken {
         let form = URLEncoding.form([("grant_type", "client_credentials"), ("client_id", credentials.clientId),
                                      ("client_secret", credentials.clientSecret)])
-        let request = HTTPRequest(
-            method: "POST", url: config.baseURL + "/o/client/token",
-            headers: dcrHeaders(device: device, contentType: "application/x-www-form-urlencoded"),
-            body: Array(form.utf8), endpoint: "token")
         let obtainedAt = Clock.nowMs()
-        let document = try exchange(request)
-        guard let value = document["access_token"]?.stringValue, !value.isEmpty,
-              let lifetime = document["expires_in"]?.int64Value, lifetime > 0 else {
-            throw protocolError("token", "the response has no access_token / positive expires_in")
-        }
+        let answer = try exchange(.token, device: device, contentType: "application/x-www-form-urlencoded", body: Array(form.utf8))
+        // Shape-checked (ResponseShape.token): a non-empty access_token, a positive expires_in.
+        let value = answer["access_token"]?.stringValue ?? "", lifetime = answer["expires_in"]?.int64Value ?? 0
         redactor.hold(value, as: .accessToken)
         stats.tokenFetches.add()
         // The local clock measures the lifetime, so clock skew with the service cannot shorten it.
         return AccessToken(value: value, obtainedAt: obtainedAt, expiresAt: obtainedAt + min(lifetime, 366 * 86_400) * 1000)
     }
 
-    private func dcrHeaders(device: Device, contentType: String) -> [String] {
-        var headers = ["Content-Type: " + contentType, "Accept: application/json"]
-        // The device's info, else this host's unless config "defaultDeviceInfo" is false (then none).
-        if let info = DeviceHeader.deviceInfo.value(for: device, hostInfo: config.defaultDeviceInfo) { headers.append("X-Device-Info: " + info) }
-        if let agent = device.userAgent { headers.append("User-Agent: " + agent) }
-        return headers
-    }
-
-    private func exchange(_ request: HTTPRequest) throws(PassAuthError) -> JSON {
-        var response = try transport.send(request)
-        guard (200..<300).contains(response.status) else {
-            if response.status == 429 { stats.throttled.add() }
-            // Scrub the body before anything reads it (as ResponseDecoder does for REST answers): an
-            // error's fields and its excerpt are cut from it, and a secret the cut splits would
-            // otherwise show its first characters.
-            response.body = redactor.scrub(bytes: response.body)
-            throw ResponseErrors.error(for: response, endpoint: request.endpoint).redacted(by: redactor)
-        }
-        do throws(JSONError) {
-            let document = try JSON.parse(response.body)
-            guard case .object = document else { throw JSONError(message: "not an object", line: 1, column: 0) }
-            return document
-        } catch {
-            throw protocolError(request.endpoint, "the response is not a JSON object (\(error.message))")
-        }
-    }
-
-    private func protocolError(_ endpoint: String, _ message: String) -> PassAuthError {
-        var error = PassAuthError(.protocol, "\(endpoint): \(message)")
-        error.endpoint = endpoint
-        return error
+    /// One DCR call, decoded like every other answer (ResponseDecoder: typed errors, shape check).
+    private func exchange(_ endpoint: Endpoint, device: Device, contentType: String, body: [UInt8]) throws(PassAuthError) -> Answer {
+        // The DCR pages' headers: X-Device-Info (the device's, else this host's unless config
+        // "defaultDeviceInfo" is false) and User-Agent.
+        let headers = ["Content-Type: " + contentType, "Accept: application/json"]
+            + device.headerLines(for: endpoint, hostInfo: config.defaultDeviceInfo)
+        let request = HTTPRequest(method: endpoint.method, url: config.baseURL + endpoint.path(serviceProvider: ""),
+                                  headers: headers, body: body, endpoint: endpoint.name)
+        return try decoder.decode(try transport.send(request), endpoint: endpoint)
     }
 }

@@ -113,12 +113,4 @@ package enum Endpoint: Int, CaseIterable, Sendable {
         case .logout: return .logout
         }
     }
-
-    /// Answers whose profiles are stored for the device (the checklist's persisted profile parts).
-    var storesProfiles: Bool {
-        switch self {
-        case .profiles, .profileForMVPD, .profileForCode, .partnerProfile: return true
-        default: return false
-        }
-    }
 }

@@ -220,8 +220,6 @@ struct SecretIndex {
         static let percent = Encodings(rawValue: 1)
         static let jsonEscaped = Encodings(rawValue: 2)
         static let base64 = Encodings(rawValue: 4)
-        /// How the secret may travel as the library sends it (URL, form, JSON).
-        static let wire: Encodings = [.percent, .jsonEscaped]
         static let all: Encodings = [.percent, .jsonEscaped, .base64]
     }
 

@@ -12,9 +12,6 @@ package final class Answer: @unchecked Sendable {
         self.original = original
     }
 
-    /// A document the library assembled itself.
-    package convenience init(_ document: JSONDocument) { self.init(document: document, original: nil) }
-
     /// Text the library assembled itself (valid JSON); parsed only if someone reads the document.
     init(text: [UInt8]) { original = text }
 
@@ -60,8 +57,13 @@ package struct ResponseDecoder: Sendable {
         if let date = response.date { clock.observe(dateHeader: date) }
         var scrubbed = response
         let success = (200..<300).contains(response.status)
-        // Answers lose the client's own secrets; error bodies (excerpts, messages) lose every secret.
-        scrubbed.body = success ? redactor.scrubAnswer(response.body) : redactor.scrub(bytes: response.body)
+        // Answers lose the client's own secrets (but DCR answers are those credentials: a new
+        // registration may hand back the secret already held); error bodies lose every secret.
+        if !success {
+            scrubbed.body = redactor.scrub(bytes: response.body)
+        } else if !endpoint.isRegistration {
+            scrubbed.body = redactor.scrubAnswer(response.body)
+        }
         guard success else {
             if response.status == 429 { stats.throttled.add() }
             throw ResponseErrors.error(for: scrubbed, endpoint: endpoint.name, clock: clock)

@@ -58,9 +58,7 @@ final class Service: Sendable {
                 try awaitTurn(key, endpoint, deadline: deadline)
                 return try attemptOnce(endpoint, argument, query, body, device, deadline: deadline, usedToken: &usedToken)
             } catch {
-                if error.httpStatus == 429, case .throttled(let wait) = policy.classify(error) {
-                    throttle.deferRequests(for: key, byMs: wait)
-                    fleet?.deferRequests(key, byMs: wait)
+                if let wait = deferDevice(key, after: error) {
                     logger.log(.info, "\(endpoint.name) for device \(device.id ?? key): throttled (429); the device waits \(wait) ms")
                 }
                 switch policy.verdict(for: error, attempt: attempt, reregistered: reregistered, remainingMs: Service.remaining(deadline)) {
@@ -109,9 +107,7 @@ final class Service: Sendable {
     static func remaining(_ deadline: Int64) -> Int { Int(clamping: max(deadline - Clock.monotonicMs(), 0)) }
 
     private func checkDevice(_ endpoint: Endpoint, _ device: Device) throws(PassAuthError) {
-        if endpoint.requiresDeviceId && device.id == nil {
-            throw .invalid("\(endpoint.name) needs a device id: set 'id' in the device context or in the config's 'device'", key: "device.id")
-        }
+        if endpoint.requiresDeviceId { _ = try device.stateKey(for: endpoint.name) }
     }
 
     // MARK: - Exchanges run by the caller (the poller submits them to the transport itself)
@@ -169,12 +165,19 @@ final class Service: Sendable {
             }
             return try decoder.decode(response, endpoint: endpoint)
         } catch {
-            if error.httpStatus == 429, case .throttled(let wait) = policy.classify(error) {
-                throttle.deferRequests(for: RetryPolicy.deviceKey(device), byMs: wait)
-                fleet?.deferRequests(RetryPolicy.deviceKey(device), byMs: wait)
-            }
+            deferDevice(RetryPolicy.deviceKey(device), after: error)
             throw error
         }
+    }
+
+    /// After a 429, every request of the device waits (here and, with a Redis store, fleet-wide); the
+    /// wait, or nil for any other error.
+    @discardableResult
+    private func deferDevice(_ key: String, after error: PassAuthError) -> Int? {
+        guard error.httpStatus == 429, case .throttled(let wait) = policy.classify(error) else { return nil }
+        throttle.deferRequests(for: key, byMs: wait)
+        fleet?.deferRequests(key, byMs: wait)
+        return wait
     }
 
     private func request(_ endpoint: Endpoint, _ argument: String, _ query: [(String, String)], _ body: RequestBody?,

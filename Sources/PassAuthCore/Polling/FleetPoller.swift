@@ -48,8 +48,6 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
     static let pauseMs: Int64 = 1_000
     static let redisTimeoutMs = 2_000
 
-    static let supersededError = PassAuthError(.cancelled, "a newer authentication code was started for this device")
-
     /// One record this instance deals with: the polls its callers started for it, and/or its claim.
     /// Every field after `firstDelayMs` is guarded by the poller's monitor.
     final class Entry: @unchecked Sendable {
@@ -145,7 +143,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
     private var entryOf: [ObjectIdentifier: Entry] = [:]
     private var live: [ObjectIdentifier: Poll] = [:]
     private var newestByDevice: [String: Poll] = [:]
-    private var knownExpiry: [String: Int64] = [:]
+    private var knownExpiry = KnownExpiries()
     private var heap = TimerHeap<Entry>()
     private var dirty: [Entry] = []
     private var supersedes: [RedisScriptCall] = []
@@ -193,9 +191,6 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
 
     @_optimize(size) package func start(code: String, device: Device, intervalMs: Int, timeoutMs: Int?, notAfter: Int64?,
                        callback: PollCallback?) throws(PassAuthError) -> Poll {
-        guard device.id != nil else {
-            throw .invalid("polling needs a device id (it keys the device's newest code): set 'id' in the device context or in the config's 'device'", key: "device.id")
-        }
         let interval = max(intervalMs, Poller.minimumIntervalMs)
         let poll = Poll(code: code, device: device, intervalMs: interval,
                         deadline: timeoutMs.map { Clock.monotonicMs() + Int64($0) }, notAfter: notAfter, callback: callback)
@@ -233,13 +228,13 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
                            notAfter: entry.notAfter)
             return older
         }
-        older?.finish(.cancelled, error: FleetPoller.supersededError)
+        older?.finish(.cancelled, error: .superseded)
         return poll
     }
 
     @_optimize(size) func started(code: String, notAfter: Int64?, for device: Device) {
         let superseded: Poll? = monitor.withLock {
-            if let notAfter { rememberExpiryLocked(code: code, notAfter: notAfter) }
+            if let notAfter { knownExpiry.remember(code, notAfter: notAfter) }
             if threads.isEmpty, !stopping { try? startThreadsLocked() }
             if !stopping, device.id != nil, let fleet, !threads.isEmpty {
                 supersedes.append(fleet.polls.supersede(digest: FleetPolls.deviceDigest(device.stateKey),
@@ -249,7 +244,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
             }
             return newestByDevice[device.stateKey].flatMap { $0.code != code ? $0 : nil }
         }
-        superseded?.finish(.cancelled, error: FleetPoller.supersededError)
+        superseded?.finish(.cancelled, error: .superseded)
     }
 
     @_optimize(size) func enqueue(_ task: @escaping @Sendable () -> Void) {
@@ -321,7 +316,6 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         for poll in polls { poll.finish(.cancelled, error: PassAuthError(.cancelled, "the client was freed")) }
     }
 
-    var knownExpiryCount: Int { monitor.withLock { knownExpiry.count } }
 
     // MARK: - Bookkeeping (monitor held)
 
@@ -351,18 +345,6 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         entry.timerAt = at
         heap.insert(entry, due: at)
         monitor.signal(FleetPoller.scheduler)
-    }
-
-    @_optimize(size) private func rememberExpiryLocked(code: String, notAfter: Int64) {
-        if knownExpiry.count >= Poller.maxKnownExpiries, knownExpiry[code] == nil {
-            let now = Clock.nowMs()
-            knownExpiry = knownExpiry.filter { $0.value > now }
-            if knownExpiry.count >= Poller.maxKnownExpiries {
-                let excess = knownExpiry.count - Poller.maxKnownExpiries * 9 / 10
-                for (stale, _) in knownExpiry.sorted(by: { $0.value < $1.value }).prefix(excess) { knownExpiry[stale] = nil }
-            }
-        }
-        knownExpiry[code] = notAfter
     }
 
     /// How long a record lives: its code's notAfter plus a margin (30 min when unknown).
@@ -445,11 +427,10 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         if !round.answers.isEmpty { judge(round.answers, context, fleet) }
         for (entry, error) in round.retries { handle(error, entry, context, fleet) }
         for entry in round.timers { fire(entry, context, fleet, ready: &ready, checks: &checks) }
+        // No work while Redis is left alone: the poller is degraded then, and its timers take no checks.
         if var work = round.work {
             work.checks = checks
             exchange(work, context, fleet, ready: &ready)
-        } else if !checks.isEmpty {
-            monitor.withLock { for entry in checks { toCheck.insert(entry.id) } }
         }
         if !ready.isEmpty { begin(ready, context, fleet) }
     }
@@ -476,7 +457,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
             rearmLocked(entry)
             return (timedOut, expired)
         }
-        if expired { return conclude(entry, .expired, expiredError(entry), fleet) }
+        if expired { return conclude(entry, .expired, .codeExpired(entry.code), fleet) }
         if !timedOut.isEmpty {
             monitor.withLock {
                 for poll in timedOut {
@@ -653,7 +634,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
                 monitor.signal(FleetPoller.deliverer)
             case "superseded":
                 entry.ended = true
-                deliveries.append(.entry(entry, .cancelled, nil, FleetPoller.supersededError))
+                deliveries.append(.entry(entry, .cancelled, nil, .superseded))
                 monitor.signal(FleetPoller.deliverer)
             default:
                 // Absent (Redis lost it, or it expired) or cancelled: written again while polls wait on it.
@@ -755,7 +736,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
 
     @_optimize(size) private func send(_ entry: Entry, claimed: Bool, interval: Int, _ context: PollContext, _ fleet: FleetPollContext) {
         let notAfter = monitor.withLock { entry.notAfter }
-        if let notAfter, context.clock.nowMs() >= notAfter { return conclude(entry, .expired, expiredError(entry), fleet) }
+        if let notAfter, context.clock.nowMs() >= notAfter { return conclude(entry, .expired, .codeExpired(entry.code), fleet) }
         let endpoint: Endpoint = notAfter == nil ? .sessionGet : .profileForCode
         do throws(PassAuthError) {
             // At most half an interval per exchange: the claim's lease (interval + that) covers it, and
@@ -862,7 +843,7 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
         if disposition == .refreshToken {
             if renewed { disposition = .surface } else { monitor.withLock { entry.renewedToken = true } }
         }
-        if disposition == .expired { return conclude(entry, .expired, expiredError(entry), fleet) }
+        if disposition == .expired { return conclude(entry, .expired, .codeExpired(entry.code), fleet) }
         guard let next = context.service.policy.pollInterval(after: disposition, currentMs: interval, maximumMs: Poller.maximumBackoffMs) else {
             return conclude(entry, error.status, error, fleet)
         }
@@ -885,10 +866,6 @@ package final class FleetPoller: PollScheduler, PollOwner, @unchecked Sendable {
             monitor.signal(FleetPoller.deliverer)
             monitor.signal(FleetPoller.scheduler)
         }
-    }
-
-    @_optimize(size) private func expiredError(_ entry: Entry) -> PassAuthError {
-        PassAuthError(.expired, "authentication code \(entry.code) expired before the user finished logging in")
     }
 
     // MARK: - The deliverer

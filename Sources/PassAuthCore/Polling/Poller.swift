@@ -16,6 +16,7 @@ struct PollContext: Sendable {
 /// What a client asks of its poller: `Poller` (each process polls the codes it started) or, with a
 /// Redis store, `FleetPoller` (the fleet shares them).
 protocol PollScheduler: AnyObject, Sendable {
+    /// `device` has an id (Client.poll checked).
     func start(code: String, device: Device, intervalMs: Int, timeoutMs: Int?, notAfter: Int64?,
                callback: PollCallback?) throws(PassAuthError) -> Poll
     /// A session was created for `device` with `code`: polls of its older codes end (superseded).
@@ -73,10 +74,7 @@ package final class Poller: PollScheduler, PollOwner, @unchecked Sendable {
     /// Every poll that has not ended, and the newest of each device (a newer code ends the older).
     private var live: [ObjectIdentifier: Poll] = [:]
     private var newestByDevice: [String: Poll] = [:]
-    /// notAfter of codes seen in passauth_session_create, for polls started without one. Bounded:
-    /// expired codes go first, then those closest to expiry (`maxKnownExpiries`).
-    private var knownExpiry: [String: Int64] = [:]
-    static let maxKnownExpiries = 10_000
+    private var knownExpiry = KnownExpiries()
     private var threads: [pthread_t] = []
     private var stopping = false
     private var context: PollContext?
@@ -91,17 +89,14 @@ package final class Poller: PollScheduler, PollOwner, @unchecked Sendable {
     /// older code of the same device at once.
     func started(code: String, notAfter: Int64?, for device: Device) {
         let superseded: Poll? = monitor.withLock {
-            if let notAfter { rememberExpiryLocked(code: code, notAfter: notAfter) }
+            if let notAfter { knownExpiry.remember(code, notAfter: notAfter) }
             return newestByDevice[device.stateKey].flatMap { $0.code != code ? $0 : nil }
         }
-        superseded?.finish(.cancelled, error: Poller.supersededError)
+        superseded?.finish(.cancelled, error: .superseded)
     }
 
     package func start(code: String, device: Device, intervalMs: Int, timeoutMs: Int?, notAfter: Int64?,
                       callback: PollCallback?) throws(PassAuthError) -> Poll {
-        guard device.id != nil else {
-            throw .invalid("polling needs a device id (it keys the device's newest code): set 'id' in the device context or in the config's 'device'", key: "device.id")
-        }
         let poll = Poll(code: code, device: device, intervalMs: max(intervalMs, Poller.minimumIntervalMs),
                         deadline: timeoutMs.map { Clock.monotonicMs() + Int64($0) }, notAfter: notAfter, callback: callback)
         poll.poller = self
@@ -127,22 +122,8 @@ package final class Poller: PollScheduler, PollOwner, @unchecked Sendable {
             monitor.signal(Poller.scheduler)
             return older
         }
-        superseded?.finish(.cancelled, error: Poller.supersededError)
+        superseded?.finish(.cancelled, error: .superseded)
         return poll
-    }
-
-    private static let supersededError = PassAuthError(.cancelled, "a newer authentication code was started for this device")
-
-    private func rememberExpiryLocked(code: String, notAfter: Int64) {
-        if knownExpiry.count >= Poller.maxKnownExpiries, knownExpiry[code] == nil {
-            let now = Clock.nowMs()
-            knownExpiry = knownExpiry.filter { $0.value > now }
-            if knownExpiry.count >= Poller.maxKnownExpiries {
-                let excess = knownExpiry.count - Poller.maxKnownExpiries * 9 / 10
-                for (stale, _) in knownExpiry.sorted(by: { $0.value < $1.value }).prefix(excess) { knownExpiry[stale] = nil }
-            }
-        }
-        knownExpiry[code] = notAfter
     }
 
     var knownExpiryCount: Int { monitor.withLock { knownExpiry.count } }
@@ -231,7 +212,7 @@ package final class Poller: PollScheduler, PollOwner, @unchecked Sendable {
         }
         let lookup = poll.notAfter == nil
         if let notAfter = poll.notAfter, context.clock.nowMs() >= notAfter {
-            conclude(poll, .expired, error: expired(poll))
+            conclude(poll, .expired, error: .codeExpired(poll.code))
             return
         }
         // A 429's wait or the device's pacing budget: come back later rather than block the others.
@@ -335,7 +316,7 @@ package final class Poller: PollScheduler, PollOwner, @unchecked Sendable {
         if disposition == .refreshToken {
             if poll.renewedToken { disposition = .surface } else { poll.renewedToken = true }
         }
-        if disposition == .expired { return conclude(poll, .expired, error: expired(poll)) }
+        if disposition == .expired { return conclude(poll, .expired, error: .codeExpired(poll.code)) }
         guard let next = context.service.policy.pollInterval(after: disposition, currentMs: poll.intervalMs,
                                                              maximumMs: Poller.maximumBackoffMs) else {
             return conclude(poll, error.status, error: error)
@@ -345,10 +326,6 @@ package final class Poller: PollScheduler, PollOwner, @unchecked Sendable {
         }
         poll.intervalMs = next
         reschedule(poll, afterMs: next)
-    }
-
-    private func expired(_ poll: Poll) -> PassAuthError {
-        PassAuthError(.expired, "authentication code \(poll.code) expired before the user finished logging in")
     }
 
     /// Schedules the next request, but never later than the code's expiry (so the poll ends on time).

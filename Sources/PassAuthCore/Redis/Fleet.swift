@@ -120,28 +120,19 @@ final class FleetTurns: Sendable {
     /// The poller's question: 0 when the device may send now (a token is taken), else the wait. nil
     /// when Redis could not be asked.
     @_optimize(size) func readiness(_ deviceKey: String) -> Int64? {
-        guard available else { return nil }
-        let names = keys.turn(deviceKey)
-        do throws(PassAuthError) {
-            let reply = try redis.run(FleetTurns.turnScript, keys: [names.pacing, names.throttled],
-                                      arguments: arguments(most: -1), timeoutMs: 500)
-            return decode(reply)?.wait
-        } catch {
-            unreachable(error)
-            return nil
-        }
+        readiness([deviceKey], timeoutMs: 500)?.first ?? nil
     }
 
     /// `readiness` of many device keys in one round trip (the fleet poller's round): nil when Redis
     /// could not be asked, else one answer per key (nil where the script's answer was not understood).
-    @_optimize(size) func readiness(_ deviceKeys: [String]) -> [Int64?]? {
+    @_optimize(size) func readiness(_ deviceKeys: [String], timeoutMs: Int = 1_000) -> [Int64?]? {
         guard !deviceKeys.isEmpty, available else { return nil }
         let calls = deviceKeys.map { key -> RedisScriptCall in
             let names = keys.turn(key)
             return RedisScriptCall(FleetTurns.turnScript, keys: [names.pacing, names.throttled], arguments: arguments(most: -1))
         }
         do throws(PassAuthError) {
-            return try redis.runAll(calls, timeoutMs: 1_000).map { decode($0)?.wait }
+            return try redis.runAll(calls, timeoutMs: timeoutMs).map { decode($0)?.wait }
         } catch {
             unreachable(error)
             return nil

@@ -77,7 +77,6 @@ package struct RedisSubscription: Sendable, Hashable {
 package final class RedisClient: @unchecked Sendable {
     package let location: RedisLocation
     let caFile: String?
-    package let prefix: String
     /// "Redis redis://host:port/db" (no credentials).
     package let description: String
     /// "redis://host:port/db" (no credentials).
@@ -113,10 +112,9 @@ package final class RedisClient: @unchecked Sendable {
     private let background = Locked(Background())
     private let wakePipe = WakePipe()
 
-    @_optimize(size) package init(location: RedisLocation, caFile: String?, prefix: String) {
+    @_optimize(size) package init(location: RedisLocation, caFile: String?) {
         self.location = location
         self.caFile = caFile
-        self.prefix = prefix
         seed = NodePool(location: location)
         let host = location.host.containsBytes(":") ? "[\(location.host)]" : location.host
         url = "\(location.tls ? "rediss" : "redis")://\(host):\(location.port)/\(location.database)"
@@ -141,9 +139,6 @@ package final class RedisClient: @unchecked Sendable {
         }
         if now { hook() }
     }
-
-    /// A name under the key prefix ("passauth:" + name).
-    @_optimize(size) package func key(_ name: String) -> String { prefix + name }
 
     // MARK: - Commands
 
@@ -345,7 +340,7 @@ package final class RedisClient: @unchecked Sendable {
                 if asking { try connection.append(["ASKING"]) }
                 try connection.append(item.words)
             }
-            var replies = try connection.exchange(timeoutMs: RedisConnection.remaining(deadline), deadline: deadline)
+            var replies = try connection.exchange(deadline: deadline)
             for (script, reply) in zip(loading, replies) where reply.text == script.sha { connection.loadedScripts.insert(script.sha) }
             replies.removeFirst(loading.count)
             if asking { replies = stride(from: 1, to: replies.count, by: 2).map { replies[$0] } }
@@ -357,7 +352,7 @@ package final class RedisClient: @unchecked Sendable {
                     if asking { try connection.append(["ASKING"]) }
                     try connection.append(["EVAL", call.script.source, String(call.keys.count)] + call.keys + call.arguments)
                 }
-                var again = try connection.exchange(timeoutMs: RedisConnection.remaining(deadline), deadline: deadline)
+                var again = try connection.exchange(deadline: deadline)
                 if asking { again = stride(from: 1, to: again.count, by: 2).map { again[$0] } }
                 for (index, reply) in zip(missing, again) { replies[index] = reply }
             }
@@ -454,7 +449,7 @@ package final class RedisClient: @unchecked Sendable {
         guard !setup.isEmpty else { return .success(connection) }
         do throws(RedisFailure) {
             for command in setup { try connection.append(command) }
-            let replies = try connection.exchange(timeoutMs: timeoutMs, deadline: deadline)
+            let replies = try connection.exchange(deadline: deadline)
             for (command, reply) in zip(setup, replies) {
                 guard let error = reply.errorMessage else { continue }
                 if command[0] == "AUTH" {

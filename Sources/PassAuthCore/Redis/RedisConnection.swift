@@ -168,7 +168,7 @@ final class RedisConnection {
     }
 
     /// Sends the queued commands and reads one reply per command.
-    @_optimize(size) func exchange(timeoutMs: Int, deadline: Int64) throws(RedisFailure) -> [RedisValue] {
+    @_optimize(size) func exchange(deadline: Int64) throws(RedisFailure) -> [RedisValue] {
         let count = owed
         try flush(timeoutMs: RedisConnection.remaining(deadline))
         var replies: [RedisValue] = []

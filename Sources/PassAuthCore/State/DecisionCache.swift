@@ -62,7 +62,7 @@ final class DecisionCache: Sendable {
     private struct Table: Sendable {
         var entries: [Key: Entry] = [:]
         /// Insertion order for eviction (the CLOCK hand is `head`); keys removed meanwhile are skipped
-        /// when they come up.
+        /// when they come up, or dropped when the order is rebuilt.
         var order: [Key] = []
         var head = 0
     }
@@ -121,9 +121,11 @@ final class DecisionCache: Sendable {
                 table.order.append(key)
             }
             while table.entries.count > capacity { evictOne(&table, now: now) }
-            // Keep the order's consumed prefix from growing without bound.
-            if table.head > 1_024 && table.head * 2 > table.order.count {
-                table.order.removeFirst(table.head)
+            // The consumed prefix, and keys removed meanwhile (expired, logouts) that have not come up
+            // yet, stay in `order`: rebuilt from the live keys once they are half of it (amortised O(1)).
+            if table.order.count > 2 * max(table.entries.count, 1_024) {
+                var seen = Set<Key>(minimumCapacity: table.entries.count)
+                table.order = table.order[table.head...].filter { table.entries[$0] != nil && seen.insert($0).inserted }
                 table.head = 0
             }
         }

@@ -47,10 +47,6 @@ package struct StateKeys: Sendable, Equatable {
     /// fleet feature of its own (the fleet poller), in the registration's hash tag.
     package func scoped(_ name: String) -> String { prefix + "{" + scope + "}:" + name }
 
-    /// `<prefix>{<origin>|<serviceProvider>|<device>}:<name>`: a key of one device, in the hash tag of
-    /// its profiles and MVPD choice (a script may touch them together).
-    package func device(_ id: String, _ name: String) throws(PassAuthError) -> String { try deviceKey(id, name) }
-
     package func profiles(device id: String) throws(PassAuthError) -> String { try deviceKey(id, "profiles") }
     package func mvpd(device id: String) throws(PassAuthError) -> String { try deviceKey(id, "mvpd") }
 

@@ -78,13 +78,6 @@ extension Client {
     /// The persisted profiles of `device`: `{"profiles": {mvpd: {...}}}` (possibly empty). No request,
     /// no lock.
     package func storedProfiles(device: Device) throws(PassAuthError) -> JSON {
-        ["profiles": try state.profiles(device: Client.requireDeviceId(device, for: "passauth_profiles_stored"))]
-    }
-
-    static func requireDeviceId(_ device: Device, for call: String) throws(PassAuthError) -> String {
-        guard let id = device.id else {
-            throw .invalid("\(call) needs a device id: set 'id' in the device context or in the config's 'device'", key: "device.id")
-        }
-        return id
+        ["profiles": try state.profiles(device: device.stateKey(for: "passauth_profiles_stored"))]
     }
 }

@@ -39,9 +39,6 @@ package final class JSONDocument: @unchecked Sendable {
         root = json.makeNode() ?? json_null()
     }
 
-    /// A new empty object or array, to be filled with `append` / `set`.
-    package static func object() -> JSONDocument { JSONDocument(owning: json_object()) }
-
     package var node: JSONNode { JSONNode(raw: root, owner: self) }
 
     /// Compact UTF-8 text, object members in document order.
@@ -157,17 +154,6 @@ package struct JSONNode {
     package func set(_ key: String, _ value: JSON) {
         guard raw.pointee.type == JSON_OBJECT, let node = value.makeNode() else { return }
         json_object_set_new(raw, key, node)
-    }
-
-    package func remove(_ key: String) {
-        guard raw.pointee.type == JSON_OBJECT else { return }
-        json_object_del(raw, key)
-    }
-
-    /// Appends `node` (shared: jansson counts the reference) to this array.
-    package func append(_ node: JSONNode) {
-        guard raw.pointee.type == JSON_ARRAY else { return }
-        json_array_append(raw, node.raw)
     }
 
     /// This value as a Swift value.

@@ -167,4 +167,3 @@ package final class Stats: Sendable {
     package var asJSON: JSON { (try? JSON.parse(json)) ?? .null }
 }
 
-/// Appends JSON text to bytes (names are the library's own: no escaping needed).
