@@ -1,3 +1,5 @@
+import PassAuthCore
+
 /// `passauth completion bash|zsh|fish`: completion scripts generated from the command table, so every
 /// command and each command's options complete, and option values where they have a fixed set
 /// (environments, log levels, files, directories, shells).
@@ -11,8 +13,8 @@ enum Completion {
         }
     }
 
-    static let environments = "production staging prequal-production prequal-staging"
-    static let logLevels = "none error warn info debug trace"
+    static let environments = Environment.allCases.map(\.rawValue).joined(separator: " ")
+    static let logLevels = LogLevel.allCases.map(\.rawValue).joined(separator: " ")
     static let shells = "bash zsh fish"
 
     /// How a value of the option completes: "file", "directory", a word list, or free text ("").

@@ -19,9 +19,6 @@ enum Settings {
 
     /// Where the explicit proxy came from ("--proxy", "PASSAUTH_PROXY", "the config file"), if any.
     nonisolated(unsafe) static var proxySource: String?
-    /// The core of this build does not accept the "proxy" config key yet: the proxy was handed to
-    /// libcurl through https_proxy / http_proxy in this process's environment instead.
-    nonisolated(unsafe) static var proxyThroughEnvironment = false
     /// The explicit proxy URL of the merged configuration, if any.
     nonisolated(unsafe) static var configuredProxy: String?
 
@@ -59,15 +56,6 @@ enum Settings {
         configuredProxy = config["proxy"]?.stringValue
         do {
             return try ClientSettings(json: config)
-        } catch where error.key == "proxy" && error.message.hasPrefix("unknown config key") {
-            // This core does not know "proxy" yet: libcurl takes the same URL from the environment.
-            guard let proxy = config["proxy"]?.stringValue, !proxy.isEmpty,
-                  !proxy.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
-                throw CLIFailure(usage: "the proxy must be a URL such as http://proxy:3128", key: "proxy", hint: hint(forKey: "proxy"))
-            }
-            for name in ["https_proxy", "HTTPS_PROXY", "http_proxy", "all_proxy", "ALL_PROXY"] { setenv(name, proxy, 1) }
-            proxyThroughEnvironment = true
-            do { return try ClientSettings(json: config.removing("proxy")) } catch { throw CLIFailure(error, hint: hint(forKey: error.key)) }
         } catch {
             throw CLIFailure(error, hint: hint(forKey: error.key))
         }
