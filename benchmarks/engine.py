@@ -28,10 +28,8 @@ import tempfile
 from typing import Dict, List, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import BENCH_BIN, MVPD, PACKAGE_ROOT, TrafficServer, bench_row, median  # noqa: E402
+from common import BENCH_BIN, MVPD, PACKAGE_ROOT, SKIPPED_HEADERS, TrafficServer, bench_row, median  # noqa: E402
 
-# Headers libcurl writes by itself (the transport adds Accept-Encoding and the User-Agent itself too).
-SKIPPED_HEADERS = {"host", "content-length", "connection", "accept-encoding", "expect"}
 MODES = ("send", "submit+wait")
 
 

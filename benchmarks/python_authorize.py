@@ -50,13 +50,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from callgrind_diff import measured_dump, totals  # noqa: E402
-from common import BENCH_BIN, PACKAGE_ROOT, TrafficServer  # noqa: E402
+from common import BENCH_BIN, MVPD, PACKAGE_ROOT, SKIPPED_HEADERS, TrafficServer, bench_row  # noqa: E402
 
 CPU_TARGET = 6.0
 INSTRUCTIONS_TARGET = 8.0
-MVPD = "Cablevision"
-# Headers requests (urllib3) writes by itself.
-SKIPPED_HEADERS = {"host", "content-length", "connection", "accept-encoding", "expect"}
 
 
 def cpu_per_call(call: Callable[[], None], calls: int) -> float:
@@ -201,20 +198,19 @@ def main() -> int:
     print(f"# {args.runs} runs x {args.calls} authorize calls each (after {args.n1} unmeasured); CPU per call of this "
           f"process (median); runs: package {[round(x * 1e6) for x in package_cpu]} µs, requests "
           f"{[round(x * 1e6) for x in baseline_cpu]} µs", file=sys.stderr)
-    # The row format every benchmark prints; benchmarks/run.py collects them into one table.
-    print(f"BENCH|Python authorize CPU/call (new media token every call)|{figure:.0f} µs|{reference:.0f} µs "
-          f"(requests.Session)|{ratio:.1f}x cheaper|>= {CPU_TARGET:.0f}x cheaper|{'PASS' if ratio >= CPU_TARGET else 'FAIL'}",
-          flush=True)
+    bench_row("Python authorize CPU/call (new media token every call)", f"{figure:.0f} µs",
+              f"{reference:.0f} µs (requests.Session)", f"{ratio:.1f}x cheaper", f">= {CPU_TARGET:.0f}x cheaper",
+              "PASS" if ratio >= CPU_TARGET else "FAIL")
     name = f"Python authorize instructions/call (calls {args.n1 + 1:,}-{args.n2:,})"
     if not args.n2:
         pass  # --n2 0: no callgrind run (run.py --quick)
     elif instructions is None:
-        print(f"BENCH|{name}|not measured (no valgrind)|-|-|>= {INSTRUCTIONS_TARGET:.0f}x fewer|FAIL", flush=True)
+        bench_row(name, "not measured (no valgrind)", "-", "-", f">= {INSTRUCTIONS_TARGET:.0f}x fewer", "FAIL")
     else:
         ours, theirs = instructions
         ratio = theirs / ours
-        print(f"BENCH|{name}|{ours / 1000:.0f} k|{theirs / 1000:.0f} k (requests.Session)|{ratio:.1f}x fewer|"
-              f">= {INSTRUCTIONS_TARGET:.0f}x fewer|{'PASS' if ratio >= INSTRUCTIONS_TARGET else 'FAIL'}", flush=True)
+        bench_row(name, f"{ours / 1000:.0f} k", f"{theirs / 1000:.0f} k (requests.Session)", f"{ratio:.1f}x fewer",
+                  f">= {INSTRUCTIONS_TARGET:.0f}x fewer", "PASS" if ratio >= INSTRUCTIONS_TARGET else "FAIL")
     return 0
 
 

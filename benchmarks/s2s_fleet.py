@@ -38,51 +38,23 @@ import sys
 import tempfile
 import time
 import urllib.request
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, ".."))
-BENCH = os.path.join(ROOT, "build", "bench")
-DRIVER = os.path.join(BENCH, "fleet_driver")
-SERVER = os.path.join(BENCH, "poll_server")
-REDIS_SCRIPT = os.path.join(ROOT, "tests", "redis", "redis-test-server.sh")
-STATEMENT = ("eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6ImJlbmNoIiwiY2xpZW50X25hbWUiOiJiZW5jaCJ9."
-             "c2lnbmF0dXJl")
+sys.path.insert(0, HERE)
+from common import BENCH_BIN, ROOT, STATEMENT, bench_row  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "redis"))
+from redis_server import RedisServer  # noqa: E402
+
+DRIVER = os.path.join(BENCH_BIN, "fleet_driver")
+SERVER = os.path.join(BENCH_BIN, "poll_server")
 PREFIX = "fleetbench:"
 RSS_TARGET_MB = 160
 
 
-def row(name: str, figure: str, baseline: str, ratio: str, target: str, verdict: str) -> None:
-    print(f"BENCH|{name}|{figure}|{baseline}|{ratio}|{target}|{verdict}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Redis:
-    """A redis-server of this run and a raw RESP pipeline to it."""
-
-    def __init__(self, workdir: str) -> None:
-        self.port = free_port()
-        self.process = subprocess.Popen([REDIS_SCRIPT, str(os.getpid()), workdir, "--port", str(self.port)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if self.pipeline([["PING"]]) == ["PONG"]:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"redis-server did not start on port {self.port}")
-            time.sleep(0.05)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+class Redis(RedisServer):
+    """The run's redis-server (tests/redis/redis_server.py) and a raw RESP pipeline to it."""
 
     def pipeline(self, commands: List[List[str]]) -> List[Any]:
         payload = b"".join(b"*%d\r\n" % len(c) + b"".join(b"$%d\r\n%s\r\n" % (len(w.encode()), w.encode()) for w in c)
@@ -108,10 +80,6 @@ class Redis:
         if kind == b"*":
             return [self._read(reader) for _ in range(int(rest))]
         raise ValueError(f"unexpected reply {line!r}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
 
 
 def get(base_url: str, path: str) -> Any:
@@ -217,16 +185,16 @@ def run_polls(args: argparse.Namespace, redis: Redis) -> List[str]:
                                    f"requests made, RSS {r['rssPeakKb'] / 1024:.1f} MB (polls started {r['rssStartedKb'] / 1024:.1f}), "
                                    f"{r['threads'] - 1} library threads" for r in results),
     ]
-    row(f"{name}: polls ended OK (killed instance's taken over)",
-        f"{ok + min(stored, done):,}/{polls} ({min(stored, done):,} taken over)", "-", "-", "all OK",
-        "PASS" if all_ok else "FAIL")
-    row(f"{name}: takeover (kill to the last of its codes asked again; longest gap across the kill)",
-        f"{theirs['maxFirstAfterS']:.1f} s; gap {across_all:.1f} s", "-", "-", f"<= {2 * interval:g} s (2 intervals)", "PASS" if takeover_ok else "FAIL")
-    row(f"{name}: minimum gap per code, fleet-wide", f"{min_gap:.2f} s ({seen['under3s']} codes < 3 s)", "-", "-", ">= 3 s",
-        "PASS" if min_gap >= 3.0 and seen["under3s"] == 0 else "FAIL")
-    row(f"{name}: RSS per instance (survivors), library threads",
-        ", ".join(f"{m:.0f} MB" for m in rss) + f"; {max(threads)} threads", "-", "-",
-        f"<= {RSS_TARGET_MB} MB, <= 4 threads", "PASS" if max(rss) <= RSS_TARGET_MB and max(threads) <= 4 else "FAIL")
+    bench_row(f"{name}: polls ended OK (killed instance's taken over)",
+              f"{ok + min(stored, done):,}/{polls} ({min(stored, done):,} taken over)", "-", "-", "all OK",
+              "PASS" if all_ok else "FAIL")
+    bench_row(f"{name}: takeover (kill to the last of its codes asked again; longest gap across the kill)",
+              f"{theirs['maxFirstAfterS']:.1f} s; gap {across_all:.1f} s", "-", "-", f"<= {2 * interval:g} s (2 intervals)", "PASS" if takeover_ok else "FAIL")
+    bench_row(f"{name}: minimum gap per code, fleet-wide", f"{min_gap:.2f} s ({seen['under3s']} codes < 3 s)", "-", "-", ">= 3 s",
+              "PASS" if min_gap >= 3.0 and seen["under3s"] == 0 else "FAIL")
+    bench_row(f"{name}: RSS per instance (survivors), library threads",
+              ", ".join(f"{m:.0f} MB" for m in rss) + f"; {max(threads)} threads", "-", "-",
+              f"<= {RSS_TARGET_MB} MB, <= 4 threads", "PASS" if max(rss) <= RSS_TARGET_MB and max(threads) <= 4 else "FAIL")
     return notes
 
 
@@ -266,9 +234,9 @@ def run_authorize(args: argparse.Namespace, redis: Redis) -> List[str]:
         server.terminate()
         server.wait()
     ratio = fleet / one
-    row(f"S2S fleet: authorize throughput, {args.instances} instances x {args.authorize:,} calls ({args.threads} threads each)",
-        f"{fleet:,.0f} calls/s", f"{one:,.0f} calls/s (1 instance)", f"{ratio:.2f}x", "informational",
-        "INFO" if fleet_failures + one_failures == 0 else "FAIL")
+    bench_row(f"S2S fleet: authorize throughput, {args.instances} instances x {args.authorize:,} calls ({args.threads} threads each)",
+              f"{fleet:,.0f} calls/s", f"{one:,.0f} calls/s (1 instance)", f"{ratio:.2f}x", "informational",
+              "INFO" if fleet_failures + one_failures == 0 else "FAIL")
     return [f"  authorize: {args.instances} instances {fleet:,.0f} calls/s, one instance {one:,.0f} calls/s ({ratio:.2f}x); "
             f"failures {fleet_failures} / {one_failures}; the server answered {served} authorizations (warm-ups included); "
             f"{os.cpu_count()} CPUs for the instances, redis-server and the server"]
@@ -294,6 +262,10 @@ def main() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="passauth-fleet-") as workdir:
         redis = Redis(workdir)
+        try:
+            redis.start()
+        except RuntimeError as failure:
+            raise SystemExit(str(failure)) from None
         notes: List[str] = []
         try:
             notes += run_polls(args, redis)
@@ -301,7 +273,7 @@ def main() -> int:
                 notes += run_authorize(args, redis)
         except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as failure:
             print(f"s2s_fleet failed: {failure}", file=sys.stderr)
-            row("S2S fleet: 3 instances sharing polls on one Redis", f"failed ({str(failure)[:80]})", "-", "-", "-", "FAIL")
+            bench_row("S2S fleet: 3 instances sharing polls on one Redis", f"failed ({str(failure)[:80]})", "-", "-", "-", "FAIL")
         finally:
             redis.stop()
     for line in notes:

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The shared object's promises: loads without a Swift toolchain, exports exactly the header's
-# functions (passauth_* only), and carries the SONAME libpassauth.so.0. The version is the one in VERSION:
-# every file that repeats it agrees (scripts/version.py --check), and so does the library. Then the header,
-# the exports and the Python mirror (bindings/python/passauth/_native.py) agree, function by function,
-# argument by argument (check_python_mirror.py), and a doctored header or mirror is caught.
+# functions (passauth_* only), and carries the SONAME libpassauth.so.<major>, <major> the first field of
+# VERSION. The version is the one in VERSION: every file that repeats it agrees (scripts/version.py
+# --check), and so does the library. Then the header, the exports and the Python mirror
+# (bindings/python/passauth/_native.py) agree, function by function, argument by argument
+# (check_python_mirror.py), and a doctored header or mirror is caught.
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
 lib=${1:?usage: test_shared_object.sh path/to/libpassauth.so.0.x.y}
 header=${2:-Include/passauth.h}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+major=$(cut -d. -f1 "$root/VERSION")
 passed=0; failed=0
 check() {  # check NAME COMMAND...
     local name=$1; shift
@@ -20,7 +21,7 @@ no_swift_runtime() { ! ldd "$lib" | grep -qi swift; }
 # hiredis is dlopen'ed by the Redis store at its first connection: a player that never uses Redis
 # needs no libhiredis installed, so the library must not link it.
 no_hiredis_dependency() { ! ldd "$lib" | grep -qi hiredis && ! readelf -d "$lib" | grep NEEDED | grep -qi hiredis; }
-soname() { readelf -d "$lib" | grep -q 'SONAME.*\[libpassauth\.so\.0\]'; }
+soname() { readelf -d "$lib" | grep -q "SONAME.*\\[libpassauth\\.so\\.$major\\]"; }
 exports=$(readelf -W --dyn-syms "$lib" | awk '$5 == "GLOBAL" && $7 != "UND" {print $8}' | sed 's/@.*//' | sort -u)
 declared=$(sed 's|/\*.*\*/||' "$header" | grep -oE '\bpassauth_[a-z0-9_]+\s*\(' | tr -d ' (' | sort -u)
 only_passauth() { [ -n "$exports" ] && ! grep -qv '^passauth_' <<<"$exports"; }
@@ -85,7 +86,7 @@ no_regex_engine() { ! nm "$lib" | grep -q '_StringProcessing\|_RegexParser'; }
 check no_swift_runtime_dependency no_swift_runtime
 check no_hiredis_dependency no_hiredis_dependency
 check no_swift_regex_engine_linked_in no_regex_engine
-check soname_is_libpassauth.so.0 soname
+check "soname_is_libpassauth.so.$major" soname
 check exports_only_passauth_symbols only_passauth
 check exports_match_the_header matches_header
 check loads_without_a_toolchain loads_without_toolchain

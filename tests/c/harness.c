@@ -158,6 +158,25 @@ long emulator_stat(const emulator *emu, const char *key, const char *endpoint) {
     return value;
 }
 
+void emulator_reset(const emulator *emu) { json_decref(emulator_post(emu, "/_emulator/reset", NULL)); }
+
+bool emulator_configure(const emulator *emu, const char *json_body) {
+    json_t *answer = emulator_post(emu, "/_emulator/config", json_body);
+    bool ok = answer != NULL && json_object_get(answer, "error") == NULL;
+    json_decref(answer);
+    return ok;
+}
+
+bool emulator_add_fault(const emulator *emu, const char *fault_json) {
+    char *body = NULL;
+    if (asprintf(&body, "{\"faults\":[%s]}", fault_json) < 0) return false;
+    json_t *answer = emulator_post(emu, "/_emulator/faults", body);
+    free(body);
+    bool ok = answer != NULL;
+    json_decref(answer);
+    return ok;
+}
+
 bool harness_login_device(const emulator *emu, const char *device_id, const char *mvpd) {
     json_t *body = json_pack("{s:s, s:s}", "deviceId", device_id, "mvpd", mvpd);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;

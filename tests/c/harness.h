@@ -53,6 +53,13 @@ json_t *emulator_get(const emulator *emu, const char *path);
 json_t *emulator_post(const emulator *emu, const char *path, const char *json_body);
 /* The emulator's counter `stats.<key>` (or stats.requests.<endpoint> when endpoint != NULL). */
 long emulator_stat(const emulator *emu, const char *key, const char *endpoint);
+/* POST /_emulator/reset: back to the emulator's start-up state (no faults, default config, no clients). */
+void emulator_reset(const emulator *emu);
+/* POST /_emulator/config with `json_body`; true when the emulator answered without an "error" member. */
+bool emulator_configure(const emulator *emu, const char *json_body);
+/* POST /_emulator/faults {"faults":[fault_json]}; true when the emulator answered (a refused fault is
+ * answered too, with an "error" member: this only tells that the request got through). */
+bool emulator_add_fault(const emulator *emu, const char *fault_json);
 
 /* Gives `device_id` (the raw id, as in device_json "id") an authenticated profile for `mvpd` through the
  * emulator's POST /_emulator/profiles, as a completed MVPD login would. Returns false on failure. */

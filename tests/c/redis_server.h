@@ -80,14 +80,15 @@ static bool redis_start(redis_server *r, const char *extra) {
     return false;
 }
 
-/* A first start: a free port and a new directory under the harness's temporary one. */
+/* A first start: a free port and a new directory under the harness's temporary one; `extra` is passed
+ * to redis-server as in redis_start (e.g. "--appendonly yes"), or NULL. */
 const char *harness_temp_dir(void);
-static bool redis_start_new(redis_server *r) {
+static bool redis_start_new(redis_server *r, const char *extra) {
     r->port = free_port();
     snprintf(r->dir, sizeof r->dir, "%s", harness_temp_dir());
     char command[700];
     snprintf(command, sizeof command, "mkdir -p '%s'", r->dir);
-    return system(command) == 0 && redis_start(r, NULL);
+    return system(command) == 0 && redis_start(r, extra);
 }
 
 static void redis_stop(redis_server *r) {

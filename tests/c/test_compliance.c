@@ -30,14 +30,6 @@ static emulator emu;
 
 /* --- helpers ---------------------------------------------------------------------------------- */
 
-static void reset_emulator(void) { json_decref(emulator_post(&emu, "/_emulator/reset", NULL)); }
-
-static void emu_config(const char *json_body) {
-    json_t *answer = emulator_post(&emu, "/_emulator/config", json_body);
-    CHECK_MSG(answer != NULL && json_object_get(answer, "error") == NULL, "emulator config %s refused", json_body);
-    json_decref(answer);
-}
-
 /* A config for the emulator with the given default device and extra members. */
 static char *config_for(const char *device, const char *extra) {
     char *config = NULL;
@@ -50,7 +42,7 @@ static char *config_for(const char *device, const char *extra) {
 
 /* A client after an emulator reset; pacing off (these tests make many requests per device). */
 static passauth_client *fresh_client(const char *device, const char *extra) {
-    reset_emulator();
+    emulator_reset(&emu);
     char extras[1024];
     bool level = extra && strstr(extra, "\"logLevel\"");
     snprintf(extras, sizeof extras, "%s\"pacing\":false%s%s", level ? "" : "\"logLevel\":\"none\",", extra ? "," : "", extra ? extra : "");
@@ -154,7 +146,7 @@ static bool login_with(const char *device_id, const char *mvpd, const char *attr
 static void test_authorize_one_resource_per_request(void) {
     passauth_client *client = fresh_client(NULL, NULL);
     if (!client) return;
-    emu_config("{\"denyRules\":[{\"resource\":\"res-b\"}]}");
+    CHECK(emulator_configure(&emu, "{\"denyRules\":[{\"resource\":\"res-b\"}]}"));
     CHECK(harness_login_device(&emu, DEVICE_ID, "Cablevision"));
     const char *resources[] = {"res-c", "res-b", "REF30"};
     const int authorized[] = {1, 0, 1};
@@ -215,7 +207,7 @@ static void test_item_level_retry(void) {
     if (!client) return;
     CHECK(harness_login_device(&emu, DEVICE_ID, "Cablevision"));
     /* one retry for res-b: asked again alone, then permitted */
-    emu_config("{\"itemRetry\":[{\"resource\":\"res-b\",\"decision\":\"preauthorize\",\"count\":1}]}");
+    CHECK(emulator_configure(&emu, "{\"itemRetry\":[{\"resource\":\"res-b\",\"decision\":\"preauthorize\",\"count\":1}]}"));
     const char *resources[] = {"REF30", "res-b", "REF40"};
     const int all_permitted[] = {1, 1, 1};
     char *out = NULL;
@@ -240,7 +232,7 @@ static void test_item_level_retry(void) {
     client = fresh_client(NULL, NULL);
     if (!client) return;
     CHECK(harness_login_device(&emu, DEVICE_ID, "Cablevision"));
-    emu_config("{\"itemRetry\":[{\"resource\":\"res-z\",\"count\":5,\"code\":\"network_received_error\"}]}");
+    CHECK(emulator_configure(&emu, "{\"itemRetry\":[{\"resource\":\"res-z\",\"count\":5,\"code\":\"network_received_error\"}]}"));
     const char *resources2[] = {"REF30", "res-z"};
     const int permitted2[] = {1, 0};
     CHECK_STATUS(passauth_preauthorize(client, DEVICE, "Cablevision", "[\"REF30\",\"res-z\"]", &out), PASSAUTH_OK);
@@ -293,7 +285,7 @@ static void test_item_level_retry(void) {
     json_decref(requests);
 
     /* authorization: the same rule, one resource per request */
-    emu_config("{\"itemRetry\":[{\"resource\":\"REF40\",\"decision\":\"authorize\",\"count\":1}]}");
+    CHECK(emulator_configure(&emu, "{\"itemRetry\":[{\"resource\":\"REF40\",\"decision\":\"authorize\",\"count\":1}]}"));
     long before = requests_of("decisions.authorize");
     CHECK_STATUS(passauth_authorize(client, DEVICE, "Cablevision", "[\"REF30\",\"REF40\"]", &out), PASSAUTH_OK);
     if (out) {
@@ -397,7 +389,7 @@ static void test_profile_refresh_after_authorize(void) {
     passauth_client *client = fresh_client(NULL, NULL);
     if (!client) return;
     CHECK(login_with(DEVICE_ID, "Cablevision", "{\"householdID\":\"hh-old\"}"));
-    emu_config("{\"attributesOnAuthorize\":[{\"deviceId\":\"" DEVICE_ID "\",\"mvpd\":\"Cablevision\",\"attributes\":{\"householdID\":\"hh-new\"}}]}");
+    CHECK(emulator_configure(&emu, "{\"attributesOnAuthorize\":[{\"deviceId\":\"" DEVICE_ID "\",\"mvpd\":\"Cablevision\",\"attributes\":{\"householdID\":\"hh-new\"}}]}"));
     char *out = NULL;
     CHECK_STATUS(passauth_profiles(client, DEVICE, &out), PASSAUTH_OK);
     passauth_free(out);
@@ -431,7 +423,7 @@ static void test_profile_refresh_after_authorize(void) {
     sleep_ms(500);
     CHECK_MSG(requests_of("profiles.mvpd") == refreshes + 1, "%ld profile requests after two authorizations", requests_of("profiles.mvpd") - refreshes);
     /* a deny refreshes nothing either (another device, its own period) */
-    emu_config("{\"denyRules\":[{\"resource\":\"REF30\"}]}");
+    CHECK(emulator_configure(&emu, "{\"denyRules\":[{\"resource\":\"REF30\"}]}"));
     CHECK(harness_login_device(&emu, "tv-compliance-2", "Cablevision"));
     CHECK_STATUS(passauth_authorize(client, "{\"id\":\"tv-compliance-2\"}", "Cablevision", "[\"REF30\"]", &out), PASSAUTH_OK);
     passauth_free(out);

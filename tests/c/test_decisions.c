@@ -55,12 +55,6 @@ static long stat_of(passauth_client *client, const char *key) {
     return value;
 }
 
-static void add_fault(const char *fault_json) {
-    char body[1024];
-    snprintf(body, sizeof body, "{\"faults\":[%s]}", fault_json);
-    json_decref(emulator_post(&emu, "/_emulator/faults", body));
-}
-
 /* --- decisions ------------------------------------------------------------------------------ */
 
 static void test_authorize_permit_with_media_token(void) {
@@ -216,7 +210,7 @@ static void test_degraded_and_temppass_sources(void) {
 static void test_string_timestamps_become_numbers(void) {
     passauth_client *client = fresh_client(NULL);
     CHECK(harness_login_device(&emu, DEVICE_ID, "Cablevision"));
-    add_fault("{\"kind\":\"string-timestamps\",\"endpoint\":\"decisions.authorize\"}");
+    emulator_add_fault(&emu, "{\"kind\":\"string-timestamps\",\"endpoint\":\"decisions.authorize\"}");
     json_t *doc = call(passauth_authorize, client, DEVICE, "Cablevision", "[\"REF30\"]", PASSAUTH_OK);
     json_t *d = json_array_get(json_object_get(doc, "decisions"), 0);
     CHECK(json_is_integer(json_object_get(d, "notBefore")) && json_is_integer(json_object_get(d, "notAfter")));
@@ -298,7 +292,7 @@ static void test_logout_clears_profile_and_cache(void) {
 
 static void expect_surfaced(passauth_client *client, const char *fault, const char *code, const char *action,
                             int http, int expected_status) {
-    add_fault(fault);
+    emulator_add_fault(&emu, fault);
     long before = emulator_stat(&emu, NULL, "decisions.authorize");
     json_decref(call(passauth_authorize, client, DEVICE, "Cablevision", "[\"REF30\"]", expected_status));
     json_t *err = last_error();
@@ -331,12 +325,12 @@ static void test_top_level_error_classes(void) {
                             "\"action\":\"none\",\"endpoint\":\"decisions.authorize\"}",
                     "invalid_parameter_resources", "none", 400, PASSAUTH_E_SERVICE);
     /* An HTTP error without an enhanced body is still typed. */
-    add_fault("{\"kind\":\"status\",\"status\":404,\"endpoint\":\"decisions.authorize\"}");
+    emulator_add_fault(&emu, "{\"kind\":\"status\",\"status\":404,\"endpoint\":\"decisions.authorize\"}");
     json_decref(call(passauth_authorize, client, DEVICE, "Cablevision", "[\"REF30\"]", PASSAUTH_E_HTTP));
     err = last_error();
     CHECK(json_integer_value(json_object_get(err, "httpStatus")) == 404 && json_object_get(err, "code") == NULL);
     json_decref(err);
-    add_fault("{\"kind\":\"http502\",\"count\":3,\"endpoint\":\"decisions.authorize\"}");
+    emulator_add_fault(&emu, "{\"kind\":\"http502\",\"count\":3,\"endpoint\":\"decisions.authorize\"}");
     long before = emulator_stat(&emu, NULL, "decisions.authorize");
     json_decref(call(passauth_authorize, client, DEVICE, "Cablevision", "[\"REF30\"]", PASSAUTH_E_HTTP));
     err = last_error();
@@ -351,13 +345,13 @@ static void test_application_registration_registers_again_once(void) {
     CHECK(harness_login_device(&emu, DEVICE_ID, "Cablevision"));
     json_decref(call(passauth_authorize, client, DEVICE, "Cablevision", "[\"REF30\"]", PASSAUTH_OK));
     CHECK(emulator_stat(&emu, "registrations", NULL) == 1);
-    add_fault("{\"kind\":\"enhanced\",\"status\":403,\"code\":\"invalid_client_application\","
-              "\"action\":\"application-registration\",\"endpoint\":\"decisions.authorize\"}");
+    emulator_add_fault(&emu, "{\"kind\":\"enhanced\",\"status\":403,\"code\":\"invalid_client_application\","
+                       "\"action\":\"application-registration\",\"endpoint\":\"decisions.authorize\"}");
     json_decref(call(passauth_authorize, client, DEVICE, "Cablevision", "[\"REF30\"]", PASSAUTH_OK));
     CHECK(emulator_stat(&emu, "registrations", NULL) == 2);
     /* Twice in a row: registered again once, then surfaced. */
-    add_fault("{\"kind\":\"enhanced\",\"status\":403,\"code\":\"invalid_client_application\","
-              "\"action\":\"application-registration\",\"count\":2,\"endpoint\":\"decisions.authorize\"}");
+    emulator_add_fault(&emu, "{\"kind\":\"enhanced\",\"status\":403,\"code\":\"invalid_client_application\","
+                       "\"action\":\"application-registration\",\"count\":2,\"endpoint\":\"decisions.authorize\"}");
     json_decref(call(passauth_authorize, client, DEVICE, "Cablevision", "[\"REF30\"]", PASSAUTH_E_SERVICE));
     json_t *err = last_error();
     CHECK(str_is(err, "action", "application-registration"));
@@ -370,16 +364,16 @@ static void test_retry_action_retried_then_given_up_after_three_attempts(void) {
     passauth_client *client = fresh_client(NULL);
     CHECK(harness_login_device(&emu, DEVICE_ID, "Cablevision"));
     /* Two failures, then success on the third attempt. */
-    add_fault("{\"kind\":\"enhanced\",\"status\":503,\"code\":\"network_connection_timeout\",\"action\":\"retry\","
-              "\"count\":2,\"endpoint\":\"decisions.authorize\"}");
+    emulator_add_fault(&emu, "{\"kind\":\"enhanced\",\"status\":503,\"code\":\"network_connection_timeout\",\"action\":\"retry\","
+                       "\"count\":2,\"endpoint\":\"decisions.authorize\"}");
     json_t *doc = call(passauth_authorize, client, DEVICE, "Cablevision", "[\"REF30\"]", PASSAUTH_OK);
     CHECK(json_is_true(json_object_get(json_array_get(json_object_get(doc, "decisions"), 0), "authorized")));
     json_decref(doc);
     CHECK(emulator_stat(&emu, NULL, "decisions.authorize") == 3);
     CHECK(stat_of(client, "retries") == 2);
     /* Three failures: three attempts, then the error surfaces. */
-    add_fault("{\"kind\":\"enhanced\",\"status\":503,\"code\":\"network_connection_timeout\",\"action\":\"retry\","
-              "\"count\":3,\"endpoint\":\"decisions.authorize\"}");
+    emulator_add_fault(&emu, "{\"kind\":\"enhanced\",\"status\":503,\"code\":\"network_connection_timeout\",\"action\":\"retry\","
+                       "\"count\":3,\"endpoint\":\"decisions.authorize\"}");
     json_decref(call(passauth_authorize, client, DEVICE, "Cablevision", "[\"REF30\"]", PASSAUTH_E_SERVICE));
     json_t *err = last_error();
     CHECK(str_is(err, "code", "network_connection_timeout") && str_is(err, "action", "retry"));
@@ -403,7 +397,7 @@ static void test_retry_action_retried_then_given_up_after_three_attempts(void) {
 static void test_429_waits_at_least_one_second(void) {
     passauth_client *client = fresh_client(NULL);
     CHECK(harness_login_device(&emu, DEVICE_ID, "Cablevision"));
-    add_fault("{\"kind\":\"http429\",\"endpoint\":\"decisions.authorize\"}");
+    emulator_add_fault(&emu, "{\"kind\":\"http429\",\"endpoint\":\"decisions.authorize\"}");
     json_decref(call(passauth_authorize, client, DEVICE, "Cablevision", "[\"REF30\"]", PASSAUTH_OK));
     json_t *log = emulator_get(&emu, "/_emulator/requests");
     size_t index;
@@ -425,7 +419,7 @@ static void test_429_waits_at_least_one_second(void) {
     /* A Retry-After beyond timeoutMs fails fast with retryAfterMs. */
     client = fresh_client("\"logLevel\":\"none\",\"timeoutMs\":2000");
     CHECK(harness_login_device(&emu, DEVICE_ID, "Cablevision"));
-    add_fault("{\"kind\":\"http429\",\"retryAfter\":5,\"endpoint\":\"decisions.authorize\"}");
+    emulator_add_fault(&emu, "{\"kind\":\"http429\",\"retryAfter\":5,\"endpoint\":\"decisions.authorize\"}");
     json_decref(call(passauth_authorize, client, DEVICE, "Cablevision", "[\"REF30\"]", PASSAUTH_E_THROTTLED));
     json_t *err = last_error();
     long long retry_after = json_integer_value(json_object_get(err, "retryAfterMs"));

@@ -130,14 +130,6 @@ static char *store_snapshot(const char *dir) {
     return all;
 }
 
-static void add_fault(const char *fault_json) {
-    char body[1024];
-    snprintf(body, sizeof body, "{\"faults\":[%s]}", fault_json);
-    json_t *answer = emulator_post(&emu, "/_emulator/faults", body);
-    CHECK_MSG(answer != NULL, "the emulator refused the fault %s", fault_json);
-    json_decref(answer);
-}
-
 /* Secrets the emulator saw (bearer token, client secret): none may appear in the last error. */
 static void check_no_secret_in_last_error(void) {
     json_t *log = emulator_get(&emu, "/_emulator/requests");
@@ -196,7 +188,7 @@ static void run_case(const struct fault_case *c) {
         CHECK(harness_login_device(&emu, DEVICE_ID, "Cablevision"));
     }
     char *before = store_snapshot(store);
-    add_fault(c->fault);
+    CHECK(emulator_add_fault(&emu, c->fault));
 
     char *out = NULL;
     long start = now_ms();

@@ -276,8 +276,6 @@ static void fleet_stop(instance fleet[3]) {
     for (int i = 0; i < 3; i++) instance_stop(&fleet[i]);
 }
 
-static void reset_emulator(void) { json_decref(emulator_post(&emu, "/_emulator/reset", NULL)); }
-
 /* A session for `device` created on `creator`: its code. */
 static bool create_session(instance *creator, const char *device, char *code, size_t size) {
     json_t *reply = ask(creator, 10000, "session %s", device);
@@ -367,7 +365,7 @@ static const char *last_requester(instance fleet[3], instance *i, int slot_index
 
 /* Three instances start at once: one DCR registration and one token for the whole fleet. */
 static void test_one_registration(void) {
-    reset_emulator();
+    emulator_reset(&emu);
     instance fleet[3];
     fleet_start(fleet);
     CHECK_MSG(emulator_stat(&emu, NULL, "register") == 1, "register calls: %ld", emulator_stat(&emu, NULL, "register"));
@@ -378,7 +376,7 @@ static void test_one_registration(void) {
 /* The journey with each step on another instance: MVPD chosen on A, session on B, poll on C (found by
  * whichever instance claimed it), the profile seen on A, authorization on B, logout on C. */
 static void test_journey_from_any_instance(void) {
-    reset_emulator();
+    emulator_reset(&emu);
     instance fleet[3];
     fleet_start(fleet);
     char code[64];
@@ -409,7 +407,7 @@ static void test_journey_from_any_instance(void) {
 /* A poll started on A; A is SIGKILLed; the login completes afterwards: B or C takes the poll over (within
  * two intervals of the kill), finds the profile and stores it; no two requests for the code < 3 s apart. */
 static void test_poll_taken_over_after_sigkill(void) {
-    reset_emulator();
+    emulator_reset(&emu);
     instance fleet[3];
     fleet_start(fleet);
     char code[64], command[128];
@@ -445,7 +443,7 @@ static void test_poll_taken_over_after_sigkill(void) {
  * finds the profile; A, resumed, ends its poll with that profile, and its poll_info names the other
  * instance as the one that made the last request. */
 static void test_waiter_gets_profile_found_elsewhere(void) {
-    reset_emulator();
+    emulator_reset(&emu);
     instance fleet[3];
     fleet_start(fleet);
     char code[64], command[128], result[4096] = "";
@@ -492,7 +490,7 @@ static void test_waiter_gets_profile_found_elsewhere(void) {
 
 /* A newer code for the device started on B (a new session there) ends A's poll of the older one. */
 static void test_newer_code_on_b_supersedes_a(void) {
-    reset_emulator();
+    emulator_reset(&emu);
     instance fleet[3];
     fleet_start(fleet);
     char old_code[64], new_code[64], command[128], result[4096] = "";
@@ -510,7 +508,7 @@ static void test_newer_code_on_b_supersedes_a(void) {
 /* A burst for one device from the three instances at once: the fleet's pacing (in Redis) keeps it
  * within the device's budget, so the service never answers 429. */
 static void test_burst_across_instances_gets_no_429(void) {
-    reset_emulator();
+    emulator_reset(&emu);
     instance fleet[3];
     fleet_start(fleet);
     CHECK(harness_login_device(&emu, "tv-burst", "Cablevision"));
@@ -547,7 +545,7 @@ static void test_burst_across_instances_gets_no_429(void) {
  * again when Redis is back, and the poll ends OK with the profile stored; still no two requests < 3 s
  * apart. */
 static void test_redis_restart_mid_poll(void) {
-    reset_emulator();
+    emulator_reset(&emu);
     instance fleet[3];
     fleet_start(fleet);
     char code[64], command[128], result[4096] = "";
@@ -580,7 +578,7 @@ int main(int argc, char **argv) {
     if (argc == 5 && same(argv[1], "--instance")) return run_instance(argv[2], argv[3], argv[4]);
     signal(SIGPIPE, SIG_IGN);
     if (!emulator_start(&emu, "--no-throttle")) return 2;
-    if (!redis_start_new(&redis)) {
+    if (!redis_start_new(&redis, NULL)) {
         emulator_stop(&emu);
         return 2;
     }

@@ -18,7 +18,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static emulator emu;
@@ -57,14 +56,6 @@ static json_t *last_error(void) { return harness_parse(passauth_last_error()); }
 
 static const char *str(json_t *object, const char *key) { return json_string_value(json_object_get(object, key)); }
 
-static void reset_emulator(void) { json_decref(emulator_post(&emu, "/_emulator/reset", NULL)); }
-
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 #define DEVICE "{\"id\":\"tv-redis-1\"}"
 #define DEVICE_ID "tv-redis-1"
 
@@ -73,7 +64,7 @@ static long long now_ms(void) {
 /* The whole journey from C with the state in Redis: keys under the prefix, nothing secret in them
  * (storeEncryptionKey set), and a second client (another instance) reuses everything. */
 static void test_journey_on_redis(void) {
-    reset_emulator();
+    emulator_reset(&emu);
     char prefix[64];
     new_prefix(prefix, sizeof prefix);
     const char *key = "\"storeEncryptionKey\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"";
@@ -130,7 +121,7 @@ static void *register_thread(void *arg) {
 
 /* Three instances starting at once on one Redis: one registration, one token, shared by all. */
 static void test_three_clients_register_once(void) {
-    reset_emulator();
+    emulator_reset(&emu);
     char prefix[64];
     new_prefix(prefix, sizeof prefix);
     register_job jobs[3];
@@ -173,7 +164,7 @@ static void *burst_thread(void *arg) {
 }
 
 static long run_burst(const char *prefix_a, const char *prefix_b, int per_client) {
-    reset_emulator();
+    emulator_reset(&emu);
     json_decref(emulator_post(&emu, "/_emulator/config", "{\"throttle\":true,\"throttleRatePerSecond\":1,\"throttleBurst\":10}"));
     CHECK(harness_login_device(&emu, "tv-burst", "Cablevision"));
     passauth_client *a = NULL, *b = NULL;
@@ -213,18 +204,18 @@ static long run_burst(const char *prefix_a, const char *prefix_b, int per_client
 static void test_fleet_burst_gets_no_429(void) {
     char prefix[64];
     new_prefix(prefix, sizeof prefix);
-    long long started = now_ms();
+    long long started = mono_ms();
     long throttled = run_burst(prefix, prefix, 7);
     CHECK_MSG(throttled == 0, "the emulator answered 429 %ld time(s) to a paced fleet", throttled);
     /* 14 requests, 11 at once (the emulator's bucket is 1 + burst): the fleet waited about 3 s. */
-    CHECK_MSG(now_ms() - started >= 2500, "the burst took only %lld ms", now_ms() - started);
+    CHECK_MSG(mono_ms() - started >= 2500, "the burst took only %lld ms", mono_ms() - started);
     long unshared = run_burst(NULL, NULL, 7);
     CHECK_MSG(unshared > 0, "two unshared pacers were not throttled (the comparison shows nothing)");
 }
 
 /* A logout on instance A drops instance B's cached permits for the device (pub/sub). */
 static void test_logout_on_a_drops_permits_on_b(void) {
-    reset_emulator();
+    emulator_reset(&emu);
     char prefix[64];
     new_prefix(prefix, sizeof prefix);
     passauth_client *a = fleet_client(prefix, NULL), *b = fleet_client(prefix, NULL);
@@ -240,8 +231,8 @@ static void test_logout_on_a_drops_permits_on_b(void) {
     /* B learns of it within moments: its next preauthorization asks the service, which says the user
      * is logged out. */
     int status = PASSAUTH_OK;
-    long long deadline = now_ms() + 3000;
-    while (status == PASSAUTH_OK && now_ms() < deadline) {
+    long long deadline = mono_ms() + 3000;
+    while (status == PASSAUTH_OK && mono_ms() < deadline) {
         out = NULL;
         status = passauth_preauthorize(b, DEVICE, "Cablevision", "[\"REF30\"]", &out);
         passauth_free(out);
@@ -259,13 +250,9 @@ static void test_logout_on_a_drops_permits_on_b(void) {
  * is corrupted, and once Redis is back (its append-only file kept the data) the same client goes on
  * without registering again. */
 static void test_redis_restart_mid_run(void) {
-    reset_emulator();
-    redis_server durable = {.port = free_port()};
-    snprintf(durable.dir, sizeof durable.dir, "%s", harness_temp_dir());
-    char command[700];
-    snprintf(command, sizeof command, "mkdir -p '%s'", durable.dir);
-    CHECK(system(command) == 0);
-    if (!CHECK(redis_start(&durable, "--appendonly yes --appendfsync always"))) return;
+    emulator_reset(&emu);
+    redis_server durable = {0};
+    if (!CHECK(redis_start_new(&durable, "--appendonly yes --appendfsync always"))) return;
     char store[128];
     snprintf(store, sizeof store, "redis://127.0.0.1:%d/0", durable.port);
     char *config = harness_config(&emu, store, "\"logLevel\":\"none\",\"timeoutMs\":2000");
@@ -278,7 +265,7 @@ static void test_redis_restart_mid_run(void) {
     CHECK_STATUS(passauth_mvpd_select(client, DEVICE, "{\"id\":\"Cablevision\"}"), PASSAUTH_OK);
 
     redis_stop(&durable);
-    long long started = now_ms();
+    long long started = mono_ms();
     CHECK_STATUS(passauth_mvpd_selected(client, DEVICE, &out), PASSAUTH_E_STORE);
     json_t *err = last_error();
     char port_text[32];
@@ -287,7 +274,7 @@ static void test_redis_restart_mid_run(void) {
               "message: %s", err ? str(err, "message") : "(none)");
     json_decref(err);
     CHECK_STATUS(passauth_mvpd_select(client, DEVICE, "{\"id\":\"Dish\"}"), PASSAUTH_E_STORE);
-    CHECK(now_ms() - started < 3000);
+    CHECK(mono_ms() - started < 3000);
 
     CHECK(redis_start(&durable, "--appendonly yes --appendfsync always"));
     CHECK_STATUS(passauth_mvpd_selected(client, DEVICE, &out), PASSAUTH_OK);
@@ -321,7 +308,7 @@ static int threads_named(const char *prefix) {
 /* Threads: none and no I/O at creation; the Redis thread starts at the first use of Redis; with polls
  * running, a client has at most 4 threads (the poller's 3 and the Redis one); none outlives the client. */
 static void test_threads_are_lazy_and_bounded(void) {
-    reset_emulator();
+    emulator_reset(&emu);
     char prefix[64];
     new_prefix(prefix, sizeof prefix);
     int before = threads_named("passauth-");
@@ -390,7 +377,7 @@ int main(int argc, char **argv) {
         return child_without_hiredis();
     }
     if (!emulator_start(&emu, "--no-throttle")) return 2;
-    if (!redis_start_new(&redis)) {
+    if (!redis_start_new(&redis, NULL)) {
         emulator_stop(&emu);
         return 2;
     }

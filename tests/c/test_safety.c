@@ -39,25 +39,6 @@ static emulator emu;
 
 /* --- helpers ---------------------------------------------------------------------------------- */
 
-/* CHECK_MSG as an expression: the check's outcome. */
-#include <stdarg.h>
-
-static void reset_emulator(void) { json_decref(emulator_post(&emu, "/_emulator/reset", NULL)); }
-
-static void emu_config(const char *json_body) {
-    json_t *answer = emulator_post(&emu, "/_emulator/config", json_body);
-    CHECK_MSG(answer != NULL && json_object_get(answer, "error") == NULL, "emulator config %s refused", json_body);
-    json_decref(answer);
-}
-
-static void add_fault(const char *fault_json) {
-    char body[2048];
-    snprintf(body, sizeof body, "{\"faults\":[%s]}", fault_json);
-    json_t *answer = emulator_post(&emu, "/_emulator/faults", body);
-    CHECK_MSG(answer != NULL, "fault %s refused", fault_json);
-    json_decref(answer);
-}
-
 /* A config for `base_url` with the given default device (NULL: none) and extra members (NULL: none). */
 static char *config_for(const char *base_url, const char *device, const char *extra) {
     char *config = NULL;
@@ -70,7 +51,7 @@ static char *config_for(const char *base_url, const char *device, const char *ex
 
 /* A client for the main emulator (after a reset), or NULL (the check failed). */
 static passauth_client *fresh_client(const char *extra) {
-    reset_emulator();
+    emulator_reset(&emu);
     char *config = config_for(emu.base_url, DEVICE, extra ? extra : "\"logLevel\":\"none\",\"pacing\":false");
     passauth_client *client = NULL;
     CHECK_STATUS(passauth_client_new(config, &client), PASSAUTH_OK);
@@ -496,9 +477,9 @@ static void check_excerpt(int pad, const char *secret, const char *what) {
 
 static void test_secrets_never_shown(void) {
     passauth_client *client = NULL;
-    reset_emulator();
+    emulator_reset(&emu);
     /* short secrets with '+', '/' and '=' (they must be percent-encoded in the token form) */
-    emu_config("{\"secretEncoding\":\"base64\",\"clientSecretBytes\":4,\"accessTokenBytes\":4}");
+    CHECK(emulator_configure(&emu, "{\"secretEncoding\":\"base64\",\"clientSecretBytes\":4,\"accessTokenBytes\":4}"));
     struct captured_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
     char *config = config_for(emu.base_url, DEVICE, "\"logLevel\":\"trace\",\"pacing\":false");
     CHECK_STATUS(passauth_client_new(config, &client), PASSAUTH_OK);
@@ -513,23 +494,23 @@ static void test_secrets_never_shown(void) {
 
     KEEP_RESULT(passauth_register(client, &out), PASSAUTH_OK);
     /* the enhanced error that carries the bearer token in every field */
-    add_fault("{\"kind\":\"echo-enhanced\",\"endpoint\":\"profiles\"}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"echo-enhanced\",\"endpoint\":\"profiles\"}"));
     KEEP_RESULT(passauth_profiles(client, DEVICE, &out), PASSAUTH_E_SERVICE);
     CHECK_MSG(passauth_error_last()->code && passauth_error_last()->trace && passauth_error_last()->help_url,
               "echo-enhanced: the error lost its fields: %s", passauth_last_error());
-    add_fault("{\"kind\":\"echo-enhanced\",\"endpoint\":\"configuration\",\"status\":503,\"action\":\"none\",\"count\":3}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"echo-enhanced\",\"endpoint\":\"configuration\",\"status\":503,\"action\":\"none\",\"count\":3}"));
     KEEP_RESULT(passauth_configuration(client, DEVICE, &out), PASSAUTH_E_SERVICE);
     /* successful answers with the token in an extra member and appended to named string members */
-    add_fault("{\"kind\":\"echo-200\",\"endpoint\":\"configuration\",\"field\":\"displayName\"}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"echo-200\",\"endpoint\":\"configuration\",\"field\":\"displayName\"}"));
     KEEP_RESULT(passauth_configuration(client, DEVICE, &out), PASSAUTH_OK);
     /* (an "echo" member in the profiles map, or a resource that no longer matches, is a malformed answer) */
-    add_fault("{\"kind\":\"echo-200\",\"endpoint\":\"profiles\",\"field\":\"value\"}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"echo-200\",\"endpoint\":\"profiles\",\"field\":\"value\"}"));
     KEEP_RESULT(passauth_profiles(client, DEVICE, &out), PASSAUTH_E_PROTOCOL);
-    add_fault("{\"kind\":\"echo-200\",\"endpoint\":\"sessions.create\",\"field\":\"url\"}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"echo-200\",\"endpoint\":\"sessions.create\",\"field\":\"url\"}"));
     KEEP_RESULT(passauth_session_create(client, DEVICE, SESSION_PARAMS, &out), PASSAUTH_OK);
-    add_fault("{\"kind\":\"echo-200\",\"endpoint\":\"decisions.preauthorize\",\"field\":\"resource\"}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"echo-200\",\"endpoint\":\"decisions.preauthorize\",\"field\":\"resource\"}"));
     KEEP_RESULT(passauth_preauthorize(client, DEVICE, "Cablevision", "[\"REF30\"]", &out), PASSAUTH_E_PROTOCOL);
-    add_fault("{\"kind\":\"echo-200\",\"endpoint\":\"decisions.preauthorize\",\"field\":\"mvpd\"}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"echo-200\",\"endpoint\":\"decisions.preauthorize\",\"field\":\"mvpd\"}"));
     KEEP_RESULT(passauth_preauthorize(client, DEVICE, "Cablevision", "[\"REF30\"]", &out), PASSAUTH_OK);
     /* the request reflected, with the secret straddling the excerpt's 200-byte cut at every offset */
     const int pads[] = {192, 195, 197, 199, 200, 201};
@@ -539,13 +520,13 @@ static void test_secrets_never_shown(void) {
     for (size_t i = 0; i < sizeof pads / sizeof *pads; i++) {
         char fault[256];
         snprintf(fault, sizeof fault, "{\"kind\":\"echo-request\",\"endpoint\":\"profiles.mvpd\",\"status\":400,\"padBytes\":%d}", pads[i]);
-        add_fault(fault);
+        CHECK(emulator_add_fault(&emu, fault));
         KEEP_RESULT(passauth_profile_for_mvpd(client, DEVICE, "Cablevision", &out), PASSAUTH_E_HTTP);
         check_excerpt(pads[i], bearer, "access token");
     }
     /* the token request: its form (client_secret percent-encoded) reflected and echoed back */
     json_decref(emulator_post(&emu, "/_emulator/expire-tokens", NULL));
-    add_fault("{\"kind\":\"echo-form\",\"endpoint\":\"token\"}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"echo-form\",\"endpoint\":\"token\"}"));
     KEEP_RESULT(passauth_profiles(client, DEVICE, &out), PASSAUTH_E_REGISTRATION);
     for (size_t i = 0; i < 16; i++) if (i < (size_t)n_secrets) free(secrets[i]);
     n_secrets = wire_secrets(secrets, 16);
@@ -570,16 +551,16 @@ static void test_secrets_never_shown(void) {
         for (size_t i = 0; i < sizeof pads / sizeof *pads; i++) {
             char fault[256];
             snprintf(fault, sizeof fault, "{\"kind\":\"echo-request\",\"endpoint\":\"token\",\"status\":400,\"padBytes\":%d}", pads[i]);
-            add_fault(fault);
+            CHECK(emulator_add_fault(&emu, fault));
             KEEP_RESULT(passauth_profiles(client, DEVICE, &out), PASSAUTH_E_HTTP);
             check_excerpt(pads[i], client_secret, "client secret");
         }
     }
     /* an enhanced error on the token call too, and a 401 that renews the token through an echo */
-    add_fault("{\"kind\":\"echo-enhanced\",\"endpoint\":\"token\"}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"echo-enhanced\",\"endpoint\":\"token\"}"));
     KEEP_RESULT(passauth_profiles(client, DEVICE, &out), PASSAUTH_E_SERVICE);
     KEEP_RESULT(passauth_profiles(client, DEVICE, &out), PASSAUTH_OK);
-    add_fault("{\"kind\":\"echo-enhanced\",\"endpoint\":\"decisions.authorize\",\"status\":401}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"echo-enhanced\",\"endpoint\":\"decisions.authorize\",\"status\":401}"));
     out = NULL;
     passauth_authorize(client, DEVICE, "Cablevision", "[\"REF30\"]", &out); /* the media token is the caller's */
     passauth_free(out);
@@ -781,7 +762,7 @@ static void poll_case_run(const void *arg) {
 }
 
 static void test_extreme_numbers(void) {
-    reset_emulator();
+    emulator_reset(&emu);
     char what[256];
     int cases = 0;
     for (size_t k = 0; k < sizeof numeric_keys / sizeof *numeric_keys; k++) {
@@ -809,21 +790,21 @@ static void test_extreme_numbers(void) {
         "\"logLevel\":\"none\",\"profileRefreshMs\":86400000",
     };
     for (size_t i = 0; i < sizeof accepted / sizeof *accepted; i++) {
-        reset_emulator();
+        emulator_reset(&emu);
         snprintf(what, sizeof what, "calls with {%s}", accepted[i]);
         isolated(accepted_extreme_calls, accepted[i], what);
         cases++;
     }
     const char *tiny[] = {"1e-300", "5e-324", "1e-9"};
     for (size_t i = 0; i < sizeof tiny / sizeof *tiny; i++) {
-        reset_emulator();
+        emulator_reset(&emu);
         snprintf(what, sizeof what, "pacingRatePerSecond %s past the burst", tiny[i]);
         isolated(tiny_pacing_rate, tiny[i], what);
         cases++;
     }
 
     /* poll options */
-    reset_emulator();
+    emulator_reset(&emu);
     char *config = config_for(emu.base_url, DEVICE, "\"logLevel\":\"none\",\"pacing\":false");
     passauth_client *client = NULL;
     CHECK_STATUS(passauth_client_new(config, &client), PASSAUTH_OK);
@@ -866,7 +847,7 @@ static void test_poll_ends_on_time(void) {
     passauth_free(code);
 
     /* by its code's notAfter (1.5 s away), whatever the interval */
-    emu_config("{\"codeTtlSeconds\":1.5}");
+    CHECK(emulator_configure(&emu, "{\"codeTtlSeconds\":1.5}"));
     char *session = NULL;
     CHECK_STATUS(passauth_session_create(client, DEVICE, SESSION_PARAMS, &session), PASSAUTH_OK);
     code = NULL;
@@ -890,7 +871,7 @@ static void test_poll_ends_on_time(void) {
 
     /* the same with the code's notAfter given in the options (a code the client never saw created) */
     code = NULL;
-    emu_config("{\"codeTtlSeconds\":1800}");
+    CHECK(emulator_configure(&emu, "{\"codeTtlSeconds\":1800}"));
     char *other = NULL;
     {
         char *s = NULL;
@@ -941,7 +922,7 @@ static void test_retry_after_http_date(void) {
     out = NULL;
 
     /* a date 2 s ahead: honoured, then the call succeeds */
-    add_fault("{\"kind\":\"http429\",\"endpoint\":\"profiles\",\"retryAfterDate\":2}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"http429\",\"endpoint\":\"profiles\",\"retryAfterDate\":2}"));
     long long started = mono_ms();
     CHECK_STATUS(passauth_profiles(client, DEVICE, &out), PASSAUTH_OK);
     long long took = mono_ms() - started;
@@ -961,7 +942,7 @@ static void test_retry_after_http_date(void) {
     CHECK_STATUS(passauth_register(client, &out), PASSAUTH_OK);
     passauth_free(out);
     out = NULL;
-    add_fault("{\"kind\":\"http429\",\"endpoint\":\"profiles\",\"retryAfterDate\":60}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"http429\",\"endpoint\":\"profiles\",\"retryAfterDate\":60}"));
     started = mono_ms();
     CHECK_STATUS(passauth_profiles(client, DEVICE, &out), PASSAUTH_E_THROTTLED);
     took = mono_ms() - started;
@@ -996,7 +977,7 @@ static void test_session_timestamps(void) {
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char fault[256];
         snprintf(fault, sizeof fault, "{\"kind\":\"raw-timestamps\",\"endpoint\":\"sessions.create\",%s}", bad[i]);
-        add_fault(fault);
+        CHECK(emulator_add_fault(&emu, fault));
         out = NULL;
         int status = passauth_session_create(client, DEVICE, SESSION_PARAMS, &out);
         CHECK_MSG(status == PASSAUTH_E_PROTOCOL && out == NULL, "%s: %s %s", bad[i], passauth_status_name(status), passauth_last_error());
@@ -1013,7 +994,7 @@ static void test_session_timestamps(void) {
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         char fault[256];
         snprintf(fault, sizeof fault, "{\"kind\":\"raw-timestamps\",\"endpoint\":\"sessions.create\",%s}", good[i].fault);
-        add_fault(fault);
+        CHECK(emulator_add_fault(&emu, fault));
         out = NULL;
         CHECK_STATUS(passauth_session_create(client, DEVICE, SESSION_PARAMS, &out), PASSAUTH_OK);
         long long value = -1;
@@ -1023,7 +1004,7 @@ static void test_session_timestamps(void) {
     }
     /* and the same rule on a profiles answer */
     CHECK(harness_login_device(&emu, DEVICE_ID, "Cablevision"));
-    add_fault("{\"kind\":\"raw-timestamps\",\"endpoint\":\"profiles.mvpd\",\"notAfter\":\"soon\"}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"raw-timestamps\",\"endpoint\":\"profiles.mvpd\",\"notAfter\":\"soon\"}"));
     out = NULL;
     CHECK_STATUS(passauth_profile_for_mvpd(client, DEVICE, "Cablevision", &out), PASSAUTH_E_PROTOCOL);
     passauth_free(out);
@@ -1052,13 +1033,13 @@ static void check_decisions_follow(const char *result, const char *const *resour
 static void test_decisions_matched_by_id(void) {
     passauth_client *client = fresh_client("\"logLevel\":\"none\",\"pacing\":false,\"preauthorizeBatchSize\":10,\"authorizeBatchSize\":4");
     if (!client) return;
-    emu_config("{\"maxResourcesPreauthorize\":10,\"maxResourcesAuthorize\":4,\"denyRules\":[{\"resource\":\"res-b\"}]}");
+    CHECK(emulator_configure(&emu, "{\"maxResourcesPreauthorize\":10,\"maxResourcesAuthorize\":4,\"denyRules\":[{\"resource\":\"res-b\"}]}"));
     CHECK(harness_login_device(&emu, DEVICE_ID, "Cablevision"));
     const char *resources[] = {"REF30", "res-a", "res-b", "REF40", "res-c"};
     const char *list = "[\"REF30\",\"res-a\",\"res-b\",\"REF40\",\"res-c\"]";
     char *out = NULL;
 
-    add_fault("{\"kind\":\"reverse-decisions\",\"endpoint\":\"decisions.preauthorize\"}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"reverse-decisions\",\"endpoint\":\"decisions.preauthorize\"}"));
     CHECK_STATUS(passauth_preauthorize(client, DEVICE, "Cablevision", list, &out), PASSAUTH_OK);
     CHECK_MSG(requests_of("decisions.preauthorize") == 1, "preauthorize made %ld requests", requests_of("decisions.preauthorize"));
     if (out) check_decisions_follow(out, resources, 5, "res-b", "preauthorize, reversed");
@@ -1066,7 +1047,7 @@ static void test_decisions_matched_by_id(void) {
     out = NULL;
 
     /* authorize: 4 per request, so a reversed batch of 4 and one of 1, merged */
-    add_fault("{\"kind\":\"reverse-decisions\",\"endpoint\":\"decisions.authorize\",\"count\":2}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"reverse-decisions\",\"endpoint\":\"decisions.authorize\",\"count\":2}"));
     CHECK_STATUS(passauth_authorize(client, DEVICE, "Cablevision", list, &out), PASSAUTH_OK);
     CHECK_MSG(requests_of("decisions.authorize") == 2, "authorize made %ld requests", requests_of("decisions.authorize"));
     if (out) check_decisions_follow(out, resources, 5, "res-b", "authorize, reversed");
@@ -1074,7 +1055,7 @@ static void test_decisions_matched_by_id(void) {
     out = NULL;
 
     /* preauthorize again: the permits come from the cache, the deny is asked again, order kept */
-    add_fault("{\"kind\":\"reverse-decisions\",\"endpoint\":\"decisions.preauthorize\"}");
+    CHECK(emulator_add_fault(&emu, "{\"kind\":\"reverse-decisions\",\"endpoint\":\"decisions.preauthorize\"}"));
     const char *reordered[] = {"res-c", "res-b", "REF30", "res-a", "REF40", "res-d"};
     CHECK_STATUS(passauth_preauthorize(client, DEVICE, "Cablevision", "[\"res-c\",\"res-b\",\"REF30\",\"res-a\",\"REF40\",\"res-d\"]", &out),
                  PASSAUTH_OK);
@@ -1088,7 +1069,7 @@ static void test_decisions_matched_by_id(void) {
 static void test_clock_skew(void) {
     passauth_client *client = fresh_client(NULL);
     if (!client) return;
-    emu_config("{\"clockOffsetMs\":90000}");
+    CHECK(emulator_configure(&emu, "{\"clockOffsetMs\":90000}"));
     CHECK(harness_login_device(&emu, DEVICE_ID, "Cablevision"));
     sleep_ms(1000);
     char *profiles = NULL;
@@ -1112,7 +1093,7 @@ static void test_clock_skew(void) {
     passauth_free(stats);
 
     /* a code valid 3 s in service time: the poll ends EXPIRED after ~3 s, not 93 s */
-    emu_config("{\"codeTtlSeconds\":3}");
+    CHECK(emulator_configure(&emu, "{\"codeTtlSeconds\":3}"));
     char *code = new_code(client, OTHER_DEVICE);
     passauth_poll *poll = NULL;
     long long started = mono_ms();
@@ -1127,7 +1108,7 @@ static void test_clock_skew(void) {
     passauth_free(code);
 
     /* the service 90 s behind: a code valid 3 s is not judged expired by the local clock */
-    emu_config("{\"clockOffsetMs\":-90000,\"codeTtlSeconds\":3}");
+    CHECK(emulator_configure(&emu, "{\"clockOffsetMs\":-90000,\"codeTtlSeconds\":3}"));
     char *session = NULL;
     CHECK_STATUS(passauth_session_create(client, OTHER_DEVICE, SESSION_PARAMS, &session), PASSAUTH_OK);
     code = NULL;

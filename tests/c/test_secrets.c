@@ -50,12 +50,6 @@ static char *read_file(const char *path) {
     return text;
 }
 
-static void add_fault(const char *fault_json) {
-    char body[1024];
-    snprintf(body, sizeof body, "{\"faults\":[%s]}", fault_json);
-    json_decref(emulator_post(&emu, "/_emulator/faults", body));
-}
-
 /* Calls that keep their result (non-secret) and the last error. */
 #define KEEP_CALL(expr) do { char *_o = NULL; int _s = (expr); keep(_o); keep(passauth_last_error()); \
     passauth_free(_o); (void)_s; } while (0)
@@ -114,14 +108,14 @@ static void test_journey_at_trace_leaks_nothing(void) {
         passauth_free(out);
         keep(passauth_last_error());
         /* a hostile server reflects the request, Authorization header and SSO headers included */
-        add_fault("{\"kind\":\"echo-request\",\"status\":400,\"endpoint\":\"decisions.authorize\"}");
+        emulator_add_fault(&emu, "{\"kind\":\"echo-request\",\"status\":400,\"endpoint\":\"decisions.authorize\"}");
         KEEP_CALL(passauth_authorize(client, DEVICE, "Cablevision", "[\"REF30\"]", &_o));
-        add_fault("{\"kind\":\"echo-request\",\"status\":500,\"count\":3,\"endpoint\":\"profiles\"}");
+        emulator_add_fault(&emu, "{\"kind\":\"echo-request\",\"status\":500,\"count\":3,\"endpoint\":\"profiles\"}");
         KEEP_CALL(passauth_profiles(client, DEVICE, &_o));
         /* ...and the token request (the client secret in its body) */
         json_decref(emulator_post(&emu, "/_emulator/expire-tokens", NULL));
-        add_fault("{\"kind\":\"http401\",\"endpoint\":\"profiles\"}");
-        add_fault("{\"kind\":\"echo-request\",\"status\":400,\"endpoint\":\"token\"}");
+        emulator_add_fault(&emu, "{\"kind\":\"http401\",\"endpoint\":\"profiles\"}");
+        emulator_add_fault(&emu, "{\"kind\":\"echo-request\",\"status\":400,\"endpoint\":\"token\"}");
         KEEP_CALL(passauth_profiles(client, DEVICE, &_o));
         KEEP_CALL(passauth_logout(client, DEVICE, "Cablevision", "https://adobe.com", &_o));
         KEEP_CALL(passauth_stats(client, &_o));
