@@ -75,103 +75,21 @@ inline std::size_t read_count(const std::string &json, const std::string &pointe
     return passauth_json_count(json.c_str(), pointer.c_str(), &out) == PASSAUTH_OK ? out : 0;
 }
 
-// The member names of the object at `pointer`, in document order: the one thing the C ABI cannot
-// read by pointer (it reads values, not names). The library validates the document first
-// (passauth_json_count); this only finds where strings and values end, and the library decodes each
-// name (passauth_json_get_string on ["<name as written>"]).
-class Names {
-public:
+// The member names of the object at `pointer`, in document order, read by the library
+// (passauth_json_count, then passauth_json_get_key for each member); {} for anything but an object,
+// or when a read fails.
+struct Names {
     static std::vector<std::string> of(const std::string &json, const std::string &pointer) {
         std::size_t count = 0;
-        if (passauth_json_count(json.c_str(), pointer.c_str(), &count) != PASSAUTH_OK || count == 0) return {};
-        Names scan(json);
-        std::size_t from = pointer.empty() ? std::string::npos : 0;
-        while (from != std::string::npos) {  // walk down the reference tokens
-            std::size_t next = pointer.find('/', from + 1);
-            std::string token = pointer.substr(from + 1, next == std::string::npos ? std::string::npos : next - from - 1);
-            for (std::size_t at = 0; (at = token.find('~', at)) != std::string::npos; ++at)
-                token.replace(at, 2, token.compare(at, 2, "~1") == 0 ? "/" : "~");
-            if (!scan.enter(token)) return {};
-            from = next;
-        }
+        if (passauth_json_count(json.c_str(), pointer.c_str(), &count) != PASSAUTH_OK) return {};
         std::vector<std::string> names;
-        scan.space();
-        if (scan.at_end() || json[scan.i_] != '{') return {};  // an array: no names
-        ++scan.i_;
-        while (names.size() < count) {
-            scan.space();
-            if (scan.at_end() || json[scan.i_] != '"') break;
-            names.push_back(scan.name());
-            scan.space();
-            ++scan.i_;  // ':'
-            scan.skip();
-            scan.space();
-            if (!scan.at_end() && json[scan.i_] == ',') ++scan.i_;
+        names.reserve(count);
+        for (std::size_t i = 0; i < count; ++i) {
+            char *name = nullptr;
+            if (passauth_json_get_key(json.c_str(), pointer.c_str(), i, &name) != PASSAUTH_OK) return {};
+            names.push_back(take(name));
         }
         return names;
-    }
-
-private:
-    explicit Names(const std::string &s) : s_(s) {}
-    const std::string &s_;
-    std::size_t i_ = 0;
-
-    bool at_end() const { return i_ >= s_.size(); }
-    void space() {
-        while (!at_end() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
-    }
-    std::size_t string_end(std::size_t at) const {  // `at` is the opening quote
-        for (++at; at < s_.size(); ++at) {
-            if (s_[at] == '\\') ++at;
-            else if (s_[at] == '"') return at + 1;
-        }
-        return s_.size();
-    }
-    std::string name() {
-        std::size_t end = string_end(i_);
-        std::string name = read_string("[" + s_.substr(i_, end - i_) + "]", "/0").value_or("");
-        i_ = end;
-        return name;
-    }
-    void skip() {  // one value
-        space();
-        if (at_end()) return;
-        if (s_[i_] == '"') { i_ = string_end(i_); return; }
-        if (s_[i_] == '{' || s_[i_] == '[') {
-            for (int depth = 0; !at_end();) {
-                char c = s_[i_];
-                if (c == '"') { i_ = string_end(i_); continue; }
-                ++i_;
-                if (c == '{' || c == '[') ++depth;
-                else if ((c == '}' || c == ']') && --depth == 0) return;
-            }
-            return;
-        }
-        while (!at_end() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ']') ++i_;
-    }
-    bool enter(const std::string &token) {  // into the member (object) or element (array) `token`
-        space();
-        if (at_end()) return false;
-        bool object = s_[i_] == '{';
-        if (!object && s_[i_] != '[') return false;
-        std::size_t index = object ? 0 : std::stoul(token.empty() ? "0" : token);
-        ++i_;
-        for (std::size_t n = 0;; ++n) {
-            space();
-            if (at_end() || s_[i_] == '}' || s_[i_] == ']') return false;
-            if (object) {
-                bool match = name() == token;
-                space();
-                ++i_;  // ':'
-                if (match) return true;
-            } else if (n == index) {
-                return true;
-            }
-            skip();
-            space();
-            if (at_end() || s_[i_] != ',') return false;
-            ++i_;
-        }
     }
 };
 

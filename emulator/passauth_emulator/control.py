@@ -154,7 +154,6 @@ class Control:
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise ControlError(400, "clockOffsetMs must be a number of milliseconds (may be negative)")
                 s.clock_offset_ms = value
-                self.state.clock.skew_ms = float(value)
             elif key == "autoLoginSeconds":
                 s.auto_login_seconds = None if value is None else _seconds(key, value)
             elif key in ("clientSecretBytes", "accessTokenBytes"):

@@ -18,20 +18,22 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set, Tuple
 
+from .b64 import b64decode
+
 # Who a profile belongs to: ("device", <AP-Device-Identifier value>) or (<SSO type>, <identity>).
 Owner = Tuple[str, str]
 
 
 class Clock:
-    """Real time, shifted by ``skew_ms`` (config ``clockOffsetMs``: the service's clock differs
-    from the client's) plus whatever ``/_emulator/advance`` added."""
+    """Real time, shifted by the settings' ``clock_offset_ms`` (config ``clockOffsetMs``: the
+    service's clock differs from the client's) plus whatever ``/_emulator/advance`` added."""
 
-    def __init__(self, skew_ms: float = 0.0) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.offset_ms = 0.0
-        self.skew_ms = float(skew_ms)
+        self.settings = settings
 
     def now_ms(self) -> int:
-        return int(time.time() * 1000 + self.skew_ms + self.offset_ms)
+        return int(time.time() * 1000 + self.settings.clock_offset_ms + self.offset_ms)
 
     def advance(self, seconds: float) -> None:
         self.offset_ms += float(seconds) * 1000
@@ -145,7 +147,7 @@ class State:
     def reset(self) -> None:
         with self.lock:
             self.settings = self.initial_settings.copy()
-            self.clock = Clock(self.settings.clock_offset_ms)
+            self.clock = Clock(self.settings)
             self.clients: Dict[str, Client] = {}    # client_id -> Client
             self.tokens: Dict[str, Token] = {}      # access token -> Token
             self.sessions: Dict[str, Session] = {}  # code -> Session
@@ -255,8 +257,5 @@ class State:
 def raw_device_id(encoded: str) -> str:
     """The raw device id of an AP-Device-Identifier value's base64 part (the text itself when it
     does not decode)."""
-    text = encoded.strip().replace("-", "+").replace("_", "/")
-    try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode("utf-8", "replace")
-    except ValueError:
-        return encoded
+    raw = b64decode(encoded)
+    return encoded if raw is None else raw.decode("utf-8", "replace")

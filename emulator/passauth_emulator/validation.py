@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any, Dict, List, Optional
 from urllib.parse import parse_qsl
 
+from .b64 import b64decode as b64decode  # re-exported: dcr, device_info, profiles, partner_sso
 from .catalog import MVPDS, Mvpd
 from .errors import ApiError
 from .messages import Request
@@ -15,16 +14,6 @@ from .state import Owner, State
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-
-
-def b64decode(value: str) -> Optional[bytes]:
-    """Standard or URL-safe base64, padding optional; None when invalid."""
-    text = value.strip().replace("-", "+").replace("_", "/")
-    text += "=" * (-len(text) % 4)
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def b64json(value: Optional[str]) -> Optional[Dict[str, Any]]:

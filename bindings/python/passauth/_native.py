@@ -238,14 +238,3 @@ def take_bytes(pointer: Optional[int]) -> Optional[bytes]:
         return ctypes.string_at(pointer)
     finally:
         library().passauth_free(pointer)
-
-
-def take_string(pointer: Optional[int]) -> Optional[str]:
-    """As :func:`take_bytes`, decoded from UTF-8."""
-    raw = take_bytes(pointer)
-    return None if raw is None else raw.decode("utf-8")
-
-
-def encode(text: Optional[str]) -> Optional[bytes]:
-    """UTF-8 bytes for a C string argument (None stays NULL)."""
-    return None if text is None else text.encode("utf-8")

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Set
 from . import _native
 from ._time import utc
 from ._view import JSONObject, OptionalValidity, Validity, View
-from .errors import (CancelledError, PassAuthError, PollPending, error_from_last, error_from_record, error_from_struct,
+from .errors import (CancelledError, PassAuthError, PollPending, check, error_from_record, error_from_struct,
                      invalid_argument)
 
 #: How long one native wait of :meth:`Poll.wait` lasts at most: the longest a Ctrl-C waits to be seen.
@@ -246,8 +246,7 @@ class Poll:
             status = lib.passauth_poll_start(client, device, code.encode("utf-8"),
                                              None if options is None else json.dumps(options).encode(),
                                              self._callback, None, ctypes.byref(handle))
-            if status != _native.PASSAUTH_OK:
-                raise error_from_last(status)
+            check(status)
         except BaseException:
             with _running_lock:
                 _running.discard(self)
@@ -312,8 +311,7 @@ class Poll:
                     raise CancelledError(f"the poll of code {self.code} was closed", status=_native.PASSAUTH_E_CANCELLED)
                 if deadline is not None and time.monotonic() >= deadline:
                     raise PollPending(f"the poll of code {self.code} is still pending after {timeout} s", self)
-            if status != _native.PASSAUTH_OK:
-                raise error_from_last(status)
+            check(status)
             pointer, out.value = out.value, None
             data = _native.take_bytes(pointer)
             return profiles_from(json.loads(data) if data else {})

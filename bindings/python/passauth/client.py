@@ -15,7 +15,7 @@ from ._view import JSONObject, View
 from .authentication import Poll, PollCallback, Profile, Session, profiles_from
 from .config import Config, Device, Environment, LogLevel, Reregister, merged
 from .decisions import Decision, Logout
-from .errors import InvalidArgumentError, error_from_last, invalid_argument
+from .errors import InvalidArgumentError, check, error_from_last, invalid_argument
 from .stores import Store, _Binding
 
 _string_at = ctypes.string_at
@@ -201,8 +201,7 @@ class Client:
                                                               _byref(handle))
         else:
             status = self._lib.passauth_client_new(text.encode("utf-8"), _byref(handle))
-        if status != _native.PASSAUTH_OK:
-            raise error_from_last(status)
+        check(status)
         # What repr shows: nothing secret (no software statement, no encryption key, no SSO token).
         default_device = document.get("device")
         self._described: Tuple[Any, ...] = (
@@ -282,19 +281,20 @@ class Client:
             encoded = self._resources.get(key)
         except TypeError:  # unhashable items: let the library say what is wrong
             return _dumps(list(resources)).encode("utf-8")
-        if encoded is None:
-            encoded = _dumps(list(key)).encode("utf-8")
-            if len(self._resources) >= _CACHE_LIMIT:
-                self._resources.clear()
-            self._resources[key] = encoded
+        return self._encode_resources(key) if encoded is None else encoded
+
+    def _encode_resources(self, key: Tuple[Any, ...]) -> bytes:
+        """The JSON array of ``key`` (hashable resource ids), cached for the next calls."""
+        encoded: bytes = _dumps(list(key)).encode("utf-8")
+        if len(self._resources) >= _CACHE_LIMIT:
+            self._resources.clear()
+        self._resources[key] = encoded
         return encoded
 
     def _call(self, function: Callable[..., int], *args: Any) -> JSONObject:
         """Calls ``function(client, *args, &out)`` and returns the parsed result (raises on failure)."""
         out = _c_void_p()
-        status = function(self._live(), *args, _byref(out))
-        if status:
-            raise error_from_last(status)
+        check(function(self._live(), *args, _byref(out)))
         pointer: Any = out.value  # set on success
         try:
             data = _string_at(pointer)
@@ -326,8 +326,7 @@ class Client:
         """Remembers the user's TV provider choice (id, displayName, logoUrl) in the persistent store."""
         raw = mvpd.raw if isinstance(mvpd, Mvpd) else mvpd
         status = self._lib.passauth_mvpd_select(self._live(), self._device(device), _dumps(raw).encode())
-        if status:
-            raise error_from_last(status)
+        check(status)
 
     def selected_mvpd(self, device: Optional[Device] = None) -> Optional[Mvpd]:
         """The remembered choice, or None."""
@@ -335,8 +334,7 @@ class Client:
         status = self._lib.passauth_mvpd_selected(self._live(), self._device(device), _byref(out))
         if status == _native.PASSAUTH_E_NOT_FOUND:
             return None
-        if status:
-            raise error_from_last(status)
+        check(status)
         return Mvpd(_loads(_native.take_bytes(out.value) or b"{}"))
 
     def create_session(self, mvpd: Optional[str] = None, domain_name: Optional[str] = None,
@@ -363,8 +361,7 @@ class Client:
         second screen with :func:`passauth.qr_code`."""
         out = _c_void_p()
         status = self._lib.passauth_authenticate_url(self._live(), code.encode("utf-8"), _byref(out))
-        if status:
-            raise error_from_last(status)
+        check(status)
         return (_native.take_bytes(out.value) or b"").decode("utf-8")
 
     def profiles(self, device: Optional[Device] = None) -> Dict[str, Profile]:
@@ -395,8 +392,7 @@ class Client:
         status = self._lib.passauth_profile_pick_for(self._live(), document, _byref(out))
         if status == _native.PASSAUTH_E_NOT_FOUND:
             return None
-        if status:
-            raise error_from_last(status)
+        check(status)
         return profiles[_loads(_native.take_bytes(out.value) or b"{}")["mvpd"]]
 
     # Partner single sign-on (Apple) ------------------------------------------------------------------
@@ -450,13 +446,15 @@ class Client:
         handle = self._handle
         if not handle:
             raise invalid_argument("the client is closed", "client")
-        encoded = None
         if resources.__class__ is list or resources.__class__ is tuple:
+            key = tuple(resources)
             try:
-                encoded = self._resources.get(tuple(resources))
-            except TypeError:  # unhashable items: the slow path lets the library say what is wrong
-                pass
-        if encoded is None:
+                encoded = self._resources.get(key)
+            except TypeError:  # unhashable items: let the library say what is wrong
+                encoded = _dumps(list(resources)).encode("utf-8")
+            if encoded is None:
+                encoded = self._encode_resources(key)
+        else:
             encoded = self._resource_list(resources)
         out = _c_void_p()
         status = self._authorize(handle, None if device is None else self._device(device), mvpd.encode("utf-8"),

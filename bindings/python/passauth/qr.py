@@ -13,7 +13,7 @@ import zlib
 from typing import List, Tuple
 
 from . import _native
-from .errors import error_from_last
+from .errors import check
 
 #: The light margin a reader needs around the code, in modules (ISO/IEC 18004).
 QUIET_ZONE = 4
@@ -110,8 +110,7 @@ def qr_code(text: str) -> QRCode:
     lib = _native.library()
     out = ctypes.c_void_p()
     status = lib.passauth_qr_code(text.encode("utf-8"), ctypes.byref(out))
-    if status != _native.PASSAUTH_OK:
-        raise error_from_last(status)
+    check(status)
     document = json.loads(_native.take_bytes(out.value) or b"{}")
     return QRCode(int(document["size"]), int(document["version"]), str(document["errorCorrection"]),
                   tuple(document["rows"]))
