@@ -136,6 +136,7 @@ final class PrefixedStore: StateStore, @unchecked Sendable {
 
     init(_ inner: StateStore, prefix: String) {
         self.inner = inner
+        self.prefix = prefix
     }
 
     func get(_ key: String, timeoutMs: Int) throws(PassAuthError) -> StoredValue? { try inner.get(prefix + key, timeoutMs: timeoutMs) }
